@@ -1,0 +1,68 @@
+# Two commands do everything on a fresh Debian machine (as root): `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian packages the box needs at run time (installed only when missing and when run as root).
+APT_PACKAGES := python3-venv python3-dev
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+DEV_STAMP := $(STAMP)-dev
+TRAIN_STAMP := $(STAMP)-train
+
+.PHONY: run test bench lint eval dataset baselines apt venv install install-dev install-train clean
+
+run: install
+	$(VENV)/bin/appliance run
+
+test: install-dev
+	$(PY) -m pytest -q
+
+bench: install-dev
+	$(PY) -m export.bench
+
+lint: install-dev
+	$(VENV)/bin/ruff check appliance export tests
+	$(VENV)/bin/ruff format --check appliance export tests
+	$(VENV)/bin/mypy
+
+dataset: install
+	$(PY) -m export.dataset build
+
+baselines: install
+	$(PY) -m export.baselines fit
+
+eval: install
+	$(PY) -m export.evaluate
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "warning: missing Debian packages (run as root to install):$$missing"; fi; \
+	fi
+
+$(VENV)/bin/python: | apt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+venv: $(VENV)/bin/python
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(TRAIN_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[train]'
+	@touch $@
+
+install: $(STAMP)
+install-dev: $(DEV_STAMP)
+install-train: $(TRAIN_STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Where the appliance keeps its files: caches, state and the models it ships."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_ROOT.parent
+
+
+def cache_dir() -> Path:
+    """Processed data and other rebuildable files (``$APPLIANCE_CACHE`` or ~/.cache/appliance)."""
+    env = os.environ.get("APPLIANCE_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "appliance"
+
+
+def data_dir() -> Path:
+    """The box's state: outputs, later certificates and the store (``$APPLIANCE_DATA``)."""
+    env = os.environ.get("APPLIANCE_DATA")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "appliance"
+
+
+def models_dir() -> Path:
+    """The trained, shipped models (``models_onnx/`` beside the package)."""
+    env = os.environ.get("APPLIANCE_MODELS")
+    return Path(env) if env else REPO_ROOT / "models_onnx"
+
+
+def shared_data_dir() -> Path:
+    """The aligned training data (``$APPLIANCE_SHARED_DATA`` or ../shared/data from the repo)."""
+    env = os.environ.get("APPLIANCE_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
