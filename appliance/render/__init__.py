@@ -1,0 +1,1 @@
+"""Renderers: score note table + style + performance so far → per-note expression."""

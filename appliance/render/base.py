@@ -1,0 +1,122 @@
+"""The one interface every renderer implements, and the stream that drives it.
+
+A renderer is asked again and again for the expression of the next notes, given the score's
+note table, a style and the expression of the notes already performed. The real-time engine
+(and ``appliance render``) drive it through :class:`PerformanceStream`, which realises the
+expression into timed notes and can take back notes not yet played to re-render them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from appliance.render.expression import EXPRESSION_DTYPE, PERFORMED_DTYPE, TimingState, realise
+from appliance.score.notes import Score, onset_groups
+
+
+@dataclass(frozen=True)
+class Style:
+    """How to play: a seed for sampled styles, or an explicit style vector (renderer-specific)."""
+
+    seed: int | None = None
+    vector: tuple[float, ...] | None = None
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
+class Renderer(ABC):
+    """Score features + style + past performance → expression of the next notes."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def expression(
+        self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
+    ) -> np.ndarray:
+        """Expression (EXPRESSION_DTYPE) of ``notes[len(performed):stop]``.
+
+        ``performed`` is the expression of ``notes[:len(performed)]`` as already rendered.
+        Renderers must not look at the expression of notes they are not asked for.
+        """
+
+
+@dataclass
+class Performance:
+    """A rendered (or human) performance of a score: per-note expression and timing."""
+
+    notes: np.ndarray
+    expression: np.ndarray = field(default_factory=lambda: np.zeros(0, EXPRESSION_DTYPE))
+    performed: np.ndarray = field(default_factory=lambda: np.zeros(0, PERFORMED_DTYPE))
+
+
+class PerformanceStream:
+    """Renders a score in chunks of whole onset groups, keeping what has been rendered."""
+
+    def __init__(self, renderer: Renderer, score: Score, style: Style) -> None:
+        self.renderer = renderer
+        self.score = score
+        self.style = style
+        self._group, first = onset_groups(score.notes)
+        self._group_ends = np.append(first[1:], len(score.notes))
+        self._expression = np.zeros(0, EXPRESSION_DTYPE)
+        self._performed = np.zeros(0, PERFORMED_DTYPE)
+        self._states: list[TimingState | None] = [None]  # timing state before each chunk
+        self._chunk_starts: list[int] = [0]
+
+    @property
+    def rendered(self) -> int:
+        return len(self._expression)
+
+    @property
+    def done(self) -> bool:
+        return self.rendered >= len(self.score.notes)
+
+    def render_next(self, count: int) -> np.ndarray:
+        """Render at least ``count`` more notes (up to a whole onset group); return their timing."""
+        start = self.rendered
+        if start >= len(self.score.notes) or count <= 0:
+            return np.zeros(0, PERFORMED_DTYPE)
+        last = min(start + count, len(self.score.notes)) - 1
+        stop = int(self._group_ends[self._group[last]])
+        expr = self.renderer.expression(self.score.notes, self.style, self._expression, stop)
+        if len(expr) != stop - start:
+            raise RuntimeError(f"{self.renderer.name} returned {len(expr)} notes, not {stop - start}")
+        timing, state = realise(self.score.notes[start:stop], expr, self._states[-1])
+        self._expression = np.concatenate([self._expression, expr])
+        self._performed = np.concatenate([self._performed, timing])
+        self._states.append(state)
+        self._chunk_starts.append(stop)
+        return timing
+
+    def rewind(self, keep: int) -> int:
+        """Forget rendered notes from the first chunk boundary at or after ``keep``.
+
+        Returns how many notes stay rendered; the engine re-renders the rest (for example with a
+        new style) so that only notes not yet played change.
+        """
+        idx = next((i for i, s in enumerate(self._chunk_starts) if s >= keep), None)
+        if idx is None:
+            return self.rendered
+        cut = self._chunk_starts[idx]
+        self._expression = self._expression[:cut]
+        self._performed = self._performed[:cut]
+        self._states = self._states[: idx + 1]
+        self._chunk_starts = self._chunk_starts[: idx + 1]
+        return cut
+
+    def performance(self) -> Performance:
+        n = self.rendered
+        return Performance(self.score.notes[:n], self._expression.copy(), self._performed.copy())
+
+
+def render_all(renderer: Renderer, score: Score, style: Style, chunk: int = 64) -> Performance:
+    """Render a whole score, in streaming chunks as the engine would."""
+    stream = PerformanceStream(renderer, score, style)
+    while not stream.done:
+        stream.render_next(chunk)
+    return stream.performance()

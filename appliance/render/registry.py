@@ -1,0 +1,38 @@
+"""Find renderers by name; the models they need come from ``models_onnx/``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from appliance.errors import ApplianceError
+from appliance.paths import models_dir
+from appliance.render.base import Renderer
+from appliance.render.baselines import BaselineModel, DeadpanRenderer, LinearRenderer, MeanRenderer
+
+BASELINES_FILE = "baselines.json"
+
+
+def _baseline_model() -> BaselineModel:
+    return BaselineModel.load(models_dir() / BASELINES_FILE)
+
+
+RENDERERS: dict[str, Callable[[], Renderer]] = {
+    "deadpan": DeadpanRenderer,
+    "mean": lambda: MeanRenderer(_baseline_model()),
+    "linear": lambda: LinearRenderer(_baseline_model()),
+}
+
+
+def default_renderer_name() -> str:
+    """The best renderer the box has: the linear baseline until the neural model ships."""
+    return "linear" if (models_dir() / BASELINES_FILE).exists() else "deadpan"
+
+
+def get_renderer(name: str | None = None) -> Renderer:
+    name = name or default_renderer_name()
+    try:
+        factory = RENDERERS[name]
+    except KeyError:
+        known = ", ".join(sorted(RENDERERS))
+        raise ApplianceError(f"unknown renderer {name!r} (known: {known})") from None
+    return factory()

@@ -1,0 +1,1 @@
+"""Offline tooling: dataset building, baselines, evaluation (later: training, ONNX export)."""
