@@ -239,12 +239,24 @@ def _run(args: tuple[ScoreJob, str]) -> list[dict[str, Any]]:
     return process_score(*args)
 
 
-def build(jobs: int = 2, limit: int | None = None, quiet: bool = False) -> dict[str, Any]:
-    """Build (or complete) the cached dataset; return the manifest."""
+def build(
+    jobs: int = 2,
+    limit: int | None = None,
+    quiet: bool = False,
+    out: Path | None = None,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
+    """Build (or complete) the cached dataset; return the manifest.
+
+    ``only`` keeps the scores whose path contains one of the given strings; ``limit`` the
+    first N scores; ``out`` overrides the dataset folder.
+    """
     root = extract(quiet=quiet)
-    out = dataset_dir()
+    out = out or dataset_dir()
     out.mkdir(parents=True, exist_ok=True)
     score_jobs, skipped = list_jobs(root)
+    if only:
+        score_jobs = [j for j in score_jobs if any(s in j.score for s in only)]
     if limit:
         score_jobs = score_jobs[:limit]
     # Big scores first so that the two workers finish together.
@@ -313,23 +325,26 @@ def summarise(manifest: dict[str, Any]) -> Table:
     return table
 
 
-def load_manifest() -> dict[str, Any]:
-    path = dataset_dir() / "manifest.json"
+def load_manifest(folder: Path | None = None) -> dict[str, Any]:
+    path = (folder or dataset_dir()) / "manifest.json"
     if not path.exists():
         raise ApplianceError("the dataset is not built yet: run `make dataset`")
     manifest: dict[str, Any] = json.loads(path.read_text())
     return manifest
 
 
-def iter_records(split: str | None = None, names: list[str] | None = None) -> Iterator[Record]:
+def iter_records(
+    split: str | None = None, names: list[str] | None = None, folder: Path | None = None
+) -> Iterator[Record]:
     """Processed performances of one split (or all), in name order."""
-    manifest = load_manifest()
+    folder = folder or dataset_dir()
+    manifest = load_manifest(folder)
     for name, entry in sorted(manifest["performances"].items()):
         if entry["status"] not in ("kept", "cached") or (split and entry.get("split") != split):
             continue
         if names is not None and name not in names:
             continue
-        with np.load(dataset_dir() / f"{name}.npz") as data:
+        with np.load(folder / f"{name}.npz") as data:
             meta = json.loads(str(data["meta"]))
             yield Record(
                 name=name,

@@ -100,17 +100,20 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
         start, end = int(slur.start_note.start.t), int(slur.end_note.start.t)
         notes["legato"] |= (onset >= start) & (onset <= end)
 
-    fermata_times = {int(f.start.t) for f in part.iter_all(pts.Fermata)}
-    by_id = {n.id: n for n in part.notes_tied}
-    for i, note_id in enumerate(notes["id"]):
-        note = by_id.get(str(note_id))
-        if note is None:
+    row = {str(note_id): i for i, note_id in enumerate(notes["id"])}
+    for note in part.notes:
+        head = note
+        while getattr(head, "tie_prev", None) is not None:
+            head = head.tie_prev  # a mark on a tied continuation belongs to the sounding note
+        i = row.get(str(head.id))
+        if i is None:
             continue
         for name, on in markings.articulation_flags(note.articulations).items():
             if on:
                 notes[name][i] = True
         if getattr(note, "fermata", None) is not None:
             notes["fermata"][i] = True
+    fermata_times = {int(f.start.t) for f in part.iter_all(pts.Fermata)}
     if fermata_times:
         notes["fermata"] |= np.isin(onset, np.fromiter(fermata_times, dtype=np.int64))
 

@@ -73,8 +73,7 @@ def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
         return "musicxml", _unpack_mxl(path, data)
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
-        _check_musicxml(path, data)
-        return "musicxml", data
+        return "musicxml", _checked_musicxml(path, data)
     raise ScoreError(path, "not a MusicXML (.musicxml, .xml, .mxl) or MIDI file")
 
 
@@ -88,13 +87,27 @@ def _safe_parse_xml(path: Path, data: bytes, what: str) -> Any:
         raise ScoreError(path, f"{what} is not well-formed XML ({exc})") from None
 
 
-def _check_musicxml(path: Path, data: bytes) -> None:
+def _checked_musicxml(path: Path, data: bytes) -> bytes:
+    """The score's XML after the checks, with an id on every note (partitura relies on them)."""
     root = _safe_parse_xml(path, data, "the score")
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == "score-timewise":
         raise ScoreError(path, "timewise MusicXML is not supported; save the score as partwise")
     if tag != "score-partwise":
         raise ScoreError(path, f"not a MusicXML score (its root element is <{tag}>)")
+    notes = root.findall(".//note")
+    if all(n.get("id") for n in notes):
+        return data
+    taken = {n.get("id") for n in notes}
+    counter = 0
+    for n in notes:
+        if not n.get("id"):
+            while f"auto{counter}" in taken:
+                counter += 1
+            n.set("id", f"auto{counter}")
+            counter += 1
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return out
 
 
 def _unpack_mxl(path: Path, data: bytes) -> bytes:
@@ -121,8 +134,7 @@ def _unpack_mxl(path: Path, data: bytes) -> bytes:
             xml = archive.read(inner)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise ScoreError(path, f"damaged or truncated .mxl archive ({exc})") from None
-    _check_musicxml(path, xml)
-    return xml
+    return _checked_musicxml(path, xml)
 
 
 def _parse(path: Path, kind: str, data: bytes) -> Any:
@@ -210,10 +222,12 @@ class ScoreSource:
         return sort_notes(unfold(self.written, segments))
 
     def score(self, how: Unfolding = "minimal") -> Score:
-        notes = self.unfolded(self.segments(how))
+        segments = self.segments(how)
+        notes = self.unfolded(segments)
         if len(notes) == 0:
             raise ScoreError(self.path, "the score has no notes")
-        return Score(notes=notes, title=self.title, composer=self.composer, source=self.path)
+        bars = sum(s.end_bar - s.start_bar for s in segments)
+        return Score(notes, self.title, self.composer, self.path, bars=bars)
 
     @property
     def _start_div(self) -> int:

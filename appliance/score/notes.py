@@ -56,9 +56,12 @@ class Score:
     composer: str = ""
     source: Path | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    bars: int = 0  # bars on the unfolded timeline (0: count the bars that notes start in)
 
     @property
     def n_bars(self) -> int:
+        if self.bars:
+            return self.bars
         return int(self.notes["bar"].max()) + 1 if len(self.notes) else 0
 
     @property

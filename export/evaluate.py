@@ -1,0 +1,157 @@
+"""Evaluate renderers on the test pieces against every human performance of each piece.
+
+For each test piece, a renderer renders the score once (along the repeat path of the piece's
+first performance); its per-note expression is compared with every human performance on the
+notes both hold, as MAE and Pearson r per feature, averaged over performances, then pieces.
+The human ceiling scores each human against the other humans of the piece (leave-one-out).
+
+    python -m export.evaluate [--renderer NAME …] [--plot-piece KEY --plot out.png]
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from appliance.errors import ApplianceError
+from appliance.paths import REPO_ROOT
+from appliance.render.base import Renderer, Style, render_all
+from appliance.render.plot import Curve, plot_performances
+from appliance.render.registry import RENDERERS, get_renderer
+from appliance.score.notes import Score
+from export.dataset import Record, iter_records
+from export.metrics import FEATURES, average, compare, shared_notes
+
+console = Console()
+HUMAN = "human (leave-one-out)"
+
+
+def pieces(split: str = "test", folder: Path | None = None) -> dict[str, list[Record]]:
+    by_piece: dict[str, list[Record]] = defaultdict(list)
+    for record in iter_records(split, folder=folder):
+        by_piece[record.piece].append(record)
+    return dict(sorted(by_piece.items()))
+
+
+def _against(expression: np.ndarray, notes: np.ndarray, human: Record) -> dict[str, dict[str, float]]:
+    ia, ib = shared_notes(notes["id"], human.notes["id"])
+    keep = human.matched[ib]
+    return compare(expression[ia[keep]], human.expression[ib[keep]])
+
+
+def score_renderer(renderer: Renderer, by_piece: dict[str, list[Record]], seed: int = 0) -> dict[str, Any]:
+    per_piece = {}
+    for key, humans in by_piece.items():
+        score = Score(notes=humans[0].notes, title=key)
+        rendered = render_all(renderer, score, Style(seed=seed))
+        per_piece[key] = average([_against(rendered.expression, score.notes, h) for h in humans])
+    return {"overall": average(list(per_piece.values())), "pieces": per_piece}
+
+
+def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
+    per_piece = {}
+    for key, humans in by_piece.items():
+        per_human = []
+        for i, h in enumerate(humans):
+            others = []
+            for j, other in enumerate(humans):
+                if i == j:
+                    continue
+                ia, ib = shared_notes(h.notes["id"], other.notes["id"])
+                keep = h.matched[ia] & other.matched[ib]
+                others.append(compare(h.expression[ia[keep]], other.expression[ib[keep]]))
+            per_human.append(average(others))
+        per_piece[key] = average(per_human)
+    return {"overall": average(list(per_piece.values())), "pieces": per_piece}
+
+
+def markdown_table(rows: dict[str, dict[str, dict[str, float]]], ceiling: str | None = HUMAN) -> str:
+    features = list(FEATURES)
+    head = "| renderer | " + " | ".join(f"{f} r | {f} MAE" for f in features)
+    if ceiling:
+        head += " | r / ceiling (mean) |"
+    else:
+        head += " |"
+    lines = [head, "|" + "---|" * (1 + 2 * len(features) + (1 if ceiling else 0))]
+    for name, m in rows.items():
+        cells = [f"{m[f]['r']:.3f} | {m[f]['mae']:.3f}" for f in features]
+        line = f"| {name} | " + " | ".join(cells)
+        if ceiling and ceiling in rows:
+            ratios = [m[f]["r"] / rows[ceiling][f]["r"] for f in features if rows[ceiling][f]["r"] > 0]
+            line += f" | {np.mean(ratios):.2f} |"
+        lines.append(line + ("" if ceiling else " |"))
+    units = ", ".join(f"{f}: {u}" for f, (_c, u) in FEATURES.items())
+    return "\n".join(lines) + f"\n\nMAE units — {units}.\n"
+
+
+def evaluate(
+    renderer_names: list[str], split: str = "test", seed: int = 0, folder: Path | None = None
+) -> dict[str, Any]:
+    by_piece = pieces(split, folder)
+    if not by_piece:
+        raise ApplianceError(f"no {split} pieces in the dataset: run `make dataset`")
+    results = {HUMAN: score_humans(by_piece)}
+    for name in renderer_names:
+        results[name] = score_renderer(get_renderer(name), by_piece, seed)
+    n_perf = sum(len(v) for v in by_piece.values())
+    return {"split": split, "pieces": len(by_piece), "performances": n_perf, "results": results}
+
+
+def plot_piece(key: str, renderer_name: str | None, out: Path, split: str = "test", seed: int = 0) -> None:
+    by_piece = pieces(split)
+    if key not in by_piece:
+        raise ApplianceError(f"no piece {key!r} in the {split} split (known: {', '.join(by_piece)})")
+    humans = by_piece[key]
+    renderer = get_renderer(renderer_name)
+    score = Score(notes=humans[0].notes, title=key)
+    perf = render_all(renderer, score, Style(seed=seed))
+    curves = [Curve(h.performer, h.notes, h.expression, h.performed) for h in humans]
+    plot_performances(out, f"{key}: {renderer.name} vs {len(humans)} humans", Curve(renderer.name, perf.notes, perf.expression, perf.performed), curves)
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main_cmd(
+    renderer: list[str] = typer.Option(None, help="renderers to score (default: all)"),
+    split: str = typer.Option("test"),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(REPO_ROOT / "build" / "eval", help="folder for report.md/.json"),
+    plot_piece_key: str = typer.Option("", "--plot-piece", help="piece key to plot"),
+    plot: Path = typer.Option(None, help="PNG for --plot-piece"),
+) -> None:
+    """Print the evaluation table (markdown) and write it with a JSON file."""
+    if plot_piece_key:
+        target = plot or out / "piece.png"
+        plot_piece(plot_piece_key, (renderer or [None])[0], target, split, seed)
+        console.print(f"wrote {target}")
+        return
+    names = renderer or list(RENDERERS)
+    report = evaluate(names, split, seed)
+    rows = {name: r["overall"] for name, r in report["results"].items()}
+    table = markdown_table(rows)
+    header = f"Test split: {report['pieces']} pieces, {report['performances']} human performances.\n\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(header + table)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    print(header + table)
+    console.print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ApplianceError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.errors import ScoreError
+from appliance.score import load_score, markings, open_score
+from tests import scores
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_note_table_carries_the_directions(tmp_path):
+    s = load_score(write(tmp_path, "d.musicxml", scores.directions_score()))
+    n = s.notes
+    # The tied G (half + whole) is one note; the grace note is kept and flagged.
+    assert list(n["pitch"]) == [60, 62, 64, 65, 67, 71, 69, 67]
+    assert s.n_bars == 3
+    g = n[n["pitch"] == 67]
+    assert g["duration_quarter"][0] == pytest.approx(2.0)
+    assert g["bar"][0] == 1 and g["bar_number"][0] == 2 and g["is_downbeat"][0]
+    assert g["duration_quarter"][1] == pytest.approx(5.0) and g["bar_position"][1] == 3
+    assert n["is_grace"].sum() == 1 and n[n["is_grace"]]["pitch"][0] == 71
+    assert list(n["onset_quarter"][:4]) == [0, 1, 2, 3]
+    assert list(n["bar_position"][:4]) == [0, 1, 2, 3]
+    assert np.all(n["bar_length"] == 4)
+    assert np.allclose(n["score_bpm"], 120)
+    p, f = markings.DYNAMICS.index("p"), markings.DYNAMICS.index("f")
+    assert list(n["dynamic"][:4]) == [p] * 4 and np.all(n["dynamic"][4:] == f)
+    assert list(n["crescendo"][:4]) == [False, True, True, True]
+    assert np.all(n["tempo_word"] == markings.TEMPO_WORDS.index("allegro"))
+    assert np.all(n["tempo_change"][:4] == 0)
+    assert np.all(n["tempo_change"][4:7] == markings.TEMPO_CHANGES.index("ritardando"))
+    assert list(n["staccato"][:2]) == [True, False]
+    assert list(n["legato"][:5]) == [False, True, True, True, False]
+    assert n["accent"][4] and n["tenuto"][-1]
+    assert list(n["fermata"]) == [False] * 7 + [True]
+
+
+def test_repeats_are_played_once_as_written_with_the_last_ending(tmp_path):
+    source = open_score(write(tmp_path, "v.musicxml", scores.volta_score()))
+    once = source.score("minimal").notes
+    assert list(once["pitch"]) == [60, 62, 64, 65, 72]
+    assert list(once["onset_quarter"]) == [0, 1, 2, 3, 4]
+    assert list(once["bar"]) == [0, 0, 0, 0, 1]
+    every = source.score("maximal").notes
+    assert list(every["pitch"]) == [60, 62, 64, 65, 67, 60, 62, 64, 65, 72]
+    assert list(every["onset_quarter"]) == [0, 1, 2, 3, 4, 8, 9, 10, 11, 12]
+    assert list(every["bar"]) == [0, 0, 0, 0, 1, 2, 2, 2, 2, 3]
+    assert every["id"][0].endswith("-1") and every["id"][5].endswith("-2")
+    assert every["id"][0][:-2] == every["id"][5][:-2]
+
+
+def test_mxl_archive_loads_like_the_xml(tmp_path):
+    xml = scores.directions_score()
+    mxl = tmp_path / "d.mxl"
+    with zipfile.ZipFile(mxl, "w") as z:
+        z.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container><rootfiles><rootfile full-path="score.xml"/></rootfiles></container>',
+        )
+        z.writestr("score.xml", xml)
+    a = load_score(mxl).notes
+    b = load_score(write(tmp_path, "d.musicxml", xml)).notes
+    assert np.array_equal(a, b)
+
+
+def test_midi_scores_load(tmp_path):
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    for pitch in (60, 64, 67):
+        track.append(mido.Message("note_on", note=pitch, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=480))
+    path = tmp_path / "s.mid"
+    midi.save(str(path))
+    n = load_score(path).notes
+    assert list(n["pitch"]) == [60, 64, 67]
+    assert list(n["onset_quarter"]) == [0, 1, 2]
+
+
+def assert_clear_error(path: Path, fragment: str, **kwargs) -> None:
+    with pytest.raises(ScoreError) as info:
+        load_score(path, **kwargs)
+    message = str(info.value)
+    assert str(path) in message
+    assert fragment in message
+
+
+def test_bad_inputs_give_clear_errors(tmp_path):
+    assert_clear_error(tmp_path / "missing.musicxml", "not found")
+    assert_clear_error(write(tmp_path, "empty.xml", ""), "empty")
+    assert_clear_error(write(tmp_path, "notes.txt", "just some words\n"), "not a MusicXML")
+    assert_clear_error(write(tmp_path, "page.xml", "<html><body/></html>"), "root element is <html>")
+    assert_clear_error(write(tmp_path, "broken.musicxml", scores.directions_score()[:300]), "not well-formed")
+    assert_clear_error(write(tmp_path, "rests.musicxml", scores.rests_only_score()), "no notes")
+    big = write(tmp_path, "big.musicxml", scores.directions_score())
+    assert_clear_error(big, "over the", max_bytes=100)
+    assert_clear_error(write(tmp_path, "t.musicxml", '<?xml version="1.0"?><score-timewise/>'), "timewise")
+
+
+def test_truncated_mxl_is_refused(tmp_path):
+    mxl = tmp_path / "d.mxl"
+    with zipfile.ZipFile(mxl, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("score.xml", scores.directions_score())
+    data = mxl.read_bytes()
+    cut = tmp_path / "cut.mxl"
+    cut.write_bytes(data[: len(data) // 2])
+    assert_clear_error(cut, ".mxl")
+
+
+def test_truncated_midi_is_refused(tmp_path):
+    path = tmp_path / "cut.mid"
+    path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x10\x00\x90<")
+    assert_clear_error(path, "MIDI")
+
+
+def test_external_entities_are_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xml = scores.directions_score().replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE score-partwise [<!ENTITY x SYSTEM "file://{secret}">]>',
+    ).replace("<part-name>Piano</part-name>", "<part-name>&x;</part-name>")
+    path = write(tmp_path, "xxe.musicxml", xml)
+    with pytest.raises(ScoreError) as info:
+        load_score(path)
+    assert "entities" in str(info.value)
+    assert "TOP-SECRET" not in str(info.value)
