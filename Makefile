@@ -32,6 +32,7 @@ baselines: install
 	$(PY) -m export.baselines fit
 
 eval: install
+	$(PY) -m export.dataset build
 	$(PY) -m export.evaluate
 
 apt:

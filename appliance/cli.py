@@ -10,22 +10,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from appliance.errors import ApplianceError
+from appliance.console import run_app
 from appliance.library import default_piece
 from appliance.paths import data_dir
-from appliance.render.base import Performance, Style, render_all
+from appliance.render.base import Performance, Renderer, Style, render_all
 from appliance.render.midi import write_midi
 from appliance.render.plot import Curve, plot_performances
 from appliance.render.registry import RENDERERS, default_renderer_name, get_renderer
 from appliance.score import load_score, markings
 from appliance.score.notes import Score
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="The expressive piano appliance.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="The expressive piano appliance."
+)
 console = Console()
 
 
-def _render(score: Score, renderer_name: str | None, seed: int) -> Performance:
-    renderer = get_renderer(renderer_name)
+def _render(score: Score, renderer: Renderer, seed: int) -> Performance:
     with console.status(f"rendering {len(score.notes)} notes with {renderer.name}…"):
         return render_all(renderer, score, Style(seed=seed))
 
@@ -33,28 +34,35 @@ def _render(score: Score, renderer_name: str | None, seed: int) -> Performance:
 def _report(perf: Performance, out: Path) -> None:
     end = float((perf.performed["onset"] + perf.performed["duration"]).max())
     bpm = 60.0 / np.exp(np.median(perf.expression["log_bp"]))
+    velocity = perf.performed["velocity"].mean()
     console.print(
-        f"wrote [bold]{out}[/bold]: {len(perf.notes)} notes, {int(end // 60)}:{end % 60:04.1f} min, "
-        f"median tempo {bpm:.0f} quarter notes/min, mean velocity {perf.performed['velocity'].mean():.0f}"
+        f"wrote [bold]{out}[/bold]: {len(perf.notes)} notes, "
+        f"{int(end // 60)}:{end % 60:04.1f} min, median tempo {bpm:.0f} quarter notes/min, "
+        f"mean velocity {velocity:.0f}"
     )
 
 
 @app.command()
 def render(
-    score_path: Path = typer.Argument(..., metavar="SCORE", help="MusicXML (.musicxml/.xml/.mxl) or MIDI"),
+    score_path: Path = typer.Argument(
+        ..., metavar="SCORE", help="MusicXML (.musicxml/.xml/.mxl) or MIDI"
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="performance MIDI to write"),
-    renderer: str = typer.Option(None, help=f"one of {', '.join(RENDERERS)} (default: best available)"),
+    renderer: str = typer.Option(
+        None, help=f"one of {', '.join(RENDERERS)} (default: best available)"
+    ),
     seed: int = typer.Option(0, help="style seed"),
     plot: Path = typer.Option(None, help="also draw tempo, velocity and piano roll to this PNG"),
 ) -> None:
     """Render a score to an expressive performance MIDI."""
+    chosen = get_renderer(renderer)
     score = load_score(score_path)
-    perf = _render(score, renderer, seed)
+    perf = _render(score, chosen, seed)
     write_midi(output, perf.notes, perf.performed)
     _report(perf, output)
     if plot:
-        name = renderer or default_renderer_name()
-        plot_performances(plot, f"{score.title} ({name}, seed {seed})", Curve(name, perf.notes, perf.expression, perf.performed))
+        curve = Curve(chosen.name, perf.notes, perf.expression, perf.performed)
+        plot_performances(plot, f"{score.title} ({chosen.name}, seed {seed})", curve)
         console.print(f"wrote {plot}")
 
 
@@ -69,11 +77,28 @@ def score_info(score_path: Path = typer.Argument(..., metavar="SCORE")) -> None:
     table.add_row("notes", str(len(n)))
     table.add_row("bars", str(score.n_bars))
     table.add_row("length", f"{score.length_quarters:.1f} quarter notes")
-    table.add_row("time signatures", ", ".join(sorted({f"{a}/{b}" for a, b in zip(n["ts_num"], n["ts_den"], strict=True)})))
-    table.add_row("dynamics", ", ".join(markings.DYNAMICS[i] for i in np.unique(n["dynamic"]) if i >= 0) or "none")
-    table.add_row("tempo words", ", ".join(markings.TEMPO_WORDS[i] for i in np.unique(n["tempo_word"]) if i >= 0) or "none")
-    table.add_row("tempo changes", ", ".join(markings.TEMPO_CHANGES[i] for i in np.unique(n["tempo_change"]) if i > 0) or "none")
-    marks = [f"{name} {int(n[name].sum())}" for name in (*markings.ARTICULATIONS, "crescendo", "diminuendo") if n[name].any()]
+    table.add_row(
+        "time signatures",
+        ", ".join(sorted({f"{a}/{b}" for a, b in zip(n["ts_num"], n["ts_den"], strict=True)})),
+    )
+    table.add_row(
+        "dynamics",
+        ", ".join(markings.DYNAMICS[i] for i in np.unique(n["dynamic"]) if i >= 0) or "none",
+    )
+    table.add_row(
+        "tempo words",
+        ", ".join(markings.TEMPO_WORDS[i] for i in np.unique(n["tempo_word"]) if i >= 0) or "none",
+    )
+    table.add_row(
+        "tempo changes",
+        ", ".join(markings.TEMPO_CHANGES[i] for i in np.unique(n["tempo_change"]) if i > 0)
+        or "none",
+    )
+    marks = [
+        f"{name} {int(n[name].sum())}"
+        for name in (*markings.ARTICULATIONS, "crescendo", "diminuendo")
+        if n[name].any()
+    ]
     table.add_row("articulations (notes)", ", ".join(marks) or "none")
     console.print(table)
 
@@ -99,18 +124,15 @@ def run(
     seed = random.randrange(1 << 31) if seed is None else seed
     folder = out or data_dir() / "performances"
     score = load_score(default_piece())
-    perf = _render(score, None, seed)
-    target = folder / f"{score.title}-{default_renderer_name()}-{seed}.mid"
+    renderer = get_renderer()
+    perf = _render(score, renderer, seed)
+    target = folder / f"{score.title}-{renderer.name}-{seed}.mid"
     write_midi(target, perf.notes, perf.performed)
     _report(perf, target)
 
 
 def main() -> None:
-    try:
-        app()
-    except ApplianceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from None
+    run_app(app)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ class Alignment:
                 elif midi_id == "deletion":
                     records.append({"label": "deletion", "score_id": xml_id})
                 elif xml_id and midi_id:
-                    records.append({"label": "match", "score_id": xml_id, "performance_id": midi_id})
+                    records.append(
+                        {"label": "match", "score_id": xml_id, "performance_id": midi_id}
+                    )
         return cls.from_records(records)
 
     @property
@@ -60,7 +62,7 @@ class Alignment:
 
 
 def split_occurrence(score_id: str) -> tuple[str, int]:
-    """"n12-2" → ("n12", 2); an id without "-k" is its first occurrence."""
+    """ "n12-2" → ("n12", 2); an id without "-k" is its first occurrence."""
     base, sep, k = score_id.rpartition("-")
     if sep and k.isdigit():
         return base, int(k)

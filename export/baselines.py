@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
+from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import models_dir
 from appliance.render.baselines import BaselineModel
@@ -39,10 +40,14 @@ def fit(ridge: float = 1.0, folder: Path | None = None, split: str = "train") ->
     sums = np.zeros(len(FEATURES))
     count = 0
     feature_names: list[str] = []
-    for record in track(iter_records(split, folder=folder), total=len(names_in_split), description="fitting"):
+    for record in track(
+        iter_records(split, folder=folder), total=len(names_in_split), description="fitting"
+    ):
         x, feature_names = score_features(record.notes)
         keep = record.matched
-        x = np.concatenate([x[keep], np.ones((int(keep.sum()), 1), np.float32)], axis=1).astype(np.float64)
+        x = np.concatenate([x[keep], np.ones((int(keep.sum()), 1), np.float32)], axis=1).astype(
+            np.float64
+        )
         y = np.stack([record.expression[f][keep] for f in FEATURES], axis=1).astype(np.float64)
         xtx = x.T @ x if xtx is None else xtx + x.T @ x
         xty = x.T @ y if xty is None else xty + x.T @ y
@@ -89,11 +94,7 @@ def show_cmd() -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except ApplianceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from None
+    run_app(app)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import multiprocessing as mp
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import cache_dir
 from appliance.render.expression import PERFORMED_DTYPE, expression_from_performance
+from appliance.score.directions import tie_head
 from appliance.score.load import ScoreSource, open_score
 from export.alignment import Alignment, choose_path, fill_missing, map_tied, pedal_at
 from export.extract import extract
@@ -100,15 +102,19 @@ def list_jobs(root: Path) -> tuple[list[ScoreJob], Counter[str]]:
             key = asap_piece_key(row["composer"], row["title"])
             performer = midi.stem
             name = "asap__" + row["midi_performance"][: -len(".mid")].replace("/", "__")
-            by_folder[row["xml_score"]].append(PerformanceJob(name, key, performer, str(tsv), str(midi)))
-    for score, perfs in sorted(by_folder.items()):
-        jobs.append(ScoreJob("asap", str(root / "asap" / score), tuple(perfs)))
+            by_folder[row["xml_score"]].append(
+                PerformanceJob(name, key, performer, str(tsv), str(midi))
+            )
+    for folder, perfs in sorted(by_folder.items()):
+        jobs.append(ScoreJob("asap", str(root / "asap" / folder), tuple(perfs)))
     for match in sorted((root / "batik" / "match").glob("*.match")):
         score = root / "batik" / "scores" / f"{match.stem}.musicxml"
         if not score.exists():
             skipped["batik: no score"] += 1
             continue
-        perf = PerformanceJob(f"batik__{match.stem}", batik_piece_key(match.stem), "Batik", str(match), "")
+        perf = PerformanceJob(
+            f"batik__{match.stem}", batik_piece_key(match.stem), "Batik", str(match), ""
+        )
         jobs.append(ScoreJob("batik", str(score), (perf,)))
     return jobs, skipped
 
@@ -116,15 +122,15 @@ def list_jobs(root: Path) -> tuple[list[ScoreJob], Counter[str]]:
 def _tie_heads(source: ScoreSource) -> dict[str, str]:
     heads = {}
     for note in source.part.notes:
-        head = note
-        while getattr(head, "tie_prev", None) is not None:
-            head = head.tie_prev
+        head = tie_head(note)
         if head is not note:
             heads[str(note.id)] = str(head.id)
     return heads
 
 
-def _performed_notes(job: PerformanceJob) -> tuple[dict[str, tuple[float, float, float]], Any, Alignment]:
+def _performed_notes(
+    job: PerformanceJob,
+) -> tuple[dict[str, tuple[float, float, float]], Any, Alignment]:
     """Performed notes by id (onset, key-release duration, velocity), pedal events, alignment."""
     import partitura
 
@@ -136,10 +142,16 @@ def _performed_notes(job: PerformanceJob) -> tuple[dict[str, tuple[float, float,
         alignment = Alignment.from_records(records)
     part = perf.performedparts[0]
     notes = {
-        str(n["id"]): (float(n["note_on"]), float(n["note_off"]) - float(n["note_on"]), float(n["velocity"]))
+        str(n["id"]): (
+            float(n["note_on"]),
+            float(n["note_off"]) - float(n["note_on"]),
+            float(n["velocity"]),
+        )
         for n in part.notes
     }
-    pedal = sorted((float(c["time"]), float(c["value"])) for c in part.controls if c["number"] == 64)
+    pedal = sorted(
+        (float(c["time"]), float(c["value"])) for c in part.controls if c["number"] == 64
+    )
     return notes, np.asarray(pedal, dtype=np.float64).reshape(-1, 2), alignment
 
 
@@ -153,10 +165,14 @@ def process_score(job: ScoreJob, out_dir: str) -> list[dict[str, Any]]:
     """Process every performance of one score; return one summary per performance."""
     warnings.simplefilter("ignore")
     logging.getLogger("partitura").setLevel(logging.ERROR)
-    todo = [p for p in job.performances if not (Path(out_dir) / f"{p.name}.npz").exists()]
-    results: list[dict[str, Any]] = [
-        {"name": p.name, "status": "cached"} for p in job.performances if p not in todo
-    ]
+    results: list[dict[str, Any]] = []
+    todo = []
+    for perf in job.performances:
+        done = _cached_summary(Path(out_dir), perf.name)
+        if done is None:
+            todo.append(perf)
+        else:
+            results.append(done)
     if not todo:
         return results
     try:
@@ -171,8 +187,24 @@ def process_score(job: ScoreJob, out_dir: str) -> list[dict[str, Any]]:
             if candidates is None:
                 candidates = _candidates(source)
         except Exception as exc:  # one bad performance must not stop the build
-            results.append({"name": perf.name, "status": "error", "error": f"{type(exc).__name__}: {exc}"})
+            results.append(
+                {"name": perf.name, "status": "error", "error": f"{type(exc).__name__}: {exc}"}
+            )
     return results
+
+
+def _cached_summary(folder: Path, name: str) -> dict[str, Any] | None:
+    """The summary of a performance processed by an earlier build, if any."""
+    dropped = folder / f"{name}.dropped.json"
+    if dropped.exists():
+        summary: dict[str, Any] = json.loads(dropped.read_text())
+        return summary
+    path = folder / f"{name}.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+    return dict(meta.get("summary", {"name": name}), status="kept")
 
 
 def _process_performance(
@@ -211,6 +243,7 @@ def _process_performance(
     }
     if n == 0 or matched.mean() < MIN_MATCHED:
         summary["status"] = "dropped"
+        (Path(out_dir) / f"{perf.name}.dropped.json").write_text(json.dumps(summary))
         return summary
     onset, duration, velocity = fill_missing(notes, onset, duration, velocity, matched)
     pedal = pedal_at(onset, pedal_events[:, 0], pedal_events[:, 1])
@@ -220,7 +253,13 @@ def _process_performance(
     performed["duration"] = duration
     performed["velocity"] = np.clip(np.rint(velocity), 1, 127)
     performed["pedal"] = pedal
-    meta = {"name": perf.name, "piece": perf.piece, "performer": perf.performer, "corpus": job.corpus}
+    meta = {
+        "name": perf.name,
+        "piece": perf.piece,
+        "performer": perf.performer,
+        "corpus": job.corpus,
+        "summary": summary,
+    }
     tmp = Path(out_dir) / f"{perf.name}.tmp.npz"
     np.savez_compressed(
         tmp,
@@ -231,8 +270,7 @@ def _process_performance(
         meta=np.array(json.dumps(meta)),
     )
     tmp.replace(Path(out_dir) / f"{perf.name}.npz")
-    summary["status"] = "kept"
-    return summary
+    return dict(summary, status="kept")
 
 
 def _run(args: tuple[ScoreJob, str]) -> list[dict[str, Any]]:
@@ -287,16 +325,14 @@ def _update_manifest(
     perfs: dict[str, Any] = old["performances"]
     info = {p.name: p for j in score_jobs for p in j.performances}
     for r in results:
-        if r["status"] == "cached" and r["name"] in perfs:
-            continue
         entry = dict(r)
         job = info.get(r["name"])
         if job is not None:
             entry.update(piece=job.piece, performer=job.performer)
         perfs[r["name"]] = entry
-    kept_by_piece = Counter(p["piece"] for p in perfs.values() if p["status"] in ("kept", "cached"))
+    kept_by_piece = Counter(p["piece"] for p in perfs.values() if p["status"] == "kept")
     for p in perfs.values():
-        if p["status"] in ("kept", "cached"):
+        if p["status"] == "kept":
             p["split"] = assign_split(p["piece"], kept_by_piece[p["piece"]])
     manifest = {"version": DATASET_VERSION, "skipped": dict(skipped), "performances": perfs}
     path.write_text(json.dumps(manifest, indent=1))
@@ -308,13 +344,20 @@ def summarise(manifest: dict[str, Any]) -> Table:
     table = Table(title="training data")
     for col in ("split", "pieces", "performances", "notes kept", "notes filled", "notes dropped"):
         table.add_column(col, justify="right")
-    kept = [p for p in perfs if p["status"] in ("kept", "cached") and "split" in p]
+    kept = [p for p in perfs if p["status"] == "kept" and "split" in p]
     for split in SPLITS:
         rows = [p for p in kept if p["split"] == split]
         matched = sum(p.get("matched", 0) for p in rows)
         filled = sum(p.get("notes", 0) - p.get("matched", 0) for p in rows)
         extra = sum(p.get("inserted", 0) for p in rows)
-        table.add_row(split, str(len({p["piece"] for p in rows})), str(len(rows)), str(matched), str(filled), str(extra))
+        table.add_row(
+            split,
+            str(len({p["piece"] for p in rows})),
+            str(len(rows)),
+            str(matched),
+            str(filled),
+            str(extra),
+        )
     dropped = [p for p in perfs if p["status"] == "dropped"]
     errors = [p for p in perfs if p["status"] == "error"]
     table.caption = (
@@ -340,7 +383,7 @@ def iter_records(
     folder = folder or dataset_dir()
     manifest = load_manifest(folder)
     for name, entry in sorted(manifest["performances"].items()):
-        if entry["status"] not in ("kept", "cached") or (split and entry.get("split") != split):
+        if entry["status"] != "kept" or (split and entry.get("split") != split):
             continue
         if names is not None and name not in names:
             continue
@@ -381,11 +424,7 @@ def info_cmd() -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except ApplianceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from None
+    run_app(app)
 
 
 if __name__ == "__main__":

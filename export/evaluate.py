@@ -19,6 +19,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT
 from appliance.render.base import Renderer, Style, render_all
@@ -32,20 +33,25 @@ console = Console()
 HUMAN = "human (leave-one-out)"
 
 
-def pieces(split: str = "test", folder: Path | None = None) -> dict[str, list[Record]]:
+def pieces(split: str | None = "test", folder: Path | None = None) -> dict[str, list[Record]]:
+    """Human performances by piece key (``split=None``: every split)."""
     by_piece: dict[str, list[Record]] = defaultdict(list)
     for record in iter_records(split, folder=folder):
         by_piece[record.piece].append(record)
     return dict(sorted(by_piece.items()))
 
 
-def _against(expression: np.ndarray, notes: np.ndarray, human: Record) -> dict[str, dict[str, float]]:
+def _against(
+    expression: np.ndarray, notes: np.ndarray, human: Record
+) -> dict[str, dict[str, float]]:
     ia, ib = shared_notes(notes["id"], human.notes["id"])
     keep = human.matched[ib]
     return compare(expression[ia[keep]], human.expression[ib[keep]])
 
 
-def score_renderer(renderer: Renderer, by_piece: dict[str, list[Record]], seed: int = 0) -> dict[str, Any]:
+def score_renderer(
+    renderer: Renderer, by_piece: dict[str, list[Record]], seed: int = 0
+) -> dict[str, Any]:
     per_piece = {}
     for key, humans in by_piece.items():
         score = Score(notes=humans[0].notes, title=key)
@@ -71,7 +77,9 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
     return {"overall": average(list(per_piece.values())), "pieces": per_piece}
 
 
-def markdown_table(rows: dict[str, dict[str, dict[str, float]]], ceiling: str | None = HUMAN) -> str:
+def markdown_table(
+    rows: dict[str, dict[str, dict[str, float]]], ceiling: str | None = HUMAN
+) -> str:
     features = list(FEATURES)
     head = "| renderer | " + " | ".join(f"{f} r | {f} MAE" for f in features)
     if ceiling:
@@ -83,7 +91,9 @@ def markdown_table(rows: dict[str, dict[str, dict[str, float]]], ceiling: str | 
         cells = [f"{m[f]['r']:.3f} | {m[f]['mae']:.3f}" for f in features]
         line = f"| {name} | " + " | ".join(cells)
         if ceiling and ceiling in rows:
-            ratios = [m[f]["r"] / rows[ceiling][f]["r"] for f in features if rows[ceiling][f]["r"] > 0]
+            ratios = [
+                m[f]["r"] / rows[ceiling][f]["r"] for f in features if rows[ceiling][f]["r"] > 0
+            ]
             line += f" | {np.mean(ratios):.2f} |"
         lines.append(line + ("" if ceiling else " |"))
     units = ", ".join(f"{f}: {u}" for f, (_c, u) in FEATURES.items())
@@ -103,16 +113,31 @@ def evaluate(
     return {"split": split, "pieces": len(by_piece), "performances": n_perf, "results": results}
 
 
-def plot_piece(key: str, renderer_name: str | None, out: Path, split: str = "test", seed: int = 0) -> None:
-    by_piece = pieces(split)
+def plot_piece(
+    key: str,
+    renderer_name: str | None,
+    out: Path,
+    split: str | None = "test",
+    seed: int = 0,
+    folder: Path | None = None,
+) -> None:
+    """Draw the renderer's tempo, velocity and piano roll beside every human of one piece."""
+    by_piece = pieces(split, folder)
     if key not in by_piece:
-        raise ApplianceError(f"no piece {key!r} in the {split} split (known: {', '.join(by_piece)})")
+        raise ApplianceError(
+            f"no piece {key!r} in the {split} split (known: {', '.join(by_piece)})"
+        )
     humans = by_piece[key]
     renderer = get_renderer(renderer_name)
     score = Score(notes=humans[0].notes, title=key)
     perf = render_all(renderer, score, Style(seed=seed))
     curves = [Curve(h.performer, h.notes, h.expression, h.performed) for h in humans]
-    plot_performances(out, f"{key}: {renderer.name} vs {len(humans)} humans", Curve(renderer.name, perf.notes, perf.expression, perf.performed), curves)
+    plot_performances(
+        out,
+        f"{key}: {renderer.name} vs {len(humans)} humans",
+        Curve(renderer.name, perf.notes, perf.expression, perf.performed),
+        curves,
+    )
 
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -130,14 +155,16 @@ def main_cmd(
     """Print the evaluation table (markdown) and write it with a JSON file."""
     if plot_piece_key:
         target = plot or out / "piece.png"
-        plot_piece(plot_piece_key, (renderer or [None])[0], target, split, seed)
+        plot_piece(plot_piece_key, renderer[0] if renderer else None, target, split, seed)
         console.print(f"wrote {target}")
         return
     names = renderer or list(RENDERERS)
     report = evaluate(names, split, seed)
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
-    header = f"Test split: {report['pieces']} pieces, {report['performances']} human performances.\n\n"
+    header = (
+        f"Test split: {report['pieces']} pieces, {report['performances']} human performances.\n\n"
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(header + table)
     (out / "report.json").write_text(json.dumps(report, indent=1))
@@ -146,11 +173,7 @@ def main_cmd(
 
 
 def main() -> None:
-    try:
-        app()
-    except ApplianceError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from None
+    run_app(app)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def asap_piece_key(composer: str, title: str) -> str:
 
 
 def batik_piece_key(stem: str) -> str:
-    """"kv331_3" → "Mozart/KV331_3"."""
+    """ "kv331_3" → "Mozart/KV331_3"."""
     m = re.fullmatch(r"kv(\d+)_(\w+)", stem.lower())
     if not m:
         raise ValueError(f"not a Batik movement name: {stem!r}")

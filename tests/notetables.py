@@ -7,7 +7,9 @@ import numpy as np
 from appliance.score.notes import NOTE_DTYPE, sort_notes
 
 
-def table(onsets: list[float], pitches: list[int] | None = None, durations: list[float] | None = None) -> np.ndarray:
+def table(
+    onsets: list[float], pitches: list[int] | None = None, durations: list[float] | None = None
+) -> np.ndarray:
     n = len(onsets)
     notes = np.zeros(n, dtype=NOTE_DTYPE)
     notes["id"] = [f"n{i}-1" for i in range(n)]

@@ -63,7 +63,9 @@ def wedge(kind: str) -> str:
     return f'<direction><direction-type><wedge type="{kind}"/></direction-type></direction>'
 
 
-def measure(number: int, body: str, *, first: bool = False, beats: int = 4, left: str = "", right: str = "") -> str:
+def measure(
+    number: int, body: str, *, first: bool = False, beats: int = 4, left: str = "", right: str = ""
+) -> str:
     attrs = ATTRIBUTES.format(beats=beats) if first else ""
     return f'<measure number="{number}">{left}{attrs}{body}{right}</measure>\n'
 
@@ -102,7 +104,10 @@ def volta_score() -> str:
     m2 = note("G", duration=8, kind="whole")
     m3 = note("C", octave=5, duration=8, kind="whole")
     left1 = '<barline location="left"><ending number="1" type="start"/></barline>'
-    right1 = '<barline location="right"><ending number="1" type="stop"/><repeat direction="backward"/></barline>'
+    right1 = (
+        '<barline location="right"><ending number="1" type="stop"/>'
+        '<repeat direction="backward"/></barline>'
+    )
     left2 = '<barline location="left"><ending number="2" type="start"/></barline>'
     right2 = '<barline location="right"><ending number="2" type="discontinue"/></barline>'
     return score(

@@ -1,6 +1,13 @@
 import numpy as np
 
-from export.alignment import Alignment, choose_path, fill_missing, map_tied, pedal_at, split_occurrence
+from export.alignment import (
+    Alignment,
+    choose_path,
+    fill_missing,
+    map_tied,
+    pedal_at,
+    split_occurrence,
+)
 from tests.notetables import table
 from tests.test_unfold import seg
 
@@ -47,5 +54,7 @@ def test_missing_notes_follow_local_tempo_and_dynamics():
 
 
 def test_pedal_at_reads_the_last_change():
-    values = pedal_at(np.array([0.0, 1.0, 1.5, 3.0]), np.array([0.5, 1.5, 2.0]), np.array([127.0, 64, 0]))
+    values = pedal_at(
+        np.array([0.0, 1.0, 1.5, 3.0]), np.array([0.5, 1.5, 2.0]), np.array([127.0, 64, 0])
+    )
     assert np.allclose(values, [0.0, 1.0, 64 / 127, 0.0])

@@ -26,7 +26,9 @@ def test_constant_tempo_gives_its_beat_period_and_no_deviation():
     notes = table([0, 0.5, 1, 2, 3, 3.5, 4, 6, 8])
     onset = notes["onset_quarter"] * 0.6 + 2.0
     duration = notes["duration_quarter"] * 0.6
-    expr = expression_from_performance(notes, onset, duration, np.full(len(notes), 70.0), np.zeros(len(notes)))
+    expr = expression_from_performance(
+        notes, onset, duration, np.full(len(notes), 70.0), np.zeros(len(notes))
+    )
     assert np.allclose(np.exp(expr["log_bp"]), 0.6, atol=1e-5)
     assert np.allclose(expr["dev"], 0.0, atol=1e-5)
     assert np.allclose(expr["log_art"], 0.0, atol=1e-5)

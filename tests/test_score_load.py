@@ -62,7 +62,8 @@ def test_mxl_archive_loads_like_the_xml(tmp_path):
     with zipfile.ZipFile(mxl, "w") as z:
         z.writestr(
             "META-INF/container.xml",
-            '<?xml version="1.0"?><container><rootfiles><rootfile full-path="score.xml"/></rootfiles></container>',
+            '<?xml version="1.0"?><container><rootfiles>'
+            '<rootfile full-path="score.xml"/></rootfiles></container>',
         )
         z.writestr("score.xml", xml)
     a = load_score(mxl).notes
@@ -98,12 +99,18 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     assert_clear_error(tmp_path / "missing.musicxml", "not found")
     assert_clear_error(write(tmp_path, "empty.xml", ""), "empty")
     assert_clear_error(write(tmp_path, "notes.txt", "just some words\n"), "not a MusicXML")
-    assert_clear_error(write(tmp_path, "page.xml", "<html><body/></html>"), "root element is <html>")
-    assert_clear_error(write(tmp_path, "broken.musicxml", scores.directions_score()[:300]), "not well-formed")
+    assert_clear_error(
+        write(tmp_path, "page.xml", "<html><body/></html>"), "root element is <html>"
+    )
+    assert_clear_error(
+        write(tmp_path, "broken.musicxml", scores.directions_score()[:300]), "not well-formed"
+    )
     assert_clear_error(write(tmp_path, "rests.musicxml", scores.rests_only_score()), "no notes")
     big = write(tmp_path, "big.musicxml", scores.directions_score())
     assert_clear_error(big, "over the", max_bytes=100)
-    assert_clear_error(write(tmp_path, "t.musicxml", '<?xml version="1.0"?><score-timewise/>'), "timewise")
+    assert_clear_error(
+        write(tmp_path, "t.musicxml", '<?xml version="1.0"?><score-timewise/>'), "timewise"
+    )
 
 
 def test_truncated_mxl_is_refused(tmp_path):
@@ -125,12 +132,32 @@ def test_truncated_midi_is_refused(tmp_path):
 def test_external_entities_are_never_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
-    xml = scores.directions_score().replace(
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE score-partwise [<!ENTITY x SYSTEM "file://{secret}">]>',
-    ).replace("<part-name>Piano</part-name>", "<part-name>&x;</part-name>")
+    xml = (
+        scores.directions_score()
+        .replace(
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE score-partwise [<!ENTITY x SYSTEM "file://{secret}">]>',
+        )
+        .replace("<part-name>Piano</part-name>", "<part-name>&x;</part-name>")
+    )
     path = write(tmp_path, "xxe.musicxml", xml)
     with pytest.raises(ScoreError) as info:
         load_score(path)
     assert "entities" in str(info.value)
     assert "TOP-SECRET" not in str(info.value)
+
+
+def test_tie_chains_are_followed_safely():
+    from types import SimpleNamespace
+
+    from appliance.score.directions import tie_head
+
+    a = SimpleNamespace(tie_prev=None)
+    b = SimpleNamespace(tie_prev=a)
+    c = SimpleNamespace(tie_prev=b)
+    assert tie_head(c) is a
+    loop1 = SimpleNamespace(tie_prev=None)
+    loop2 = SimpleNamespace(tie_prev=loop1)
+    loop1.tie_prev = loop2  # broken files can tie notes in a circle
+    head = tie_head(loop1)
+    assert head is loop1 or head is loop2

@@ -85,7 +85,9 @@ class PerformanceStream:
         stop = int(self._group_ends[self._group[last]])
         expr = self.renderer.expression(self.score.notes, self.style, self._expression, stop)
         if len(expr) != stop - start:
-            raise RuntimeError(f"{self.renderer.name} returned {len(expr)} notes, not {stop - start}")
+            raise RuntimeError(
+                f"{self.renderer.name} returned {len(expr)} notes, not {stop - start}"
+            )
         timing, state = realise(self.score.notes[start:stop], expr, self._states[-1])
         self._expression = np.concatenate([self._expression, expr])
         self._performed = np.concatenate([self._performed, timing])

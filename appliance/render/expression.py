@@ -127,7 +127,7 @@ def realise(
     out = np.zeros(len(notes), dtype=PERFORMED_DTYPE)
     if len(notes) == 0:
         return out, state or TimingState(0.0, 0.0, 0.5)
-    group, first = onset_groups(notes)
+    _, first = onset_groups(notes)
     bounds = np.append(first, len(notes))
     main = ~notes["is_grace"]
     prev = state
@@ -140,7 +140,9 @@ def realise(
         out["onset"][a:b] = grid + dev
         sel = main[a:b]
         ref = grid + float(np.median(dev[sel] if sel.any() else dev))
-        prev = TimingState(q, ref, float(np.clip(bp_note[a:b].mean(), MIN_BEAT_PERIOD, MAX_BEAT_PERIOD)))
+        prev = TimingState(
+            q, ref, float(np.clip(bp_note[a:b].mean(), MIN_BEAT_PERIOD, MAX_BEAT_PERIOD))
+        )
     duration = np.exp(expression["log_art"].astype(np.float64)) * notated_quarters(notes) * bp_note
     out["duration"] = np.maximum(duration, MIN_DURATION)
     out["velocity"] = np.clip(np.rint(expression["velocity"]), 1, 127)

@@ -63,7 +63,9 @@ def midi_events(notes: np.ndarray, performed: np.ndarray) -> list[MidiEvent]:
         events.append(MidiEvent(on, 2, "note_on", pitch, int(performed["velocity"][i])))
         events.append(MidiEvent(off, 0, "note_off", pitch))
         sounding_until[pitch] = off
-    events += [MidiEvent(max(t, 0.0), 1, "pedal", 64, v) for t, v in pedal_changes(notes, performed)]
+    events += [
+        MidiEvent(max(t, 0.0), 1, "pedal", 64, v) for t, v in pedal_changes(notes, performed)
+    ]
     events.sort()
     # Drop note offs of notes already released by a re-strike (keep one off per on).
     open_notes: dict[int, int] = {}
@@ -89,7 +91,7 @@ def write_midi(path: Path, notes: np.ndarray, performed: np.ndarray, program: in
     ticks_per_second = TICKS_PER_BEAT * 1e6 / MICROSECONDS_PER_BEAT
     now = 0
     for ev in midi_events(notes, performed):
-        tick = int(round(ev.time * ticks_per_second))
+        tick = round(ev.time * ticks_per_second)
         delta, now = tick - now, tick
         if ev.kind == "pedal":
             msg = mido.Message("control_change", control=64, value=ev.value, time=delta)

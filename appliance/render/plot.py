@@ -29,7 +29,9 @@ def _group_curves(item: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return q, bpm, vel
 
 
-def plot_performances(path: Path, title: str, rendered: Curve, others: Sequence[Curve] = ()) -> None:
+def plot_performances(
+    path: Path, title: str, rendered: Curve, others: Sequence[Curve] = ()
+) -> None:
     """Write a PNG: tempo curve, velocity curve (rendered bold, others thin) and piano roll."""
     import matplotlib
 
@@ -63,7 +65,13 @@ def plot_performances(path: Path, title: str, rendered: Curve, others: Sequence[
     )
     on = perf["pedal"] >= 0.5
     if on.any():
-        ax.scatter(perf["onset"][on], np.full(on.sum(), rendered.notes["pitch"].min() - 3), s=2, c="k", label="pedal")
+        ax.scatter(
+            perf["onset"][on],
+            np.full(on.sum(), rendered.notes["pitch"].min() - 3),
+            s=2,
+            c="k",
+            label="pedal",
+        )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("pitch")
     ax.set_title(f"piano roll: {rendered.label} (colour = velocity)")

@@ -102,10 +102,8 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
 
     row = {str(note_id): i for i, note_id in enumerate(notes["id"])}
     for note in part.notes:
-        head = note
-        while getattr(head, "tie_prev", None) is not None:
-            head = head.tie_prev  # a mark on a tied continuation belongs to the sounding note
-        i = row.get(str(head.id))
+        # A mark on a tied continuation belongs to the sounding (first) note.
+        i = row.get(str(tie_head(note).id))
         if i is None:
             continue
         for name, on in markings.articulation_flags(note.articulations).items():
@@ -116,6 +114,15 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
     fermata_times = {int(f.start.t) for f in part.iter_all(pts.Fermata)}
     if fermata_times:
         notes["fermata"] |= np.isin(onset, np.fromiter(fermata_times, dtype=np.int64))
+
+
+def tie_head(note: Any) -> Any:
+    """The first note of the tie chain ``note`` belongs to (safe on broken, cyclic ties)."""
+    head, seen = note, {id(note)}
+    while getattr(head, "tie_prev", None) is not None and id(head.tie_prev) not in seen:
+        head = head.tie_prev
+        seen.add(id(head))
+    return head
 
 
 def quarter_bpm(part: pts.Part, notes: np.ndarray) -> None:

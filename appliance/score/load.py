@@ -64,7 +64,9 @@ def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
         raise ScoreError(path, "not a file")
     size = path.stat().st_size
     if size > max_bytes:
-        raise ScoreError(path, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+        raise ScoreError(
+            path, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit"
+        )
     if size == 0:
         raise ScoreError(path, "file is empty")
     data = path.read_bytes()
@@ -151,7 +153,9 @@ def _parse(path: Path, kind: str, data: bytes) -> Any:
             raise
         except Exception as exc:  # partitura raises many kinds; all mean "unreadable"
             what = "MIDI" if kind == "midi" else "MusicXML"
-            raise ScoreError(path, f"could not be read as {what} ({type(exc).__name__}: {exc})") from None
+            raise ScoreError(
+                path, f"could not be read as {what} ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 @dataclass
@@ -319,7 +323,7 @@ def _unique_ids(raw: np.ndarray) -> list[str]:
 
 
 def _measure_number(measure: Any, index: int) -> int:
-    number = getattr(measure, "number", None)
+    number: Any = getattr(measure, "number", None)
     try:
         return int(number)
     except (TypeError, ValueError):

@@ -1,0 +1,34 @@
+import numpy as np
+
+from appliance.render.baselines import DeadpanRenderer, LinearRenderer, MeanRenderer
+from export.baselines import fit
+from export.evaluate import markdown_table, pieces, plot_piece, score_humans, score_renderer
+
+
+def test_harness_scores_humans_and_baselines(small_dataset, tmp_path):
+    by_piece = {k: v for k, v in pieces(None, small_dataset).items() if len(v) > 1}
+    assert list(by_piece) == ["Bach/Prelude_bwv_854"]
+    humans = score_humans(by_piece)["overall"]
+    assert humans["velocity"]["r"] > 0.2 and humans["beat_period"]["r"] > 0.2
+    deadpan = score_renderer(DeadpanRenderer(), by_piece)["overall"]
+    assert deadpan["velocity"]["r"] == 0.0 and deadpan["timing"]["r"] == 0.0
+    assert deadpan["velocity"]["mae"] > humans["velocity"]["mae"]
+
+    # Fitted on the same pianists, the baselines must at least reproduce the mean.
+    split = next(iter(by_piece.values()))[0].split
+    model = fit(folder=small_dataset, split=split)
+    mean = score_renderer(MeanRenderer(model), by_piece)["overall"]
+    linear = score_renderer(LinearRenderer(model), by_piece)["overall"]
+    assert mean["velocity"]["mae"] < deadpan["velocity"]["mae"] + 1.0
+    assert linear["velocity"]["r"] > 0.1
+    assert linear["velocity"]["mae"] <= mean["velocity"]["mae"] + 1e-6
+
+    table = markdown_table({"human (leave-one-out)": humans, "deadpan": deadpan, "linear": linear})
+    assert table.count("\n|") >= 4 and "velocity r" in table
+    assert np.isfinite(linear["articulation"]["mae"])
+
+
+def test_piece_plot_is_written(small_dataset, tmp_path):
+    out = tmp_path / "piece.png"
+    plot_piece("Bach/Prelude_bwv_854", "deadpan", out, split=None, folder=small_dataset)
+    assert out.read_bytes()[:4] == b"\x89PNG"
