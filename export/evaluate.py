@@ -100,6 +100,19 @@ def markdown_table(
     return "\n".join(lines) + f"\n\nMAE units — {units}.\n"
 
 
+def available_renderers() -> list[str]:
+    """Every renderer whose model is present (the default set to evaluate)."""
+    names = []
+    for name in RENDERERS:
+        try:
+            get_renderer(name)
+        except ApplianceError as exc:
+            console.print(f"skipping {name}: {exc}")
+            continue
+        names.append(name)
+    return names
+
+
 def evaluate(
     renderer_names: list[str], split: str = "test", seed: int = 0, folder: Path | None = None
 ) -> dict[str, Any]:
@@ -158,7 +171,7 @@ def main_cmd(
         plot_piece(plot_piece_key, renderer[0] if renderer else None, target, split, seed)
         console.print(f"wrote {target}")
         return
-    names = renderer or list(RENDERERS)
+    names = renderer or available_renderers()
     report = evaluate(names, split, seed)
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)

@@ -18,12 +18,44 @@ from appliance.render.expression import EXPRESSION_DTYPE, PERFORMED_DTYPE, Timin
 from appliance.score.notes import Score, onset_groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Style:
-    """How to play: a seed for sampled styles, or an explicit style vector (renderer-specific)."""
+    """How to play.
+
+    ``seed`` fixes a sampled style; ``vector`` is added to every note's style latents (a style
+    set from a latent vector, or an interpolation of two); ``latents`` gives every note's
+    latents outright (for example encoded from a human performance); ``temperature`` scales the
+    randomness of sampled expression (None: the renderer's default). Renderers without latents
+    ignore what they cannot use.
+    """
 
     seed: int | None = None
     vector: tuple[float, ...] | None = None
+    latents: np.ndarray | None = None
+    temperature: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Style):
+            return NotImplemented
+        same_latents = self.latents is other.latents or (
+            self.latents is not None
+            and other.latents is not None
+            and np.array_equal(self.latents, other.latents)
+        )
+        return (
+            self.seed == other.seed
+            and self.vector == other.vector
+            and self.temperature == other.temperature
+            and same_latents
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.seed, self.vector, self.temperature, id(self.latents)))
+
+    @staticmethod
+    def interpolate(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tuple[float, ...]:
+        """The style vector a fraction ``t`` of the way from ``a`` to ``b``."""
+        return tuple((1 - t) * x + t * y for x, y in zip(a, b, strict=True))
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)

@@ -97,14 +97,25 @@ class LinearRenderer(Renderer):
 
     def __init__(self, model: BaselineModel) -> None:
         self.model = model
+        self._notes: np.ndarray | None = None
+        self._features = np.zeros((0, 0), np.float32)
+
+    def _score_features(self, notes: np.ndarray) -> np.ndarray:
+        """Features of the whole score, computed once per score (the stream asks many times)."""
+        if notes is not self._notes:
+            x, names = score_features(notes)
+            if names != self.model.feature_names:
+                raise ApplianceError(
+                    "the linear baseline was fitted on other score features: refit it"
+                )
+            self._notes, self._features = notes, x
+        return self._features
 
     def expression(
         self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
     ) -> np.ndarray:
         start = len(performed)
-        x, names = score_features(notes)
-        if names != self.model.feature_names:
-            raise ApplianceError("the linear baseline was fitted on other score features: refit it")
+        x = self._score_features(notes)
         y = x[start:stop].astype(np.float64) @ self.model.weights + self.model.bias
         out = np.zeros(stop - start, dtype=EXPRESSION_DTYPE)
         for i, name in enumerate(FEATURES):

@@ -16,7 +16,17 @@ def _baseline_model() -> BaselineModel:
     return BaselineModel.load(models_dir() / BASELINES_FILE)
 
 
+NEURAL_FOLDER = "renderer"
+
+
+def _neural() -> Renderer:
+    from appliance.render.neural import NeuralModel, NeuralRenderer
+
+    return NeuralRenderer(NeuralModel(models_dir() / NEURAL_FOLDER))
+
+
 RENDERERS: dict[str, Callable[[], Renderer]] = {
+    "neural": _neural,
     "deadpan": DeadpanRenderer,
     "mean": lambda: MeanRenderer(_baseline_model()),
     "linear": lambda: LinearRenderer(_baseline_model()),
@@ -24,7 +34,11 @@ RENDERERS: dict[str, Callable[[], Renderer]] = {
 
 
 def default_renderer_name() -> str:
-    """The best renderer the box has: the linear baseline until the neural model ships."""
+    """The best renderer the box has: the neural model, else the linear baseline, else deadpan."""
+    from appliance.render.neural import MODEL_FILE
+
+    if (models_dir() / NEURAL_FOLDER / MODEL_FILE).exists():
+        return "neural"
     return "linear" if (models_dir() / BASELINES_FILE).exists() else "deadpan"
 
 

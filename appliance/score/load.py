@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -241,8 +242,13 @@ class ScoreSource:
     def _end_div(self) -> int:
         return int(self.part.last_point.t) + 1 if self.part.last_point is not None else 1
 
+    @cached_property
+    def _maps(self) -> tuple[Any, Any, np.ndarray]:
+        """(quarter map, beat map, bar starts): partitura rebuilds its maps on every access."""
+        return self.part.quarter_map, self.part.beat_map, _bar_starts(self.part)
+
     def _segments(self, times: list[tuple[int, int, int]]) -> list[Segment]:
-        bar_starts = _bar_starts(self.part)
+        quarter_map, beat_map, bar_starts = self._maps
         out = []
         for start, end, _offset in times:
             if end <= start:
@@ -251,10 +257,10 @@ class ScoreSource:
                 Segment(
                     start_div=int(start),
                     end_div=int(end),
-                    start_quarter=float(self.part.quarter_map(start)),
-                    end_quarter=float(self.part.quarter_map(end)),
-                    start_beat=float(self.part.beat_map(start)),
-                    end_beat=float(self.part.beat_map(end)),
+                    start_quarter=float(quarter_map(start)),
+                    end_quarter=float(quarter_map(end)),
+                    start_beat=float(beat_map(start)),
+                    end_beat=float(beat_map(end)),
                     start_bar=_bar_index(bar_starts, start),
                     end_bar=_bar_index(bar_starts, end - 1) + 1,
                 )

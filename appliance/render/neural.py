@@ -1,0 +1,211 @@
+"""The neural renderer at run time: int8 ONNX graphs driven note by note with a key/value cache.
+
+For each note the decoder reads the note's score features, the previous note's performance and
+the style latents, and gives a Gaussian over the note's expression; the renderer samples it
+(``temperature`` scales the spread: 0 plays the most likely performance). Keys and values of
+every rendered note are kept, so that re-rendering from any note (a new style or direction)
+costs only the notes not yet played: the cache before that note stays exact because the decoder
+is causal. Attention looks back at most ``context`` notes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from appliance.errors import ApplianceError
+from appliance.render.base import Renderer, Style
+from appliance.render.features import score_features
+from appliance.render.expression import FEATURES
+from appliance.render.normalise import CLIP, Scaler
+
+MODEL_FILE = "renderer.json"
+DEFAULT_TEMPERATURE = 0.5
+DEFAULT_CONTEXT = 256
+# How much the latents of a sampled style share across the piece (0: every bar/beat its own).
+BAR_SHARE, BEAT_SHARE = 0.6, 0.3
+
+
+@dataclass(frozen=True)
+class LatentSizes:
+    bar: int
+    beat: int
+    note: int
+
+    @property
+    def total(self) -> int:
+        return self.bar + self.beat + self.note
+
+
+class NeuralModel:
+    """The three ONNX graphs and what they were trained with."""
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime as ort
+
+        meta_path = folder / MODEL_FILE
+        if not meta_path.exists():
+            raise ApplianceError(f"no neural renderer at {folder} (missing {MODEL_FILE})")
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        cfg = self.meta["model_config"]
+        self.sizes = LatentSizes(cfg["z_bar"], cfg["z_beat"], cfg["z_note"])
+        self.layers, self.heads = cfg["dec_layers"], cfg["n_heads"]
+        self.head_dim = cfg["d_model"] // cfg["n_heads"]
+        self.scaler = Scaler.from_dict(self.meta["scaler"])
+        self.feature_names: list[str] = list(self.meta["feature_names"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
+        options.inter_op_num_threads = 1
+        self.sessions = {}
+        for graph, name in self.meta["graphs"].items():
+            path = folder / name
+            if not path.exists():
+                raise ApplianceError(f"the neural renderer is incomplete: {path} is missing")
+            self.sessions[graph] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def features(self, notes: np.ndarray) -> np.ndarray:
+        x, names = score_features(notes)
+        if names != self.feature_names:
+            raise ApplianceError("the neural renderer was trained on other score features")
+        return x
+
+    def encode(self, notes: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """Per-note latent means (n × z) of a performance: the style of a human rendition."""
+        beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
+        bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
+        mu, _ = self.sessions["encoder"].run(
+            None,
+            {
+                "score": self.features(notes)[None],
+                "perf": self.scaler.normalise(expression)[None],
+                "beat_id": beat[None],
+                "bar_id": bar[None],
+            },
+        )
+        return np.asarray(mu[0], np.float32)
+
+    def prior_latents(self, notes: np.ndarray, seed: int | None) -> np.ndarray:
+        """Latents sampled from the prior: per bar, per beat and per note, partly shared so that
+        a sampled style holds across the piece."""
+        rng = np.random.default_rng(seed)
+        s = self.sizes
+        beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
+        bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
+        piece = rng.standard_normal(s.bar + s.beat)
+        bars = rng.standard_normal((int(bar.max()) + 1, s.bar))
+        beats = rng.standard_normal((int(beat.max()) + 1, s.beat))
+        z_bar = np.sqrt(BAR_SHARE) * piece[: s.bar] + np.sqrt(1 - BAR_SHARE) * bars[bar]
+        z_beat = np.sqrt(BEAT_SHARE) * piece[s.bar :] + np.sqrt(1 - BEAT_SHARE) * beats[beat]
+        z_note = rng.standard_normal((len(notes), s.note))
+        return np.concatenate([z_bar, z_beat, z_note], axis=1).astype(np.float32)
+
+
+class _Session:
+    """Rendering state of one score: features, latents used, cache and outputs so far."""
+
+    def __init__(self, model: NeuralModel, notes: np.ndarray) -> None:
+        self.notes = notes
+        self.features = model.features(notes)
+        n = len(notes)
+        shape = (model.layers, 1, model.heads, n, model.head_dim)
+        self.keys = np.zeros(shape, np.float32)
+        self.values = np.zeros(shape, np.float32)
+        self.cached = 0  # keys/values exist for notes [0, cached)
+        self.outputs = np.zeros((n, 5), np.float32)  # normalised expression rendered
+        self.style: Style | None = None
+        self.z = np.zeros((n, model.sizes.total + 3), np.float32)
+
+
+class NeuralRenderer(Renderer):
+    name: ClassVar[str] = "neural"
+
+    def __init__(self, model: NeuralModel, context: int = DEFAULT_CONTEXT) -> None:
+        self.model = model
+        self.context = context
+        self._session: _Session | None = None
+        scaler = model.scaler
+        lo = np.array([CLIP[f][0] for f in FEATURES], np.float32)
+        hi = np.array([CLIP[f][1] for f in FEATURES], np.float32)
+        self._lo, self._hi = (lo - scaler.mean) / scaler.std, (hi - scaler.mean) / scaler.std
+
+    def latents(self, notes: np.ndarray, style: Style) -> np.ndarray:
+        """Decoder latent input per note for a style (latents + level-presence flags)."""
+        if style.latents is not None:
+            z = np.asarray(style.latents, np.float32)
+            if z.shape != (len(notes), self.model.sizes.total):
+                raise ApplianceError("style latents do not fit this score")
+        else:
+            z = self.model.prior_latents(notes, style.seed)
+        if style.vector is not None:
+            z = z + np.asarray(style.vector, np.float32)
+        flags = np.ones((len(notes), 3), np.float32)
+        return np.concatenate([z, flags], axis=1)
+
+    def _prepare(self, notes: np.ndarray, style: Style, performed: np.ndarray) -> _Session:
+        s = self._session
+        if s is None or s.notes is not notes:
+            s = self._session = _Session(self.model, notes)
+        start = len(performed)
+        if s.style != style:
+            s.z[start:] = self.latents(notes, style)[start:]
+            s.style = style
+        if s.cached > start:
+            s.cached = start  # re-render: the causal cache before `start` stays exact
+        given = self.model.scaler.normalise(performed)
+        if s.cached < start or (start and not np.allclose(s.outputs[start - 1], given[-1], atol=1e-4)):
+            self._prime(s, given)
+        return s
+
+    def _prime(self, s: _Session, given: np.ndarray) -> None:
+        """Rebuild the cache from a performance the session did not render itself."""
+        start = len(given)
+        s.outputs[:start] = given
+        a = max(0, start - self.context)
+        if start == 0:
+            s.cached = 0
+            return
+        _, keys, values = self.model.sessions["decoder_context"].run(
+            None, {"score": s.features[None, a:start], "prev": self._prev(s, a, start)[None], "z": s.z[None, a:start]}
+        )
+        s.keys[:, :, :, a:start] = keys
+        s.values[:, :, :, a:start] = values
+        s.cached = start
+
+    def _prev(self, s: _Session, a: int, b: int) -> np.ndarray:
+        prev = np.zeros((b - a, 6), np.float32)
+        prev[1:, :5] = s.outputs[a : b - 1]
+        if a > 0:
+            prev[0, :5] = s.outputs[a - 1]
+        else:
+            prev[0, 5] = 1.0
+        return prev
+
+    def expression(
+        self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
+    ) -> np.ndarray:
+        s = self._prepare(notes, style, performed)
+        start = len(performed)
+        rng = np.random.default_rng([style.seed or 0, start])
+        temperature = DEFAULT_TEMPERATURE if style.temperature is None else style.temperature
+        step = self.model.sessions["decoder_step"]
+        context = self.model.sessions["decoder_context"]
+        for i in range(start, stop):
+            feed = {"score": s.features[None, i : i + 1], "prev": self._prev(s, i, i + 1)[None], "z": s.z[None, i : i + 1]}
+            a = max(0, i - self.context + 1)
+            if i == 0 or s.cached == 0:
+                params, keys, values = context.run(None, feed)
+            else:
+                feed["past_keys"] = np.ascontiguousarray(s.keys[:, :, :, a:i])
+                feed["past_values"] = np.ascontiguousarray(s.values[:, :, :, a:i])
+                params, keys, values = step.run(None, feed)
+            s.keys[:, :, :, i : i + 1] = keys
+            s.values[:, :, :, i : i + 1] = values
+            s.cached = i + 1
+            mean, log_std = params[0, 0, :5], params[0, 0, 5:]
+            sample = mean + temperature * np.exp(log_std) * rng.standard_normal(5)
+            s.outputs[i] = np.clip(sample, self._lo, self._hi)
+        return self.model.scaler.denormalise(s.outputs[start:stop])
