@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEV_STAMP := $(STAMP)-dev
 TRAIN_STAMP := $(STAMP)-train
 
-.PHONY: run test bench lint eval dataset baselines apt venv install install-dev install-train clean
+.PHONY: run test bench lint eval dataset baselines model apt venv install install-dev install-train clean
 
 run: install
 	$(VENV)/bin/appliance run
@@ -35,6 +35,13 @@ eval: install
 	$(PY) -m export.dataset build
 	$(PY) -m export.evaluate
 
+# Train the shipped renderer (about 80 minutes on 2 cores; resumes from its checkpoint), then
+# export and quantise it into models_onnx/renderer/.
+model: install-train
+	$(PY) -m export.dataset build
+	$(PY) -m export.train
+	$(PY) -m export.onnx_export
+
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -53,8 +60,9 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install -q -e .
 	@touch $@
 
+# The tests train and export a tiny renderer, so they need the training extra (torch, CPU) too.
 $(DEV_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 
 $(TRAIN_STAMP): $(STAMP)

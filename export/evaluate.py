@@ -23,6 +23,7 @@ from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT
 from appliance.render.base import Renderer, Style, render_all
+from appliance.render.neural import NeuralModel, NeuralRenderer
 from appliance.render.plot import Curve, plot_performances
 from appliance.render.registry import RENDERERS, get_renderer
 from appliance.score.notes import Score
@@ -60,6 +61,21 @@ def score_renderer(
     return {"overall": average(list(per_piece.values())), "pieces": per_piece}
 
 
+def score_reconstruction(
+    model: NeuralModel, by_piece: dict[str, list[Record]], seed: int = 0
+) -> dict[str, Any]:
+    """Each human's latents encoded, decoded on that human's notes, compared with that human."""
+    per_piece = {}
+    for key, humans in by_piece.items():
+        results = []
+        for h in humans:
+            style = Style(seed=seed, latents=model.encode(h.notes, h.expression))
+            rendered = render_all(NeuralRenderer(model), Score(notes=h.notes, title=key), style)
+            results.append(_against(rendered.expression, h.notes, h))
+        per_piece[key] = average(results)
+    return {"overall": average(list(per_piece.values())), "pieces": per_piece}
+
+
 def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
     per_piece = {}
     for key, humans in by_piece.items():
@@ -77,27 +93,30 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
     return {"overall": average(list(per_piece.values())), "pieces": per_piece}
 
 
-def markdown_table(
-    rows: dict[str, dict[str, dict[str, float]]], ceiling: str | None = HUMAN
-) -> str:
+def markdown_table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The metrics table, then each renderer's r as a fraction of the human ceiling."""
     features = list(FEATURES)
-    head = "| renderer | " + " | ".join(f"{f} r | {f} MAE" for f in features)
-    if ceiling:
-        head += " | r / ceiling (mean) |"
-    else:
-        head += " |"
-    lines = [head, "|" + "---|" * (1 + 2 * len(features) + (1 if ceiling else 0))]
+    head = "| renderer | " + " | ".join(f"{f} r | {f} MAE" for f in features) + " |"
+    lines = [head, "|" + "---|" * (1 + 2 * len(features))]
     for name, m in rows.items():
         cells = [f"{m[f]['r']:.3f} | {m[f]['mae']:.3f}" for f in features]
-        line = f"| {name} | " + " | ".join(cells)
-        if ceiling and ceiling in rows:
-            ratios = [
-                m[f]["r"] / rows[ceiling][f]["r"] for f in features if rows[ceiling][f]["r"] > 0
-            ]
-            line += f" | {np.mean(ratios):.2f} |"
-        lines.append(line + ("" if ceiling else " |"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     units = ", ".join(f"{f}: {u}" for f, (_c, u) in FEATURES.items())
-    return "\n".join(lines) + f"\n\nMAE units — {units}.\n"
+    text = "\n".join(lines) + f"\n\nMAE units — {units}. A constant prediction has r = 0.\n"
+    if HUMAN in rows:
+        ceiling = rows[HUMAN]
+        ratio_lines = [
+            "| r / human ceiling | " + " | ".join(features) + " | mean |",
+            "|" + "---|" * (len(features) + 2),
+        ]
+        for name, m in rows.items():
+            if name == HUMAN:
+                continue
+            ratios = [m[f]["r"] / ceiling[f]["r"] if ceiling[f]["r"] > 0 else 0.0 for f in features]
+            shown = " | ".join(f"{r:.2f}" for r in ratios)
+            ratio_lines.append(f"| {name} | {shown} | {np.mean(ratios):.2f} |")
+        text += "\n" + "\n".join(ratio_lines) + "\n"
+    return text
 
 
 def available_renderers() -> list[str]:
@@ -114,14 +133,31 @@ def available_renderers() -> list[str]:
 
 
 def evaluate(
-    renderer_names: list[str], split: str = "test", seed: int = 0, folder: Path | None = None
+    renderer_names: list[str],
+    split: str = "test",
+    seed: int = 0,
+    folder: Path | None = None,
+    neural_fp32: Path | None = None,
 ) -> dict[str, Any]:
+    """Score the humans and each renderer; the neural renderer in generation mode (latents from
+    the prior) and reconstruction mode (latents encoded from each human), and optionally its
+    fp32 graphs beside the shipped int8 ones."""
     by_piece = pieces(split, folder)
     if not by_piece:
         raise ApplianceError(f"no {split} pieces in the dataset: run `make dataset`")
     results = {HUMAN: score_humans(by_piece)}
     for name in renderer_names:
-        results[name] = score_renderer(get_renderer(name), by_piece, seed)
+        renderer = get_renderer(name)
+        label = f"{name} (generation)" if isinstance(renderer, NeuralRenderer) else name
+        results[label] = score_renderer(renderer, by_piece, seed)
+        if isinstance(renderer, NeuralRenderer):
+            results[f"{name} (reconstruction)"] = score_reconstruction(
+                renderer.model, by_piece, seed
+            )
+    if neural_fp32 is not None:
+        fp32 = NeuralModel(neural_fp32)
+        results["neural fp32 (generation)"] = score_renderer(NeuralRenderer(fp32), by_piece, seed)
+        results["neural fp32 (reconstruction)"] = score_reconstruction(fp32, by_piece, seed)
     n_perf = sum(len(v) for v in by_piece.values())
     return {"split": split, "pieces": len(by_piece), "performances": n_perf, "results": results}
 
@@ -164,6 +200,7 @@ def main_cmd(
     out: Path = typer.Option(REPO_ROOT / "build" / "eval", help="folder for report.md/.json"),
     plot_piece_key: str = typer.Option("", "--plot-piece", help="piece key to plot"),
     plot: Path = typer.Option(None, help="PNG for --plot-piece"),
+    fp32: Path = typer.Option(None, help="also score the fp32 neural graphs in this folder"),
 ) -> None:
     """Print the evaluation table (markdown) and write it with a JSON file."""
     if plot_piece_key:
@@ -172,7 +209,7 @@ def main_cmd(
         console.print(f"wrote {target}")
         return
     names = renderer or available_renderers()
-    report = evaluate(names, split, seed)
+    report = evaluate(names, split, seed, neural_fp32=fp32)
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
     header = (

@@ -265,5 +265,7 @@ def kl_divergence(
         weight = (onehot / counts[:, None, :]).sum(dim=-1)  # 1 / segment size per note
         return (values.sum(-1) * weight * m).sum()
 
-    total = per_segment(bar_kl, bar_id) + per_segment(beat_kl, beat_id) + (note_kl.sum(-1) * m).sum()
+    total = (
+        per_segment(bar_kl, bar_id) + per_segment(beat_kl, beat_id) + (note_kl.sum(-1) * m).sum()
+    )
     return total / m.sum().clamp(min=1.0)

@@ -36,7 +36,9 @@ class _Encoder(nn.Module):
         super().__init__()
         self.encoder = model.encoder
 
-    def forward(self, score: torch.Tensor, perf: torch.Tensor, beat_id: torch.Tensor, bar_id: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, score: torch.Tensor, perf: torch.Tensor, beat_id: torch.Tensor, bar_id: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         mask = torch.ones_like(beat_id, dtype=torch.bool)
         out: tuple[torch.Tensor, torch.Tensor] = self.encoder(score, perf, beat_id, bar_id, mask)
         return out
@@ -47,7 +49,9 @@ class _Context(nn.Module):
         super().__init__()
         self.decoder = model.decoder
 
-    def forward(self, score: torch.Tensor, prev: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, score: torch.Tensor, prev: torch.Tensor, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] = self.decoder(score, prev, z)
         return out
 
@@ -58,9 +62,16 @@ class _Step(nn.Module):
         self.decoder = model.decoder
 
     def forward(
-        self, score: torch.Tensor, prev: torch.Tensor, z: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor
+        self,
+        score: torch.Tensor,
+        prev: torch.Tensor,
+        z: torch.Tensor,
+        past_k: torch.Tensor,
+        past_v: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] = self.decoder.step(score, prev, z, past_k, past_v)
+        out: tuple[torch.Tensor, torch.Tensor, torch.Tensor] = self.decoder.step(
+            score, prev, z, past_k, past_v
+        )
         return out
 
 
@@ -74,7 +85,9 @@ def load_checkpoint(path: Path) -> tuple[Renderer, dict[str, Any]]:
     return model, state
 
 
-def example_inputs(model: Renderer, n: int = 24, past: int = 16, seed: int = 0) -> dict[str, tuple[torch.Tensor, ...]]:
+def example_inputs(
+    model: Renderer, n: int = 24, past: int = 16, seed: int = 0
+) -> dict[str, tuple[torch.Tensor, ...]]:
     """Fixed inputs for export and the parity checks."""
     cfg = model.cfg
     g = torch.Generator().manual_seed(seed)
@@ -97,20 +110,45 @@ def example_inputs(model: Renderer, n: int = 24, past: int = 16, seed: int = 0) 
 _NAMES = {
     "encoder": (["score", "perf", "beat_id", "bar_id"], ["mu", "logvar"]),
     "decoder_context": (["score", "prev", "z"], ["params", "keys", "values"]),
-    "decoder_step": (["score", "prev", "z", "past_keys", "past_values"], ["params", "keys", "values"]),
+    "decoder_step": (
+        ["score", "prev", "z", "past_keys", "past_values"],
+        ["params", "keys", "values"],
+    ),
 }
 _DYNAMIC = {
-    "encoder": {"score": {1: "n"}, "perf": {1: "n"}, "beat_id": {1: "n"}, "bar_id": {1: "n"}, "mu": {1: "n"}, "logvar": {1: "n"}},
-    "decoder_context": {"score": {1: "n"}, "prev": {1: "n"}, "z": {1: "n"}, "params": {1: "n"}, "keys": {3: "n"}, "values": {3: "n"}},
+    "encoder": {
+        "score": {1: "n"},
+        "perf": {1: "n"},
+        "beat_id": {1: "n"},
+        "bar_id": {1: "n"},
+        "mu": {1: "n"},
+        "logvar": {1: "n"},
+    },
+    "decoder_context": {
+        "score": {1: "n"},
+        "prev": {1: "n"},
+        "z": {1: "n"},
+        "params": {1: "n"},
+        "keys": {3: "n"},
+        "values": {3: "n"},
+    },
     "decoder_step": {
-        "score": {1: "n"}, "prev": {1: "n"}, "z": {1: "n"}, "past_keys": {3: "past"}, "past_values": {3: "past"},
-        "params": {1: "n"}, "keys": {3: "n"}, "values": {3: "n"},
+        "score": {1: "n"},
+        "prev": {1: "n"},
+        "z": {1: "n"},
+        "past_keys": {3: "past"},
+        "past_values": {3: "past"},
+        "params": {1: "n"},
+        "keys": {3: "n"},
+        "values": {3: "n"},
     },
 }
 
 
 def _module(model: Renderer, graph: str) -> nn.Module:
-    wrapper: nn.Module = {"encoder": _Encoder, "decoder_context": _Context, "decoder_step": _Step}[graph](model)
+    wrapper: nn.Module = {"encoder": _Encoder, "decoder_context": _Context, "decoder_step": _Step}[
+        graph
+    ](model)
     return wrapper.eval()  # the exporter restores the wrapper's mode on all children afterwards
 
 
@@ -192,6 +230,9 @@ def export(checkpoint: Path, out: Path, work: Path | None = None) -> dict[str, A
         "graphs": {g: f"{g}.int8.onnx" for g in GRAPHS},
     }
     (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
+    # The fp32 graphs stay beside the checkpoint with their own renderer.json, for comparison.
+    fp32_meta = dict(meta, graphs={g: p.name for g, p in fp32.items()})
+    (work / "renderer.json").write_text(json.dumps(fp32_meta, indent=1) + "\n")
     return meta
 
 

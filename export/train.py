@@ -99,7 +99,9 @@ class NoteData:
     def n_notes(self) -> int:
         return int(self.starts[-1])
 
-    def windows(self, rng: np.random.Generator, count: int, length: int) -> list[tuple[int, int, int]]:
+    def windows(
+        self, rng: np.random.Generator, count: int, length: int
+    ) -> list[tuple[int, int, int]]:
         """(record start, window start, window end) of random windows, longer records likelier."""
         lengths = np.diff(self.starts)
         recs = rng.choice(len(lengths), size=count, p=lengths / lengths.sum())
@@ -146,7 +148,12 @@ class NoteData:
 
 def losses(model: Renderer, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     params, mu, logvar = model(
-        batch["score"], batch["perf"], batch["prev"], batch["beat_id"], batch["bar_id"], batch["mask"]
+        batch["score"],
+        batch["perf"],
+        batch["prev"],
+        batch["beat_id"],
+        batch["bar_id"],
+        batch["mask"],
     )
     nll = gaussian_nll(params, batch["perf"], batch["loss_mask"])
     kl = kl_divergence(mu, logvar, batch["mask"], batch["beat_id"], batch["bar_id"], model.cfg)
@@ -212,7 +219,12 @@ def train(
         step, history = state["step"], state["history"]
         log.info("resumed at step %d", step)
     n_params = sum(p.numel() for p in model.parameters())
-    log.info("notes: train %d, validation %d; parameters %d", train_data.n_notes, val_data.n_notes, n_params)
+    log.info(
+        "notes: train %d, validation %d; parameters %d",
+        train_data.n_notes,
+        val_data.n_notes,
+        n_params,
+    )
 
     def save() -> None:
         state = {
@@ -250,7 +262,12 @@ def train(
             rate = notes_seen / (time.monotonic() - t_log)
             log.info(
                 "step %d loss %.4f nll %.4f kl %.4f beta %.3f notes/s %.0f",
-                step, loss.item(), nll.item(), kl.item(), beta, rate,
+                step,
+                loss.item(),
+                nll.item(),
+                kl.item(),
+                beta,
+                rate,
             )
             notes_seen, t_log = 0, time.monotonic()
         if step % cfg.validate_every == 0 or step == cfg.steps:

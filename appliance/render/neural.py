@@ -19,8 +19,8 @@ import numpy as np
 
 from appliance.errors import ApplianceError
 from appliance.render.base import Renderer, Style
-from appliance.render.features import score_features
 from appliance.render.expression import FEATURES
+from appliance.render.features import score_features
 from appliance.render.normalise import CLIP, Scaler
 
 MODEL_FILE = "renderer.json"
@@ -65,7 +65,9 @@ class NeuralModel:
             path = folder / name
             if not path.exists():
                 raise ApplianceError(f"the neural renderer is incomplete: {path} is missing")
-            self.sessions[graph] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.sessions[graph] = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
 
     def features(self, notes: np.ndarray) -> np.ndarray:
         x, names = score_features(notes)
@@ -156,7 +158,9 @@ class NeuralRenderer(Renderer):
         if s.cached > start:
             s.cached = start  # re-render: the causal cache before `start` stays exact
         given = self.model.scaler.normalise(performed)
-        if s.cached < start or (start and not np.allclose(s.outputs[start - 1], given[-1], atol=1e-4)):
+        if s.cached < start or (
+            start and not np.allclose(s.outputs[start - 1], given[-1], atol=1e-4)
+        ):
             self._prime(s, given)
         return s
 
@@ -169,7 +173,12 @@ class NeuralRenderer(Renderer):
             s.cached = 0
             return
         _, keys, values = self.model.sessions["decoder_context"].run(
-            None, {"score": s.features[None, a:start], "prev": self._prev(s, a, start)[None], "z": s.z[None, a:start]}
+            None,
+            {
+                "score": s.features[None, a:start],
+                "prev": self._prev(s, a, start)[None],
+                "z": s.z[None, a:start],
+            },
         )
         s.keys[:, :, :, a:start] = keys
         s.values[:, :, :, a:start] = values
@@ -194,7 +203,11 @@ class NeuralRenderer(Renderer):
         step = self.model.sessions["decoder_step"]
         context = self.model.sessions["decoder_context"]
         for i in range(start, stop):
-            feed = {"score": s.features[None, i : i + 1], "prev": self._prev(s, i, i + 1)[None], "z": s.z[None, i : i + 1]}
+            feed = {
+                "score": s.features[None, i : i + 1],
+                "prev": self._prev(s, i, i + 1)[None],
+                "z": s.z[None, i : i + 1],
+            }
             a = max(0, i - self.context + 1)
             if i == 0 or s.cached == 0:
                 params, keys, values = context.run(None, feed)

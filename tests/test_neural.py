@@ -1,0 +1,125 @@
+"""The neural renderer end to end on a tiny model: train, export, quantise, stream."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from appliance.render.base import PerformanceStream, Style, render_all
+from appliance.render.neural import NeuralModel, NeuralRenderer
+from appliance.score.notes import Score
+from export.dataset import iter_records
+from export.onnx_export import export, load_checkpoint
+from export.train import REPO_ROOT, train
+
+TINY = REPO_ROOT / "export" / "configs" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    train(TINY, run, fresh=True, folder=small_dataset, splits=(None, None))
+    return run
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_run: Path) -> tuple[Path, dict]:
+    out = tiny_run / "models"
+    meta = export(tiny_run / "checkpoint.pt", out)
+    return out, meta
+
+
+@pytest.fixture(scope="module")
+def piece(small_dataset: Path):
+    record = next(
+        r for r in iter_records(folder=small_dataset) if r.piece == "Bach/Prelude_bwv_854"
+    )
+    return record
+
+
+def test_training_logs_checkpoints_and_resumes(tiny_run: Path, small_dataset: Path):
+    state = torch.load(tiny_run / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 60
+    history = state["history"]
+    assert [h["step"] for h in history] == [30, 60]
+    assert np.isfinite(history[-1]["val_nll"])
+    log = (tiny_run / "train.log").read_text()
+    assert "step 60" in log
+    # Asking for more steps resumes from the checkpoint instead of starting again.
+    config = tiny_run / "more.toml"
+    config.write_text(TINY.read_text().replace("steps = 60", "steps = 70"))
+    train(config, tiny_run, folder=small_dataset, splits=(None, None))
+    assert torch.load(tiny_run / "checkpoint.pt", weights_only=False)["step"] == 70
+    assert "resumed at step 60" in (tiny_run / "train.log").read_text()
+
+
+def test_export_matches_pytorch(tiny_model):
+    _out, meta = tiny_model
+    for graph, diff in meta["parity_fp32_max_abs_diff"].items():
+        assert diff <= 1e-4, graph
+
+
+def test_cached_stepping_equals_the_full_causal_pass(tiny_run: Path):
+    model, _ = load_checkpoint(tiny_run / "checkpoint.pt")
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(0)
+    score = torch.randn(1, 20, cfg.n_score, generator=g)
+    prev = torch.randn(1, 20, 6, generator=g)
+    z = torch.randn(1, 20, cfg.z_total + 3, generator=g)
+    with torch.no_grad():
+        full, _, _ = model.decoder(score, prev, z)
+        p, k, v = model.decoder(score[:, :5], prev[:, :5], z[:, :5])
+        outs = [p]
+        for i in range(5, 20):
+            p, kn, vn = model.decoder.step(
+                score[:, i : i + 1], prev[:, i : i + 1], z[:, i : i + 1], k, v
+            )
+            k, v = torch.cat([k, kn], 3), torch.cat([v, vn], 3)
+            outs.append(p)
+    assert torch.allclose(torch.cat(outs, 1), full, atol=1e-5)
+
+
+def test_int8_renderer_streams_deterministically(tiny_model, piece):
+    folder, _ = tiny_model
+    renderer = NeuralRenderer(NeuralModel(folder))
+    score = Score(piece.notes[:300])
+    style = Style(seed=5, temperature=0.0)
+    whole = render_all(renderer, score, style, chunk=1000)
+    chunked = render_all(NeuralRenderer(NeuralModel(folder)), score, style, chunk=7)
+    assert np.allclose(whole.performed["onset"], chunked.performed["onset"], atol=1e-3)
+    assert np.all(np.isfinite(whole.performed["onset"])) and np.all(
+        np.diff(whole.performed["onset"]) > -5
+    )
+    other = render_all(renderer, score, Style(seed=6, temperature=0.0))
+    assert not np.allclose(other.expression["velocity"], whole.expression["velocity"])
+    sampled = render_all(renderer, score, Style(seed=5, temperature=1.0))
+    assert not np.allclose(sampled.expression["velocity"], whole.expression["velocity"])
+
+
+def test_style_change_rerenders_only_notes_not_yet_played(tiny_model, piece):
+    folder, _ = tiny_model
+    renderer = NeuralRenderer(NeuralModel(folder), context=32)
+    stream = PerformanceStream(renderer, Score(piece.notes[:200]), Style(seed=1, temperature=0.3))
+    for _ in range(5):
+        stream.render_next(16)
+    before = stream.performance()
+    kept = stream.rewind(40)
+    stream.style = Style(seed=1, temperature=0.3, vector=tuple([1.5] * renderer.model.sizes.total))
+    while not stream.done:
+        stream.render_next(16)
+    after = stream.performance()
+    assert np.array_equal(after.performed[:kept], before.performed[:kept])
+    assert not np.allclose(
+        after.expression["velocity"][kept:80], before.expression["velocity"][kept:80]
+    )
+
+
+def test_style_from_a_human_performance(tiny_model, piece):
+    folder, _ = tiny_model
+    model = NeuralModel(folder)
+    notes = piece.notes[:120]
+    latents = model.encode(notes, piece.expression[:120])
+    assert latents.shape == (120, model.sizes.total)
+    perf = render_all(NeuralRenderer(model), Score(notes), Style(latents=latents, temperature=0.0))
+    assert np.all(np.isfinite(perf.expression["log_bp"]))
