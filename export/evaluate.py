@@ -51,25 +51,32 @@ def _against(
 
 
 def score_renderer(
-    renderer: Renderer, by_piece: dict[str, list[Record]], seed: int = 0
+    renderer: Renderer,
+    by_piece: dict[str, list[Record]],
+    seed: int = 0,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     per_piece = {}
     for key, humans in by_piece.items():
         score = Score(notes=humans[0].notes, title=key)
-        rendered = render_all(renderer, score, Style(seed=seed))
+        rendered = render_all(renderer, score, Style(seed=seed, temperature=temperature))
         per_piece[key] = average([_against(rendered.expression, score.notes, h) for h in humans])
     return {"overall": average(list(per_piece.values())), "pieces": per_piece}
 
 
 def score_reconstruction(
-    model: NeuralModel, by_piece: dict[str, list[Record]], seed: int = 0
+    model: NeuralModel,
+    by_piece: dict[str, list[Record]],
+    seed: int = 0,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """Each human's latents encoded, decoded on that human's notes, compared with that human."""
     per_piece = {}
     for key, humans in by_piece.items():
         results = []
         for h in humans:
-            style = Style(seed=seed, latents=model.encode(h.notes, h.expression))
+            latents = model.encode(h.notes, h.expression)
+            style = Style(seed=seed, latents=latents, temperature=temperature)
             rendered = render_all(NeuralRenderer(model), Score(notes=h.notes, title=key), style)
             results.append(_against(rendered.expression, h.notes, h))
         per_piece[key] = average(results)
@@ -138,6 +145,8 @@ def evaluate(
     seed: int = 0,
     folder: Path | None = None,
     neural_fp32: Path | None = None,
+    temperature: float | None = None,
+    reconstruction: bool = True,
 ) -> dict[str, Any]:
     """Score the humans and each renderer; the neural renderer in generation mode (latents from
     the prior) and reconstruction mode (latents encoded from each human), and optionally its
@@ -149,15 +158,20 @@ def evaluate(
     for name in renderer_names:
         renderer = get_renderer(name)
         label = f"{name} (generation)" if isinstance(renderer, NeuralRenderer) else name
-        results[label] = score_renderer(renderer, by_piece, seed)
-        if isinstance(renderer, NeuralRenderer):
+        results[label] = score_renderer(renderer, by_piece, seed, temperature)
+        if isinstance(renderer, NeuralRenderer) and reconstruction:
             results[f"{name} (reconstruction)"] = score_reconstruction(
-                renderer.model, by_piece, seed
+                renderer.model, by_piece, seed, temperature
             )
     if neural_fp32 is not None:
         fp32 = NeuralModel(neural_fp32)
-        results["neural fp32 (generation)"] = score_renderer(NeuralRenderer(fp32), by_piece, seed)
-        results["neural fp32 (reconstruction)"] = score_reconstruction(fp32, by_piece, seed)
+        results["neural fp32 (generation)"] = score_renderer(
+            NeuralRenderer(fp32), by_piece, seed, temperature
+        )
+        if reconstruction:
+            results["neural fp32 (reconstruction)"] = score_reconstruction(
+                fp32, by_piece, seed, temperature
+            )
     n_perf = sum(len(v) for v in by_piece.values())
     return {"split": split, "pieces": len(by_piece), "performances": n_perf, "results": results}
 
@@ -201,6 +215,8 @@ def main_cmd(
     plot_piece_key: str = typer.Option("", "--plot-piece", help="piece key to plot"),
     plot: Path = typer.Option(None, help="PNG for --plot-piece"),
     fp32: Path = typer.Option(None, help="also score the fp32 neural graphs in this folder"),
+    temperature: float = typer.Option(None, help="sampling temperature (default: renderer's)"),
+    reconstruction: bool = typer.Option(True, help="also score neural reconstruction"),
 ) -> None:
     """Print the evaluation table (markdown) and write it with a JSON file."""
     if plot_piece_key:
@@ -209,7 +225,7 @@ def main_cmd(
         console.print(f"wrote {target}")
         return
     names = renderer or available_renderers()
-    report = evaluate(names, split, seed, neural_fp32=fp32)
+    report = evaluate(names, split, seed, None, fp32, temperature, reconstruction)
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
     header = (

@@ -123,3 +123,15 @@ def test_style_from_a_human_performance(tiny_model, piece):
     assert latents.shape == (120, model.sizes.total)
     perf = render_all(NeuralRenderer(model), Score(notes), Style(latents=latents, temperature=0.0))
     assert np.all(np.isfinite(perf.expression["log_bp"]))
+
+
+def test_harness_scores_both_neural_modes(tiny_model, small_dataset):
+    from export.evaluate import pieces, score_reconstruction, score_renderer
+
+    folder, _ = tiny_model
+    model = NeuralModel(folder)
+    by_piece = {k: v[:2] for k, v in pieces(None, small_dataset).items() if len(v) > 1}
+    generation = score_renderer(NeuralRenderer(model), by_piece, temperature=0.0)["overall"]
+    reconstruction = score_reconstruction(model, by_piece, temperature=0.0)["overall"]
+    for result in (generation, reconstruction):
+        assert all(np.isfinite(result[f]["mae"]) for f in result)
