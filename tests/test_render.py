@@ -86,3 +86,31 @@ def test_pedal_is_changed_at_new_bars():
     assert [v for _, v in changes] == [127, 0, 127, 0]
     events = midi_events(notes, perf.performed)
     assert sum(e.kind == "note_on" for e in events) == 4
+
+
+class IndexRenderer(Renderer):
+    """Expression that depends only on each note's index: re-rendering must reproduce it."""
+
+    name = "index"
+
+    def expression(self, notes, style, performed, stop):
+        i = np.arange(len(performed), stop)
+        out = np.zeros(len(i), EXPRESSION_DTYPE)
+        out["log_bp"] = np.log(0.5) + 0.2 * np.sin(i / 5.0)
+        out["dev"] = 0.01 * np.cos(i)
+        out["velocity"] = 40 + i % 50
+        return out
+
+
+def test_rewind_cuts_mid_chunk_at_an_onset_group_and_keeps_timing_exact():
+    score = Score(chords(40, per_group=3))
+    stream = PerformanceStream(IndexRenderer(), score, Style())
+    stream.render_next(64)
+    stream.render_next(64)
+    before = stream.performance()
+    kept = stream.rewind(37)  # inside the first chunk, inside an onset group
+    assert kept == 39  # the next group boundary
+    while not stream.done:
+        stream.render_next(5)
+    after = stream.performance()
+    assert np.allclose(after.performed["onset"][: len(before.performed)], before.performed["onset"])

@@ -14,7 +14,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from appliance.render.expression import EXPRESSION_DTYPE, PERFORMED_DTYPE, TimingState, realise
+from appliance.render.expression import (
+    EXPRESSION_DTYPE,
+    PERFORMED_DTYPE,
+    TimingState,
+    realise,
+    state_after,
+)
 from appliance.score.notes import Score, onset_groups
 
 
@@ -93,12 +99,11 @@ class PerformanceStream:
         self.renderer = renderer
         self.score = score
         self.style = style
-        self._group, first = onset_groups(score.notes)
-        self._group_ends = np.append(first[1:], len(score.notes))
+        self._group, self._group_starts = onset_groups(score.notes)
+        self._group_ends = np.append(self._group_starts[1:], len(score.notes))
         self._expression = np.zeros(0, EXPRESSION_DTYPE)
         self._performed = np.zeros(0, PERFORMED_DTYPE)
-        self._states: list[TimingState | None] = [None]  # timing state before each chunk
-        self._chunk_starts: list[int] = [0]
+        self._state: TimingState | None = None  # timing after the last rendered group
 
     @property
     def rendered(self) -> int:
@@ -120,27 +125,32 @@ class PerformanceStream:
             raise RuntimeError(
                 f"{self.renderer.name} returned {len(expr)} notes, not {stop - start}"
             )
-        timing, state = realise(self.score.notes[start:stop], expr, self._states[-1])
+        timing, self._state = realise(self.score.notes[start:stop], expr, self._state)
         self._expression = np.concatenate([self._expression, expr])
         self._performed = np.concatenate([self._performed, timing])
-        self._states.append(state)
-        self._chunk_starts.append(stop)
         return timing
 
     def rewind(self, keep: int) -> int:
-        """Forget rendered notes from the first chunk boundary at or after ``keep``.
+        """Forget rendered notes from the first onset-group boundary at or after ``keep``.
 
         Returns how many notes stay rendered; the engine re-renders the rest (for example with a
         new style) so that only notes not yet played change.
         """
-        idx = next((i for i, s in enumerate(self._chunk_starts) if s >= keep), None)
-        if idx is None:
+        if keep >= self.rendered:
             return self.rendered
-        cut = self._chunk_starts[idx]
+        g = int(np.searchsorted(self._group_starts, keep, side="left"))
+        cut = int(self._group_starts[g]) if g < len(self._group_starts) else self.rendered
+        if cut >= self.rendered:
+            return self.rendered
         self._expression = self._expression[:cut]
         self._performed = self._performed[:cut]
-        self._states = self._states[: idx + 1]
-        self._chunk_starts = self._chunk_starts[: idx + 1]
+        if cut == 0:
+            self._state = None
+        else:
+            a = int(self._group_starts[self._group[cut - 1]])
+            self._state = state_after(
+                self.score.notes[a:cut], self._expression[a:cut], self._performed["onset"][a:cut]
+            )
         return cut
 
     def performance(self) -> Performance:

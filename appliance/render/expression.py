@@ -116,6 +116,16 @@ def expression_from_performance(
     return out
 
 
+def state_after(group: np.ndarray, expression: np.ndarray, onsets: np.ndarray) -> TimingState:
+    """The timing state after one performed onset group (its notes, expression and onsets)."""
+    main = ~group["is_grace"]
+    ref = float(np.median(onsets[main] if main.any() else onsets))
+    bp = float(np.exp(expression["log_bp"].astype(np.float64)).mean())
+    return TimingState(
+        float(group["onset_quarter"][0]), ref, float(np.clip(bp, MIN_BEAT_PERIOD, MAX_BEAT_PERIOD))
+    )
+
+
 def realise(
     notes: np.ndarray, expression: np.ndarray, state: TimingState | None = None
 ) -> tuple[np.ndarray, TimingState]:
@@ -129,20 +139,14 @@ def realise(
         return out, state or TimingState(0.0, 0.0, 0.5)
     _, first = onset_groups(notes)
     bounds = np.append(first, len(notes))
-    main = ~notes["is_grace"]
     prev = state
     bp_note = np.exp(expression["log_bp"].astype(np.float64))
     for g in range(len(first)):
         a, b = bounds[g], bounds[g + 1]
         q = float(notes["onset_quarter"][a])
         grid = 0.0 if prev is None else prev.time + prev.beat_period * (q - prev.onset_quarter)
-        dev = expression["dev"][a:b].astype(np.float64)
-        out["onset"][a:b] = grid + dev
-        sel = main[a:b]
-        ref = grid + float(np.median(dev[sel] if sel.any() else dev))
-        prev = TimingState(
-            q, ref, float(np.clip(bp_note[a:b].mean(), MIN_BEAT_PERIOD, MAX_BEAT_PERIOD))
-        )
+        out["onset"][a:b] = grid + expression["dev"][a:b].astype(np.float64)
+        prev = state_after(notes[a:b], expression[a:b], out["onset"][a:b])
     duration = np.exp(expression["log_art"].astype(np.float64)) * notated_quarters(notes) * bp_note
     out["duration"] = np.maximum(duration, MIN_DURATION)
     out["velocity"] = np.clip(np.rint(expression["velocity"]), 1, 127)
