@@ -49,6 +49,8 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 1
     threads: int = 2
+    prev_drop: float = 0.25  # share of windows whose past performance is hidden
+    prev_noise: float = 0.15  # noise on the (normalised) past performance otherwise
 
 
 def load_config(path: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -112,7 +114,16 @@ class NoteData:
             out.append((a, a + s, a + min(s + length, n)))
         return out
 
-    def batch(self, windows: list[tuple[int, int, int]]) -> dict[str, torch.Tensor]:
+    def batch(
+        self,
+        windows: list[tuple[int, int, int]],
+        rng: np.random.Generator | None = None,
+        prev_drop: float = 0.0,
+        prev_noise: float = 0.0,
+    ) -> dict[str, torch.Tensor]:
+        """Tensors for some windows. With ``rng`` (training), a window's past performance is
+        hidden with probability ``prev_drop`` (the decoder must then take tempo and dynamics
+        from the latents and the score), and otherwise blurred by Gaussian noise."""
         b, t = len(windows), max(e - s for _, s, e in windows)
         score = np.zeros((b, t, self.score.shape[1]), np.float32)
         perf = np.zeros((b, t, 5), np.float32)
@@ -130,6 +141,11 @@ class NoteData:
             else:
                 prev[i, 0, 5] = 1.0  # start of the piece
             prev[i, 1:n, :5] = self.perf[s : e - 1]
+            if rng is not None and rng.random() < prev_drop:
+                prev[i, :n] = 0.0
+                prev[i, :n, 5] = 1.0  # nothing known, as at the start of a piece
+            elif rng is not None and prev_noise > 0:
+                prev[i, :n, :5] += rng.normal(0.0, prev_noise, (n, 5)).astype(np.float32)
             beat[i, :n] = self.beat[s:e] - self.beat[s]
             bar[i, :n] = self.bar[s:e] - self.bar[s]
             mask[i, :n] = True
@@ -248,7 +264,8 @@ def train(
     while step < cfg.steps and (time.monotonic() - started) < cfg.max_minutes * 60:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        batch = train_data.batch(train_data.windows(rng, cfg.batch, cfg.window))
+        windows = train_data.windows(rng, cfg.batch, cfg.window)
+        batch = train_data.batch(windows, rng, cfg.prev_drop, cfg.prev_noise)
         nll, kl = losses(model, batch)
         beta = cfg.beta * min(1.0, step / max(cfg.beta_warmup, 1))
         loss = nll + beta * kl
