@@ -135,3 +135,15 @@ def test_harness_scores_both_neural_modes(tiny_model, small_dataset):
     reconstruction = score_reconstruction(model, by_piece, temperature=0.0)["overall"]
     for result in (generation, reconstruction):
         assert all(np.isfinite(result[f]["mae"]) for f in result)
+
+
+def test_bar_windows_cover_the_piece_in_whole_bars():
+    from appliance.render.neural import bar_windows
+
+    bar = np.repeat(np.arange(10), [3, 5, 2, 8, 1, 4, 4, 6, 2, 3])
+    windows = bar_windows(bar, 10)
+    assert windows[0][0] == 0 and windows[-1][1] == len(bar)
+    assert all(b - a <= 10 for a, b in windows)
+    assert all(a == b for (_, a), (b, _) in zip(windows, windows[1:], strict=False))
+    assert all(bar[a] != bar[a - 1] for a, _ in windows[1:])  # cuts fall on bar lines
+    assert bar_windows(np.zeros(25, int), 10) == [(0, 10), (10, 20), (20, 25)]

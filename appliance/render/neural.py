@@ -26,6 +26,7 @@ from appliance.render.normalise import CLIP, Scaler
 MODEL_FILE = "renderer.json"
 DEFAULT_TEMPERATURE = 0.5
 DEFAULT_CONTEXT = 256
+ENCODER_WINDOW = 256
 # How much the latents of a sampled style share across the piece (0: every bar/beat its own).
 BAR_SHARE, BEAT_SHARE = 0.6, 0.3
 
@@ -39,6 +40,25 @@ class LatentSizes:
     @property
     def total(self) -> int:
         return self.bar + self.beat + self.note
+
+
+def bar_windows(bar: np.ndarray, window: int) -> list[tuple[int, int]]:
+    """Split notes (in playing order) into runs of whole bars of at most ``window`` notes
+    (a bar longer than that is cut)."""
+    starts = np.flatnonzero(np.diff(bar, prepend=-1) != 0)
+    out: list[tuple[int, int]] = []
+    a = 0
+    n = len(bar)
+    while a < n:
+        limit = a + window
+        if limit >= n:
+            out.append((a, n))
+            break
+        inside = starts[(starts > a) & (starts <= limit)]
+        b = int(inside[-1]) if len(inside) else limit
+        out.append((a, b))
+        a = b
+    return out
 
 
 class NeuralModel:
@@ -75,20 +95,30 @@ class NeuralModel:
             raise ApplianceError("the neural renderer was trained on other score features")
         return x
 
-    def encode(self, notes: np.ndarray, expression: np.ndarray) -> np.ndarray:
-        """Per-note latent means (n × z) of a performance: the style of a human rendition."""
+    def encode(
+        self, notes: np.ndarray, expression: np.ndarray, window: int = ENCODER_WINDOW
+    ) -> np.ndarray:
+        """Per-note latent means (n × z) of a performance: the style of a human rendition.
+
+        Long pieces are encoded in windows of whole bars (at most ``window`` notes, the length
+        the encoder was trained on)."""
         beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
         bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
-        mu, _ = self.sessions["encoder"].run(
-            None,
-            {
-                "score": self.features(notes)[None],
-                "perf": self.scaler.normalise(expression)[None],
-                "beat_id": beat[None],
-                "bar_id": bar[None],
-            },
-        )
-        return np.asarray(mu[0], np.float32)
+        score = self.features(notes)
+        perf = self.scaler.normalise(expression)
+        out = np.zeros((len(notes), self.sizes.total), np.float32)
+        for a, b in bar_windows(bar, window):
+            mu, _ = self.sessions["encoder"].run(
+                None,
+                {
+                    "score": score[None, a:b],
+                    "perf": perf[None, a:b],
+                    "beat_id": (beat[a:b] - beat[a])[None],
+                    "bar_id": (bar[a:b] - bar[a])[None],
+                },
+            )
+            out[a:b] = mu[0]
+        return out
 
     def prior_latents(self, notes: np.ndarray, seed: int | None) -> np.ndarray:
         """Latents sampled from the prior: per bar, per beat and per note, partly shared so that

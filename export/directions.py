@@ -1,0 +1,235 @@
+"""Direction labels, the direction classifier over the renderer's latents, and steering vectors.
+
+Labels (per note, one class or none per group) come from the score's markings; where a group has
+no marking, from what the human performance did:
+
+- dynamics: the marking in force (ppp→pp, fff→ff); unmarked notes by the bar's mean velocity
+  relative to the performance (z-score bins −1.2, −0.5, 0, 0.5, 1.2 → pp … ff);
+- dynamic change: hairpins only (unmarked: none);
+- tempo: the tempo word (grave/largo/lento → largo, larghetto → adagio, andantino → andante,
+  allegretto → moderato, vivace → allegro, prestissimo → presto); unmarked: the performed beat
+  rate (beats of the time signature per minute: < 50, 70, 95, 115, 150 → largo … presto);
+- tempo change: accelerando / ritardando / a tempo markings (unmarked: none);
+- articulation: fermata > accent > staccato > tenuto > legato marks; unmarked notes played much
+  shorter than written (log ratio < −0.8) count as staccato, held over (> 0) as legato.
+
+The classifier is one softmax regression per group on the per-note latents (bar, beat and note
+latents concatenated) encoded from each human performance. A steering vector of a class is the
+mean latent of the notes the classifier finds most likely of that class minus the mean of those
+it finds least likely (top and bottom 10 %).
+
+    python -m export.directions fit      # writes models_onnx/renderer/directions.json
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import track
+
+from appliance.console import run_app
+from appliance.directions.classes import GROUPS
+from appliance.paths import models_dir
+from appliance.render.neural import NeuralModel
+from appliance.render.registry import NEURAL_FOLDER
+from appliance.score import markings
+from export.dataset import Record, iter_records
+
+console = Console()
+DIRECTIONS_FILE = "directions.json"
+NONE = -1
+
+_DYNAMIC_MAP = {
+    "ppp": "pp",
+    "pp": "pp",
+    "p": "p",
+    "mp": "mp",
+    "mf": "mf",
+    "f": "f",
+    "ff": "ff",
+    "fff": "ff",
+}
+_TEMPO_MAP = {
+    "grave": "largo", "largo": "largo", "lento": "largo", "adagio": "adagio",
+    "larghetto": "adagio", "andante": "andante", "andantino": "andante",
+    "moderato": "moderato", "allegretto": "moderato", "allegro": "allegro",
+    "vivace": "allegro", "presto": "presto", "prestissimo": "presto",
+}  # fmt: skip
+_DYNAMIC_Z = (-1.2, -0.5, 0.0, 0.5, 1.2)
+_TEMPO_BPM = (50.0, 70.0, 95.0, 115.0, 150.0)
+
+
+def _bar_mean(values: np.ndarray, bar: np.ndarray) -> np.ndarray:
+    ids = bar - bar.min()
+    sums = np.bincount(ids, weights=values)
+    counts = np.maximum(np.bincount(ids), 1)
+    return (sums / counts)[ids]
+
+
+def direction_labels(notes: np.ndarray, expression: np.ndarray) -> dict[str, np.ndarray]:
+    """Class index within each group per note (NONE where the group says nothing)."""
+    n = len(notes)
+    labels = {g: np.full(n, NONE, np.int64) for g in GROUPS}
+    dyn = GROUPS["dynamics"]
+    marked = notes["dynamic"] >= 0
+    for i in np.flatnonzero(marked):
+        labels["dynamics"][i] = dyn.index(_DYNAMIC_MAP[markings.DYNAMICS[notes["dynamic"][i]]])
+    vel = expression["velocity"].astype(np.float64)
+    z = (_bar_mean(vel, notes["bar"]) - vel.mean()) / max(vel.std(), 1e-6)
+    labels["dynamics"][~marked] = np.digitize(z[~marked], _DYNAMIC_Z)
+
+    change = labels["dynamic_change"]
+    change[notes["crescendo"]] = GROUPS["dynamic_change"].index("crescendo")
+    change[notes["diminuendo"] & ~notes["crescendo"]] = GROUPS["dynamic_change"].index("diminuendo")
+
+    tempo = GROUPS["tempo"]
+    has_word = notes["tempo_word"] >= 0
+    for i in np.flatnonzero(has_word):
+        labels["tempo"][i] = tempo.index(_TEMPO_MAP[markings.TEMPO_WORDS[notes["tempo_word"][i]]])
+    den = np.maximum(notes["ts_den"].astype(np.float64), 1)
+    compound = (notes["ts_num"] % 3 == 0) & (notes["ts_num"] > 3) & (den >= 8)
+    beat_q = np.where(compound, 12.0 / den, 4.0 / den)
+    bpm = 60.0 / (np.exp(_bar_mean(expression["log_bp"].astype(np.float64), notes["bar"])) * beat_q)
+    labels["tempo"][~has_word] = np.digitize(bpm[~has_word], _TEMPO_BPM)
+
+    names = markings.TEMPO_CHANGES
+    for name in ("accelerando", "ritardando", "a_tempo"):
+        labels["tempo_change"][notes["tempo_change"] == names.index(name)] = GROUPS[
+            "tempo_change"
+        ].index(name)
+
+    art = labels["articulation"]
+    arts = GROUPS["articulation"]
+    for name in ("legato", "tenuto", "staccato", "accent", "fermata"):  # later marks win
+        art[notes[name]] = arts.index(name)
+    unmarked = art == NONE
+    log_art = expression["log_art"]
+    art[unmarked & (log_art < -0.8)] = arts.index("staccato")
+    art[unmarked & (log_art > 0.0)] = arts.index("legato")
+    return labels
+
+
+@dataclass
+class LatentSet:
+    latents: np.ndarray  # (n, z)
+    labels: dict[str, np.ndarray]
+
+
+def latent_set(model: NeuralModel, records: list[Record], matched_only: bool = True) -> LatentSet:
+    zs, labels = [], {g: [] for g in GROUPS}  # type: ignore[var-annotated]
+    for r in track(records, description="encoding performances"):
+        z = model.encode(r.notes, r.expression)
+        lab = direction_labels(r.notes, r.expression)
+        keep = r.matched if matched_only else np.ones(len(r.notes), bool)
+        zs.append(z[keep])
+        for g in GROUPS:
+            labels[g].append(lab[g][keep])
+    return LatentSet(np.concatenate(zs), {g: np.concatenate(v) for g, v in labels.items()})
+
+
+@dataclass
+class Softmax:
+    """Multinomial logistic regression (with a 'none' class last) fitted by gradient descent."""
+
+    weights: np.ndarray  # (z + 1, k + 1)
+
+    @classmethod
+    def fit(
+        cls, x: np.ndarray, y: np.ndarray, k: int, steps: int = 300, l2: float = 1e-3
+    ) -> Softmax:
+        y = np.where(y < 0, k, y)
+        xb = np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1).astype(np.float64)
+        onehot = np.eye(k + 1)[y]
+        counts = onehot.sum(axis=0)
+        sample_w = (1.0 / np.maximum(counts, 1))[y]  # balanced classes
+        sample_w /= sample_w.sum()
+        w = np.zeros((xb.shape[1], k + 1))
+        lr = 1.0
+        for _ in range(steps):
+            p = _softmax(xb @ w)
+            grad = xb.T @ ((p - onehot) * sample_w[:, None]) + l2 * w
+            w -= lr * grad
+        return cls(w)
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        xb = np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1)
+        return _softmax(xb.astype(np.float64) @ self.weights)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    scores = []
+    for c in range(k + 1):
+        tp = np.sum((pred == c) & (y == c))
+        fp = np.sum((pred == c) & (y != c))
+        fn = np.sum((pred != c) & (y == c))
+        if tp + fn == 0:
+            continue
+        scores.append(2 * tp / max(2 * tp + fp + fn, 1))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def fit(model: NeuralModel, folder: Path | None = None) -> dict[str, Any]:
+    train = latent_set(model, list(iter_records("train", folder=folder)))
+    test = latent_set(model, list(iter_records("test", folder=folder)))
+    report: dict[str, Any] = {"groups": {}, "vectors": {}}
+    for group, classes in GROUPS.items():
+        k = len(classes)
+        clf = Softmax.fit(train.latents, train.labels[group], k)
+        y = np.where(test.labels[group] < 0, k, test.labels[group])
+        pred = clf.proba(test.latents).argmax(axis=1)
+        majority = int(
+            np.bincount(np.where(train.labels[group] < 0, k, train.labels[group])).argmax()
+        )
+        report["groups"][group] = {
+            "classes": [*classes, "none"],
+            "accuracy": float(np.mean(pred == y)),
+            "macro_f1": macro_f1(y, pred, k),
+            "majority_accuracy": float(np.mean(y == majority)),
+            "majority_macro_f1": macro_f1(y, np.full_like(y, majority), k),
+        }
+        proba = clf.proba(train.latents)
+        for c, name in enumerate(classes):
+            order = np.argsort(proba[:, c])
+            tail = max(len(order) // 10, 1)
+            high = train.latents[order[-tail:]].mean(axis=0)
+            low = train.latents[order[:tail]].mean(axis=0)
+            report["vectors"][name] = [float(v) for v in high - low]
+    return report
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command("fit")
+def fit_cmd(
+    models: Path = typer.Option(None, help="folder holding renderer/ (default: models_onnx)"),
+) -> None:
+    """Fit the classifier, print its test figures, write the steering vectors."""
+    folder = (models or models_dir()) / NEURAL_FOLDER
+    report = fit(NeuralModel(folder))
+    (folder / DIRECTIONS_FILE).write_text(json.dumps(report, indent=1) + "\n")
+    for group, m in report["groups"].items():
+        console.print(
+            f"{group:15s} accuracy {m['accuracy']:.3f} (majority {m['majority_accuracy']:.3f})  "
+            f"macro-F1 {m['macro_f1']:.3f} (majority {m['majority_macro_f1']:.3f})"
+        )
+    console.print(f"wrote {folder / DIRECTIONS_FILE}")
+
+
+def main() -> None:
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()
