@@ -11,12 +11,21 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.console import run_app
+from appliance.directions.steer import SteeringVectors
+from appliance.directions.timeline import offsets_for, place
+from appliance.errors import ApplianceError
 from appliance.library import default_piece
 from appliance.paths import data_dir
 from appliance.render.base import Performance, Renderer, Style, render_all
 from appliance.render.midi import write_midi
+from appliance.render.neural import NeuralRenderer
 from appliance.render.plot import Curve, plot_performances
-from appliance.render.registry import RENDERERS, default_renderer_name, get_renderer
+from appliance.render.registry import (
+    RENDERERS,
+    default_renderer_name,
+    get_renderer,
+    steering_file,
+)
 from appliance.score import load_score, markings
 from appliance.score.notes import Score
 
@@ -26,9 +35,9 @@ app = typer.Typer(
 console = Console()
 
 
-def _render(score: Score, renderer: Renderer, seed: int) -> Performance:
+def _render(score: Score, renderer: Renderer, style: Style) -> Performance:
     with console.status(f"rendering {len(score.notes)} notes with {renderer.name}…"):
-        return render_all(renderer, score, Style(seed=seed))
+        return render_all(renderer, score, style)
 
 
 def _report(perf: Performance, out: Path) -> None:
@@ -53,11 +62,23 @@ def render(
     ),
     seed: int = typer.Option(0, help="style seed"),
     plot: Path = typer.Option(None, help="also draw tempo, velocity and piano roll to this PNG"),
+    direct: list[str] = typer.Option(
+        None, help='a direction at a bar, e.g. "softer@bar 8" (repeatable; any of 4 languages)'
+    ),
 ) -> None:
     """Render a score to an expressive performance MIDI."""
     chosen = get_renderer(renderer)
     score = load_score(score_path)
-    perf = _render(score, chosen, seed)
+    style = Style(seed=seed)
+    if direct:
+        if not isinstance(chosen, NeuralRenderer):
+            raise ApplianceError("directions need the neural renderer (--renderer neural)")
+        placed = [place(spec, score.notes) for spec in direct]
+        vectors = SteeringVectors.load(steering_file())
+        style = style.with_offsets(offsets_for(score.notes, placed, vectors))
+        for p in placed:
+            console.print(f"direction at note {p.note}: {p.text}")
+    perf = _render(score, chosen, style)
     write_midi(output, perf.notes, perf.performed)
     _report(perf, output)
     if plot:
@@ -125,7 +146,7 @@ def run(
     folder = out or data_dir() / "performances"
     score = load_score(default_piece())
     renderer = get_renderer()
-    perf = _render(score, renderer, seed)
+    perf = _render(score, renderer, Style(seed=seed))
     target = folder / f"{score.title}-{renderer.name}-{seed}.mid"
     write_midi(target, perf.notes, perf.performed)
     _report(perf, target)

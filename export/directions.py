@@ -179,9 +179,14 @@ def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def fit(model: NeuralModel, folder: Path | None = None) -> dict[str, Any]:
-    train = latent_set(model, list(iter_records("train", folder=folder)))
-    test = latent_set(model, list(iter_records("test", folder=folder)))
+def fit(
+    model: NeuralModel,
+    folder: Path | None = None,
+    splits: tuple[str | None, str | None] = ("train", "test"),
+) -> dict[str, Any]:
+    """Classifier figures per group on the second split and steering vectors from the first."""
+    train = latent_set(model, list(iter_records(splits[0], folder=folder)))
+    test = latent_set(model, list(iter_records(splits[1], folder=folder)))
     report: dict[str, Any] = {"groups": {}, "vectors": {}}
     for group, classes in GROUPS.items():
         k = len(classes)

@@ -9,7 +9,7 @@ expression into timed notes and can take back notes not yet played to re-render 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
@@ -30,7 +30,8 @@ class Style:
 
     ``seed`` fixes a sampled style; ``vector`` is added to every note's style latents (a style
     set from a latent vector, or an interpolation of two); ``latents`` gives every note's
-    latents outright (for example encoded from a human performance); ``temperature`` scales the
+    latents outright (for example encoded from a human performance); ``offsets`` are added per
+    note (directions, see :mod:`appliance.directions.steer`); ``temperature`` scales the
     randomness of sampled expression (None: the renderer's default). Renderers without latents
     ignore what they cannot use.
     """
@@ -38,25 +39,25 @@ class Style:
     seed: int | None = None
     vector: tuple[float, ...] | None = None
     latents: np.ndarray | None = None
+    offsets: np.ndarray | None = None
     temperature: float | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Style):
             return NotImplemented
-        same_latents = self.latents is other.latents or (
-            self.latents is not None
-            and other.latents is not None
-            and np.array_equal(self.latents, other.latents)
-        )
         return (
             self.seed == other.seed
             and self.vector == other.vector
             and self.temperature == other.temperature
-            and same_latents
+            and _same_array(self.latents, other.latents)
+            and _same_array(self.offsets, other.offsets)
         )
 
     def __hash__(self) -> int:
-        return hash((self.seed, self.vector, self.temperature, id(self.latents)))
+        return hash((self.seed, self.vector, self.temperature))
+
+    def with_offsets(self, offsets: np.ndarray | None) -> Style:
+        return replace(self, offsets=offsets)
 
     @staticmethod
     def interpolate(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tuple[float, ...]:
@@ -65,6 +66,12 @@ class Style:
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
+
+
+def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a is b or (a.shape == b.shape and np.array_equal(a, b))
 
 
 class Renderer(ABC):

@@ -174,6 +174,10 @@ class NeuralRenderer(Renderer):
             z = self.model.prior_latents(notes, style.seed)
         if style.vector is not None:
             z = z + np.asarray(style.vector, np.float32)
+        if style.offsets is not None:
+            if style.offsets.shape != z.shape:
+                raise ApplianceError("style offsets do not fit this score")
+            z = z + style.offsets
         flags = np.ones((len(notes), 3), np.float32)
         return np.concatenate([z, flags], axis=1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from appliance.errors import ApplianceError
 from appliance.paths import models_dir
@@ -31,6 +32,11 @@ RENDERERS: dict[str, Callable[[], Renderer]] = {
     "mean": lambda: MeanRenderer(_baseline_model()),
     "linear": lambda: LinearRenderer(_baseline_model()),
 }
+
+
+def steering_file() -> Path:
+    """The steering vectors that ship with the neural renderer."""
+    return models_dir() / NEURAL_FOLDER / "directions.json"
 
 
 def default_renderer_name() -> str:
