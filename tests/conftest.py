@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.paths import shared_data_dir
+from appliance.paths import REPO_ROOT, shared_data_dir
+
+TINY = REPO_ROOT / "export" / "configs" / "tiny.toml"
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +25,34 @@ def small_dataset(shared_root: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("dataset")
     build(jobs=2, quiet=True, out=out, only=["Bach/Prelude/bwv_854/", "kv279_2"])
     return out
+
+
+# A tiny neural renderer trained, exported and quantised once per test session.
+
+
+@pytest.fixture(scope="session")
+def tiny_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from export.train import train
+
+    run = tmp_path_factory.mktemp("run")
+    train(TINY, run, fresh=True, folder=small_dataset, splits=(None, None))
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_run: Path) -> tuple[Path, dict]:
+    from export.onnx_export import export
+
+    out = tiny_run / "models"
+    meta = export(tiny_run / "checkpoint.pt", out)
+    return out, meta
+
+
+@pytest.fixture(scope="session")
+def piece(small_dataset: Path):
+    from export.dataset import iter_records
+
+    record = next(
+        r for r in iter_records(folder=small_dataset) if r.piece == "Bach/Prelude_bwv_854"
+    )
+    return record

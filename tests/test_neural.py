@@ -1,41 +1,17 @@
 """The neural renderer end to end on a tiny model: train, export, quantise, stream."""
 
+import itertools
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from appliance.render.base import PerformanceStream, Style, render_all
 from appliance.render.neural import NeuralModel, NeuralRenderer
 from appliance.score.notes import Score
-from export.dataset import iter_records
-from export.onnx_export import export, load_checkpoint
-from export.train import REPO_ROOT, train
-
-TINY = REPO_ROOT / "export" / "configs" / "tiny.toml"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("run")
-    train(TINY, run, fresh=True, folder=small_dataset, splits=(None, None))
-    return run
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tiny_run: Path) -> tuple[Path, dict]:
-    out = tiny_run / "models"
-    meta = export(tiny_run / "checkpoint.pt", out)
-    return out, meta
-
-
-@pytest.fixture(scope="module")
-def piece(small_dataset: Path):
-    record = next(
-        r for r in iter_records(folder=small_dataset) if r.piece == "Bach/Prelude_bwv_854"
-    )
-    return record
+from export.onnx_export import load_checkpoint
+from export.train import train
+from tests.conftest import TINY
 
 
 def test_training_logs_checkpoints_and_resumes(tiny_run: Path, small_dataset: Path):
@@ -144,6 +120,6 @@ def test_bar_windows_cover_the_piece_in_whole_bars():
     windows = bar_windows(bar, 10)
     assert windows[0][0] == 0 and windows[-1][1] == len(bar)
     assert all(b - a <= 10 for a, b in windows)
-    assert all(a == b for (_, a), (b, _) in zip(windows, windows[1:], strict=False))
+    assert all(a == b for (_, a), (b, _) in itertools.pairwise(windows))
     assert all(bar[a] != bar[a - 1] for a, _ in windows[1:])  # cuts fall on bar lines
     assert bar_windows(np.zeros(25, int), 10) == [(0, 10), (10, 20), (20, 25)]

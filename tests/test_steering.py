@@ -17,7 +17,6 @@ from appliance.render.neural import NeuralModel, NeuralRenderer
 from appliance.score.notes import Score
 from export.directions import direction_labels, fit
 from tests.notetables import table
-from tests.test_neural import piece, tiny_model, tiny_run  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
