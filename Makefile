@@ -19,6 +19,7 @@ test: install-dev
 
 bench: install-dev
 	$(PY) -m export.bench
+	$(PY) -m export.bench_directions
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests
@@ -41,6 +42,7 @@ model: install-train
 	$(PY) -m export.dataset build
 	$(PY) -m export.train
 	$(PY) -m export.onnx_export
+	$(PY) -m export.directions fit
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

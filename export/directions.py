@@ -32,9 +32,11 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import track
+from rich.table import Table
 
 from appliance.console import run_app
 from appliance.directions.classes import GROUPS
+from appliance.errors import ApplianceError
 from appliance.paths import models_dir
 from appliance.render.neural import NeuralModel
 from appliance.render.registry import NEURAL_FOLDER
@@ -43,6 +45,8 @@ from export.dataset import Record, iter_records
 
 console = Console()
 DIRECTIONS_FILE = "directions.json"
+MAX_NOTES = 100_000
+MAX_TRAIN_PERFORMANCES = 250
 NONE = -1
 
 _DYNAMIC_MAP = {
@@ -120,6 +124,13 @@ class LatentSet:
     latents: np.ndarray  # (n, z)
     labels: dict[str, np.ndarray]
 
+    def sample(self, limit: int, seed: int = 0) -> LatentSet:
+        """At most ``limit`` notes, drawn at random (fitting on millions of notes adds little)."""
+        if len(self.latents) <= limit:
+            return self
+        keep = np.random.default_rng(seed).choice(len(self.latents), limit, replace=False)
+        return LatentSet(self.latents[keep], {g: v[keep] for g, v in self.labels.items()})
+
 
 def latent_set(model: NeuralModel, records: list[Record], matched_only: bool = True) -> LatentSet:
     zs, labels = [], {g: [] for g in GROUPS}  # type: ignore[var-annotated]
@@ -141,7 +152,7 @@ class Softmax:
 
     @classmethod
     def fit(
-        cls, x: np.ndarray, y: np.ndarray, k: int, steps: int = 300, l2: float = 1e-3
+        cls, x: np.ndarray, y: np.ndarray, k: int, steps: int = 200, l2: float = 1e-3
     ) -> Softmax:
         y = np.where(y < 0, k, y)
         xb = np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1).astype(np.float64)
@@ -185,8 +196,12 @@ def fit(
     splits: tuple[str | None, str | None] = ("train", "test"),
 ) -> dict[str, Any]:
     """Classifier figures per group on the second split and steering vectors from the first."""
-    train = latent_set(model, list(iter_records(splits[0], folder=folder)))
-    test = latent_set(model, list(iter_records(splits[1], folder=folder)))
+    records = list(iter_records(splits[0], folder=folder))
+    if len(records) > MAX_TRAIN_PERFORMANCES:
+        pick = np.random.default_rng(0).choice(len(records), MAX_TRAIN_PERFORMANCES, replace=False)
+        records = [records[i] for i in sorted(pick)]
+    train = latent_set(model, records).sample(MAX_NOTES)
+    test = latent_set(model, list(iter_records(splits[1], folder=folder))).sample(MAX_NOTES)
     report: dict[str, Any] = {"groups": {}, "vectors": {}}
     for group, classes in GROUPS.items():
         k = len(classes)
@@ -224,12 +239,32 @@ def fit_cmd(
     folder = (models or models_dir()) / NEURAL_FOLDER
     report = fit(NeuralModel(folder))
     (folder / DIRECTIONS_FILE).write_text(json.dumps(report, indent=1) + "\n")
-    for group, m in report["groups"].items():
-        console.print(
-            f"{group:15s} accuracy {m['accuracy']:.3f} (majority {m['majority_accuracy']:.3f})  "
-            f"macro-F1 {m['macro_f1']:.3f} (majority {m['majority_macro_f1']:.3f})"
-        )
+    _print(report)
     console.print(f"wrote {folder / DIRECTIONS_FILE}")
+
+
+@app.command("show")
+def show_cmd(models: Path = typer.Option(None, help="folder holding renderer/")) -> None:
+    """Print the classifier's test figures stored with the steering vectors."""
+    path = (models or models_dir()) / NEURAL_FOLDER / DIRECTIONS_FILE
+    if not path.exists():
+        raise ApplianceError(f"{path} is missing: run `python -m export.directions fit`")
+    _print(json.loads(path.read_text()))
+
+
+def _print(report: dict[str, Any]) -> None:
+    table = Table(title="direction classifier on the test split (per note)")
+    for col in ("group", "accuracy", "majority", "macro-F1", "majority macro-F1"):
+        table.add_column(col, justify="right")
+    for group, m in report["groups"].items():
+        table.add_row(
+            group,
+            f"{m['accuracy']:.3f}",
+            f"{m['majority_accuracy']:.3f}",
+            f"{m['macro_f1']:.3f}",
+            f"{m['majority_macro_f1']:.3f}",
+        )
+    console.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,240 @@
+"""Measured effect of every direction class (printed tables, part of ``make bench``).
+
+On held-out (test) pieces, at random notes, the neural renderer renders the next two bars with
+and without a direction applied at that note (same style and random draws, so the difference is
+the direction's alone) and measures the targeted feature over those bars:
+
+| classes | intended change |
+|---|---|
+| pp, p, mp | mean velocity down |
+| mf, f, ff, accent | mean velocity up |
+| crescendo / diminuendo | velocity slope over the two bars up / down |
+| largo, adagio, andante, fermata | beat period up (slower) |
+| moderato, allegro, presto | beat period down (faster) |
+| accelerando / ritardando | slope of the beat period down / up |
+| a tempo | beat period closer to the piece's median |
+| staccato | duration ratio down; legato, tenuto: up |
+
+The middle levels (mp, mf, andante, moderato) count by their side of the scale. A trial counts
+as going the intended way when the measured change has the intended sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from appliance.console import run_app
+from appliance.directions.classes import CLASSES, Scope
+from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.words import DirectionRequest
+from appliance.render.base import PerformanceStream, Style
+from appliance.render.neural import NeuralRenderer
+from appliance.render.registry import get_renderer, steering_file
+from appliance.score.notes import Score
+from export.dataset import Record
+from export.evaluate import pieces
+
+console = Console()
+BARS = 2
+
+# class → (measure, intended sign)
+INTENT: dict[str, tuple[str, float]] = {
+    **{c: ("velocity", -1.0) for c in ("pp", "p", "mp")},
+    **{c: ("velocity", 1.0) for c in ("mf", "f", "ff", "accent")},
+    "crescendo": ("velocity_slope", 1.0),
+    "diminuendo": ("velocity_slope", -1.0),
+    **{c: ("beat_period", 1.0) for c in ("largo", "adagio", "andante", "fermata")},
+    **{c: ("beat_period", -1.0) for c in ("moderato", "allegro", "presto")},
+    "accelerando": ("tempo_slope", -1.0),
+    "ritardando": ("tempo_slope", 1.0),
+    "a_tempo": ("tempo_distance", -1.0),
+    "staccato": ("articulation", -1.0),
+    "legato": ("articulation", 1.0),
+    "tenuto": ("articulation", 1.0),
+}
+MEASURES = (
+    "velocity",
+    "velocity_slope",
+    "beat_period",
+    "tempo_slope",
+    "tempo_distance",
+    "articulation",
+)
+
+
+def _slope(y: np.ndarray) -> float:
+    if len(y) < 2:
+        return 0.0
+    x = np.arange(len(y), dtype=np.float64)
+    return float(np.polyfit(x, y.astype(np.float64), 1)[0])
+
+
+def measure(expr: np.ndarray, reference_log_bp: float) -> dict[str, float]:
+    """The features a direction may move, over a span of rendered notes."""
+    log_bp = expr["log_bp"].astype(np.float64)
+    return {
+        "velocity": float(expr["velocity"].mean()),
+        "velocity_slope": _slope(expr["velocity"]) * len(expr),
+        "beat_period": float(np.mean(log_bp)),
+        "tempo_slope": _slope(log_bp) * len(expr),
+        "tempo_distance": float(np.mean(np.abs(log_bp - reference_log_bp))),
+        "articulation": float(expr["log_art"].mean()),
+    }
+
+
+@dataclass
+class Trial:
+    cls: str
+    strength: float
+    delta: dict[str, float]
+
+    @property
+    def intended(self) -> bool:
+        name, sign = INTENT[self.cls]
+        return self.delta[name] * sign > 0
+
+
+def run_trials(
+    renderer: NeuralRenderer,
+    vectors: SteeringVectors,
+    by_piece: dict[str, list[Record]],
+    strengths: tuple[float, ...],
+    trials: int,
+    seed: int = 0,
+) -> list[Trial]:
+    rng = np.random.default_rng(seed)
+    keys = sorted(by_piece)
+    out: list[Trial] = []
+    streams: dict[str, PerformanceStream] = {}
+    for cls in CLASSES:
+        for t in range(trials):
+            key = keys[(t + CLASSES.index(cls)) % len(keys)]
+            notes = by_piece[key][0].notes
+            base_style = Style(seed=seed, temperature=0.0)
+            stream = streams.get(key)
+            if stream is None:
+                stream = streams[key] = PerformanceStream(
+                    renderer, Score(notes, title=key), base_style
+                )
+            at = int(rng.integers(1, max(len(notes) - 64, 2)))
+            end_bar = notes["bar"][at] + BARS
+            stop = int(np.searchsorted(notes["bar"], end_bar, side="left"))
+            if stop <= at:
+                continue
+            # Render the piece up to the chosen note with the base style.
+            stream.style = base_style
+            stream.rewind(at)
+            while stream.rendered < at:
+                stream.render_next(at - stream.rendered)
+            start = stream.rendered
+            reference = float(np.median(stream.performance().expression["log_bp"]))
+            base = _render_span(stream, base_style, start, stop)
+            for strength in strengths:
+                steering = Steering(notes, vectors)
+                steering.apply(DirectionRequest(cls, strength, Scope.FROM_NOW), start)
+                directed = _render_span(
+                    stream, base_style.with_offsets(steering.offsets()), start, stop
+                )
+                before, after = measure(base, reference), measure(directed, reference)
+                out.append(Trial(cls, strength, {m: after[m] - before[m] for m in MEASURES}))
+            stream.style = base_style
+    return out
+
+
+def _render_span(stream: PerformanceStream, style: Style, start: int, stop: int) -> np.ndarray:
+    stream.rewind(start)
+    stream.style = style
+    stream.render_next(stop - start)
+    return stream.performance().expression[start:stop]
+
+
+def effect_table(trials: list[Trial], strength: float) -> Table:
+    table = Table(title=f"direction effects over the next {BARS} bars, strength {strength}")
+    for col in (
+        "class",
+        "trials",
+        "intended way",
+        "median change of its feature",
+        "side effects (median |Δ|)",
+    ):
+        table.add_column(col)
+    for cls in CLASSES:
+        rows = [t for t in trials if t.cls == cls and t.strength == strength]
+        if not rows:
+            continue
+        name, _ = INTENT[cls]
+        share = np.mean([t.intended for t in rows])
+        target = np.median([t.delta[name] for t in rows])
+        side = {
+            m: float(np.median([abs(t.delta[m]) for t in rows]))
+            for m in ("velocity", "beat_period", "articulation")
+            if m != name
+        }
+        table.add_row(
+            cls,
+            str(len(rows)),
+            f"{share:.0%}",
+            _describe(name, target),
+            ", ".join(_describe(m, v) for m, v in side.items()),
+        )
+    return table
+
+
+def _describe(measure_name: str, value: float) -> str:
+    if measure_name == "velocity":
+        return f"velocity {value:+.1f}"
+    if measure_name == "velocity_slope":
+        return f"velocity rise over the span {value:+.1f}"
+    if measure_name == "beat_period":
+        return f"tempo {100 * (np.exp(-value) - 1):+.1f} %"
+    if measure_name == "tempo_slope":
+        return f"tempo change over the span {100 * (np.exp(-value) - 1):+.1f} %"
+    if measure_name == "tempo_distance":
+        return f"distance from the piece's tempo {value:+.3f} (ln)"
+    return f"duration ratio ×{np.exp(value):.2f}"
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main_cmd(
+    trials: int = typer.Option(20, help="random positions per class"),
+    split: str = typer.Option("test"),
+) -> None:
+    """Print the effect table at strength 1, then the intended-way share at 0.5 / 1 / 2."""
+    renderer = get_renderer("neural")
+    assert isinstance(renderer, NeuralRenderer)
+    vectors = SteeringVectors.load(steering_file())
+    by_piece = pieces(split)
+    strengths = (0.5, 1.0, 2.0)
+    results = run_trials(renderer, vectors, by_piece, strengths, trials)
+    console.print(effect_table(results, 1.0))
+    table = Table(title="effect grows with strength (median change of the targeted feature)")
+    table.add_column("class")
+    for s in strengths:
+        table.add_column(f"strength {s}")
+    for cls in CLASSES:
+        name, _ = INTENT[cls]
+        cells = []
+        for s in strengths:
+            rows = [t for t in results if t.cls == cls and t.strength == s]
+            share = np.mean([t.intended for t in rows]) if rows else float("nan")
+            cells.append(
+                f"{_describe(name, float(np.median([t.delta[name] for t in rows])))} ({share:.0%})"
+            )
+        table.add_row(cls, *cells)
+    console.print(table)
+
+
+def main() -> None:
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()
