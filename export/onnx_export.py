@@ -25,6 +25,8 @@ from torch import nn
 from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import cache_dir, models_dir
+from appliance.render.neural import NeuralModel
+from export.dataset import iter_records
 from export.model import ModelConfig, Renderer
 
 GRAPHS = ("encoder", "decoder_context", "decoder_step")
@@ -211,8 +213,16 @@ def quantise(paths: dict[str, Path], out: Path) -> dict[str, Path]:
     return result
 
 
-def export(checkpoint: Path, out: Path, work: Path | None = None) -> dict[str, Any]:
-    """Export, check parity, quantise; write the int8 graphs and ``renderer.json`` into ``out``."""
+def export(
+    checkpoint: Path,
+    out: Path,
+    work: Path | None = None,
+    folder: Path | None = None,
+    prior_split: str | None = "train",
+) -> dict[str, Any]:
+    """Export, check parity, quantise; write the int8 graphs and ``renderer.json`` into ``out``.
+
+    ``folder``/``prior_split`` pick the performances the latent prior is fitted on."""
     model, state = load_checkpoint(checkpoint)
     work = work or checkpoint.parent / "onnx"
     fp32 = export_fp32(model, work)
@@ -230,10 +240,25 @@ def export(checkpoint: Path, out: Path, work: Path | None = None) -> dict[str, A
         "graphs": {g: f"{g}.int8.onnx" for g in GRAPHS},
     }
     (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
+    meta["latent_prior"] = latent_prior(NeuralModel(out), folder, prior_split)
+    (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
     # The fp32 graphs stay beside the checkpoint with their own renderer.json, for comparison.
     fp32_meta = dict(meta, graphs={g: p.name for g, p in fp32.items()})
     (work / "renderer.json").write_text(json.dumps(fp32_meta, indent=1) + "\n")
     return meta
+
+
+def latent_prior(
+    model: NeuralModel, folder: Path | None = None, split: str | None = "train", count: int = 120
+) -> dict[str, list[float]]:
+    """Mean and spread of the latents the encoder gives human performances (a diagonal
+    Gaussian over a sample of the training split): the prior that generation samples from."""
+    records = list(iter_records(split, folder=folder))
+    if not records:
+        raise ApplianceError("no performances to fit the latent prior on: run `make dataset`")
+    step = max(len(records) // count, 1)
+    z = np.concatenate([model.encode(r.notes, r.expression) for r in records[::step]])
+    return {"mean": [float(v) for v in z.mean(axis=0)], "std": [float(v) for v in z.std(axis=0)]}
 
 
 app = typer.Typer(add_completion=False, help=__doc__)

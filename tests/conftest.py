@@ -40,11 +40,11 @@ def tiny_run(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_run: Path) -> tuple[Path, dict]:
+def tiny_model(tiny_run: Path, small_dataset: Path) -> tuple[Path, dict]:
     from export.onnx_export import export
 
     out = tiny_run / "models"
-    meta = export(tiny_run / "checkpoint.pt", out)
+    meta = export(tiny_run / "checkpoint.pt", out, folder=small_dataset, prior_split=None)
     return out, meta
 
 

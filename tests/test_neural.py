@@ -123,3 +123,15 @@ def test_bar_windows_cover_the_piece_in_whole_bars():
     assert all(a == b for (_, a), (b, _) in itertools.pairwise(windows))
     assert all(bar[a] != bar[a - 1] for a, _ in windows[1:])  # cuts fall on bar lines
     assert bar_windows(np.zeros(25, int), 10) == [(0, 10), (10, 20), (20, 25)]
+
+
+def test_generation_samples_from_the_latent_prior_of_human_performances(tiny_model, piece):
+    folder, meta = tiny_model
+    model = NeuralModel(folder)
+    prior = meta["latent_prior"]
+    assert len(prior["mean"]) == len(prior["std"]) == model.sizes.total
+    assert all(s > 0 for s in prior["std"])
+    z = model.prior_latents(piece.notes, seed=3)
+    note_part = z[:, -model.sizes.note :]
+    expected = np.asarray(prior["std"][-model.sizes.note :])
+    assert np.allclose(note_part.std(axis=0), expected, rtol=0.25)

@@ -76,6 +76,10 @@ class NeuralModel:
         self.layers, self.heads = cfg["dec_layers"], cfg["n_heads"]
         self.head_dim = cfg["d_model"] // cfg["n_heads"]
         self.scaler = Scaler.from_dict(self.meta["scaler"])
+        prior = self.meta.get("latent_prior")
+        total = self.sizes.total
+        self.prior_mean = np.asarray(prior["mean"] if prior else np.zeros(total), np.float32)
+        self.prior_std = np.asarray(prior["std"] if prior else np.ones(total), np.float32)
         self.feature_names: list[str] = list(self.meta["feature_names"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
@@ -122,7 +126,11 @@ class NeuralModel:
 
     def prior_latents(self, notes: np.ndarray, seed: int | None) -> np.ndarray:
         """Latents sampled from the prior: per bar, per beat and per note, partly shared so that
-        a sampled style holds across the piece."""
+        a sampled style holds across the piece.
+
+        The prior is the distribution of the latents the encoder gives human performances of
+        the training set (a diagonal Gaussian, ``latent_prior`` in renderer.json): with a β-VAE
+        it is narrower than the standard normal, and samples from it stay among real styles."""
         rng = np.random.default_rng(seed)
         s = self.sizes
         beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
@@ -133,7 +141,8 @@ class NeuralModel:
         z_bar = np.sqrt(BAR_SHARE) * piece[: s.bar] + np.sqrt(1 - BAR_SHARE) * bars[bar]
         z_beat = np.sqrt(BEAT_SHARE) * piece[s.bar :] + np.sqrt(1 - BEAT_SHARE) * beats[beat]
         z_note = rng.standard_normal((len(notes), s.note))
-        return np.concatenate([z_bar, z_beat, z_note], axis=1).astype(np.float32)
+        unit = np.concatenate([z_bar, z_beat, z_note], axis=1)
+        return (self.prior_mean + self.prior_std * unit).astype(np.float32)
 
 
 class _Session:
