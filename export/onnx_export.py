@@ -25,6 +25,7 @@ from torch import nn
 from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import cache_dir, models_dir
+from appliance.render.latent_prior import LatentPrior, prior_inputs
 from appliance.render.neural import NeuralModel
 from export.dataset import iter_records
 from export.model import ModelConfig, Renderer
@@ -249,16 +250,20 @@ def export(
 
 
 def latent_prior(
-    model: NeuralModel, folder: Path | None = None, split: str | None = "train", count: int = 120
-) -> dict[str, list[float]]:
-    """Mean and spread of the latents the encoder gives human performances (a diagonal
-    Gaussian over a sample of the training split): the prior that generation samples from."""
+    model: NeuralModel, folder: Path | None = None, split: str | None = "train", count: int = 150
+) -> dict[str, Any]:
+    """The score-conditioned prior (:mod:`appliance.render.latent_prior`) fitted on the latents
+    the encoder gives a sample of the training performances."""
     records = list(iter_records(split, folder=folder))
     if not records:
         raise ApplianceError("no performances to fit the latent prior on: run `make dataset`")
     step = max(len(records) // count, 1)
-    z = np.concatenate([model.encode(r.notes, r.expression) for r in records[::step]])
-    return {"mean": [float(v) for v in z.mean(axis=0)], "std": [float(v) for v in z.std(axis=0)]}
+    inputs, latents = [], []
+    for r in records[::step]:
+        inputs.append(prior_inputs(r.notes, model.features(r.notes)))
+        latents.append(model.encode(r.notes, r.expression))
+    s = model.sizes
+    return LatentPrior.fit(inputs, latents, (s.bar, s.beat, s.note)).to_dict()
 
 
 app = typer.Typer(add_completion=False, help=__doc__)

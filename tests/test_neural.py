@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from appliance.render.base import PerformanceStream, Style, render_all
+from appliance.render.latent_prior import segment_ids
 from appliance.render.neural import NeuralModel, NeuralRenderer
 from appliance.score.notes import Score
 from export.onnx_export import load_checkpoint
@@ -129,9 +130,13 @@ def test_generation_samples_from_the_latent_prior_of_human_performances(tiny_mod
     folder, meta = tiny_model
     model = NeuralModel(folder)
     prior = meta["latent_prior"]
-    assert len(prior["mean"]) == len(prior["std"]) == model.sizes.total
-    assert all(s > 0 for s in prior["std"])
+    assert len(prior["std"]) == model.sizes.total and all(s > 0 for s in prior["std"])
+    assert model.prior is not None
+    mean = model.prior.mean(piece.notes, model.features(piece.notes))
     z = model.prior_latents(piece.notes, seed=3)
-    note_part = z[:, -model.sizes.note :]
-    expected = np.asarray(prior["std"][-model.sizes.note :])
-    assert np.allclose(note_part.std(axis=0), expected, rtol=0.25)
+    note = slice(model.sizes.total - model.sizes.note, None)
+    spread = (z - mean)[:, note].std(axis=0)
+    assert np.allclose(spread, np.asarray(prior["std"])[note], rtol=0.25)
+    _, bar = segment_ids(piece.notes)
+    first_bar = bar == bar[0]
+    assert np.allclose(mean[first_bar, : model.sizes.bar], mean[0, : model.sizes.bar])

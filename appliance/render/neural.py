@@ -21,6 +21,7 @@ from appliance.errors import ApplianceError
 from appliance.render.base import Renderer, Style
 from appliance.render.expression import FEATURES
 from appliance.render.features import score_features
+from appliance.render.latent_prior import LatentPrior
 from appliance.render.normalise import CLIP, Scaler
 
 MODEL_FILE = "renderer.json"
@@ -76,10 +77,8 @@ class NeuralModel:
         self.layers, self.heads = cfg["dec_layers"], cfg["n_heads"]
         self.head_dim = cfg["d_model"] // cfg["n_heads"]
         self.scaler = Scaler.from_dict(self.meta["scaler"])
-        prior = self.meta.get("latent_prior")
-        total = self.sizes.total
-        self.prior_mean = np.asarray(prior["mean"] if prior else np.zeros(total), np.float32)
-        self.prior_std = np.asarray(prior["std"] if prior else np.ones(total), np.float32)
+        raw_prior = self.meta.get("latent_prior")
+        self.prior = LatentPrior.from_dict(raw_prior) if raw_prior else None
         self.feature_names: list[str] = list(self.meta["feature_names"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
@@ -128,9 +127,8 @@ class NeuralModel:
         """Latents sampled from the prior: per bar, per beat and per note, partly shared so that
         a sampled style holds across the piece.
 
-        The prior is the distribution of the latents the encoder gives human performances of
-        the training set (a diagonal Gaussian, ``latent_prior`` in renderer.json): with a β-VAE
-        it is narrower than the standard normal, and samples from it stay among real styles."""
+        The prior is conditioned on the score (:mod:`appliance.render.latent_prior`, fitted on
+        the latents of human performances); a model without one samples a standard normal."""
         rng = np.random.default_rng(seed)
         s = self.sizes
         beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
@@ -142,7 +140,10 @@ class NeuralModel:
         z_beat = np.sqrt(BEAT_SHARE) * piece[s.bar :] + np.sqrt(1 - BEAT_SHARE) * beats[beat]
         z_note = rng.standard_normal((len(notes), s.note))
         unit = np.concatenate([z_bar, z_beat, z_note], axis=1)
-        return (self.prior_mean + self.prior_std * unit).astype(np.float32)
+        if self.prior is None:
+            return unit.astype(np.float32)
+        mean = self.prior.mean(notes, self.features(notes))
+        return (mean + self.prior.std * unit).astype(np.float32)
 
 
 class _Session:
