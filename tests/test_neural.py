@@ -4,6 +4,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from appliance.render.base import PerformanceStream, Style, render_all
@@ -140,3 +141,21 @@ def test_generation_samples_from_the_latent_prior_of_human_performances(tiny_mod
     _, bar = segment_ids(piece.notes)
     first_bar = bar == bar[0]
     assert np.allclose(mean[first_bar, : model.sizes.bar], mean[0, : model.sizes.bar])
+
+
+def test_damaged_model_files_are_clear_errors(tiny_model, tmp_path):
+    import shutil
+
+    from appliance.errors import ApplianceError
+
+    folder, _ = tiny_model
+    broken = tmp_path / "renderer"
+    shutil.copytree(folder, broken)
+    (broken / "decoder_step.int8.onnx").write_bytes(b"not a model")
+    with pytest.raises(ApplianceError, match="cannot be loaded"):
+        NeuralModel(broken)
+    (broken / "renderer.json").write_text("{ truncated")
+    with pytest.raises(ApplianceError, match="not a valid"):
+        NeuralModel(broken)
+    with pytest.raises(ApplianceError, match="missing"):
+        NeuralModel(tmp_path / "nowhere")

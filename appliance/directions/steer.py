@@ -23,7 +23,7 @@ import numpy as np
 
 from appliance.directions.classes import CLASSES, Scope
 from appliance.directions.words import DirectionRequest
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, reading_model_file
 
 FADE_BEATS = 1.0
 HERE_EXTRA_BARS = 1  # "here" holds to the end of the next bar
@@ -36,15 +36,11 @@ class SteeringVectors:
 
     @classmethod
     def load(cls, path: Path) -> SteeringVectors:
-        try:
+        with reading_model_file(
+            path, "steering vector file", "run `python -m export.directions fit`"
+        ):
             raw = json.loads(path.read_text())
             vectors = {k: np.asarray(v, np.float32) for k, v in raw["vectors"].items()}
-        except FileNotFoundError:
-            raise ApplianceError(
-                f"no steering vectors at {path}: run `python -m export.directions fit`"
-            ) from None
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ApplianceError(f"{path} holds no valid steering vectors ({exc})") from None
         missing = set(CLASSES) - set(vectors)
         if missing:
             raise ApplianceError(f"{path} lacks steering vectors for {sorted(missing)}")

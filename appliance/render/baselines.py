@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
 from appliance.render.expression import EXPRESSION_DTYPE, FEATURES
 from appliance.render.features import score_features
@@ -50,7 +50,7 @@ class BaselineModel:
 
     @classmethod
     def load(cls, path: Path) -> BaselineModel:
-        try:
+        with reading_model_file(path, "baseline model", "run `python -m export.baselines fit`"):
             raw = json.loads(path.read_text())
             return cls(
                 feature_names=list(raw["feature_names"]),
@@ -59,12 +59,6 @@ class BaselineModel:
                 bias=np.asarray(raw["linear"]["bias"], dtype=np.float64),
                 info=dict(raw.get("info", {})),
             )
-        except FileNotFoundError:
-            raise ApplianceError(
-                f"{path} is missing: fit the baselines with `python -m export.baselines fit`"
-            ) from None
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ApplianceError(f"{path} is not a valid baseline model ({exc})") from None
 
     def save(self, path: Path) -> None:
         raw = {

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
 from appliance.render.expression import FEATURES
 from appliance.render.features import score_features
@@ -69,17 +69,16 @@ class NeuralModel:
         import onnxruntime as ort
 
         meta_path = folder / MODEL_FILE
-        if not meta_path.exists():
-            raise ApplianceError(f"no neural renderer at {folder} (missing {MODEL_FILE})")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        cfg = self.meta["model_config"]
-        self.sizes = LatentSizes(cfg["z_bar"], cfg["z_beat"], cfg["z_note"])
-        self.layers, self.heads = cfg["dec_layers"], cfg["n_heads"]
-        self.head_dim = cfg["d_model"] // cfg["n_heads"]
-        self.scaler = Scaler.from_dict(self.meta["scaler"])
-        raw_prior = self.meta.get("latent_prior")
-        self.prior = LatentPrior.from_dict(raw_prior) if raw_prior else None
-        self.feature_names: list[str] = list(self.meta["feature_names"])
+        with reading_model_file(meta_path, "neural renderer description", "run `make model`"):
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+            cfg = self.meta["model_config"]
+            self.sizes = LatentSizes(cfg["z_bar"], cfg["z_beat"], cfg["z_note"])
+            self.layers, self.heads = cfg["dec_layers"], cfg["n_heads"]
+            self.head_dim = cfg["d_model"] // cfg["n_heads"]
+            self.scaler = Scaler.from_dict(self.meta["scaler"])
+            raw_prior = self.meta.get("latent_prior")
+            self.prior = LatentPrior.from_dict(raw_prior) if raw_prior else None
+            self.feature_names: list[str] = list(self.meta["feature_names"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
         options.inter_op_num_threads = 1
@@ -88,9 +87,12 @@ class NeuralModel:
             path = folder / name
             if not path.exists():
                 raise ApplianceError(f"the neural renderer is incomplete: {path} is missing")
-            self.sessions[graph] = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
+            try:
+                self.sessions[graph] = ort.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+            except Exception as exc:  # onnxruntime raises its own types for damaged models
+                raise ApplianceError(f"{path} cannot be loaded ({exc})") from None
 
     def features(self, notes: np.ndarray) -> np.ndarray:
         x, names = score_features(notes)
