@@ -229,7 +229,8 @@ def main_cmd(
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
     header = (
-        f"Test split: {report['pieces']} pieces, {report['performances']} human performances.\n\n"
+        f"{split.capitalize()} split: {report['pieces']} pieces, "
+        f"{report['performances']} human performances.\n\n"
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(header + table)
