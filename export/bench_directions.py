@@ -131,7 +131,9 @@ def run_trials(
             stream.rewind(at)
             while stream.rendered < at:
                 stream.render_next(at - stream.rendered)
-            start = stream.rendered
+            start = stream.rendered  # whole onset groups: may pass the chosen note
+            if stop <= start:
+                continue
             reference = float(np.median(stream.performance().expression["log_bp"]))
             base = _render_span(stream, base_style, start, stop)
             for strength in strengths:
