@@ -25,6 +25,7 @@ from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, cache_dir
 from appliance.render.features import score_features
+from appliance.render.latent_prior import segment_ids
 from appliance.render.normalise import Scaler
 from export.dataset import Record, iter_records
 from export.model import ModelConfig, Renderer, gaussian_nll, kl_divergence
@@ -63,13 +64,6 @@ def load_config(path: Path) -> tuple[dict[str, Any], TrainConfig]:
     if unknown:
         raise ApplianceError(f"{path}: unknown [train] keys {sorted(unknown)}")
     return dict(raw.get("model", {})), TrainConfig(**raw.get("train", {}))
-
-
-def segment_ids(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Beat and bar index per note, from 0 (beats: whole beats of the time signature)."""
-    beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
-    bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
-    return beat, bar
 
 
 class NoteData:

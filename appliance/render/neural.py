@@ -21,7 +21,7 @@ from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
 from appliance.render.expression import FEATURES
 from appliance.render.features import score_features
-from appliance.render.latent_prior import LatentPrior
+from appliance.render.latent_prior import LatentPrior, segment_ids
 from appliance.render.normalise import CLIP, Scaler
 
 MODEL_FILE = "renderer.json"
@@ -107,8 +107,7 @@ class NeuralModel:
 
         Long pieces are encoded in windows of whole bars (at most ``window`` notes, the length
         the encoder was trained on)."""
-        beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
-        bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
+        beat, bar = segment_ids(notes)
         score = self.features(notes)
         perf = self.scaler.normalise(expression)
         out = np.zeros((len(notes), self.sizes.total), np.float32)
@@ -133,8 +132,7 @@ class NeuralModel:
         the latents of human performances); a model without one samples a standard normal."""
         rng = np.random.default_rng(seed)
         s = self.sizes
-        beat = np.floor(notes["onset_beat"] - notes["onset_beat"].min() + 1e-6).astype(np.int64)
-        bar = (notes["bar"] - notes["bar"].min()).astype(np.int64)
+        beat, bar = segment_ids(notes)
         piece = rng.standard_normal(s.bar + s.beat)
         bars = rng.standard_normal((int(bar.max()) + 1, s.bar))
         beats = rng.standard_normal((int(beat.max()) + 1, s.beat))
