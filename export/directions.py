@@ -38,9 +38,11 @@ from appliance.console import run_app
 from appliance.directions.classes import GROUPS
 from appliance.errors import ApplianceError
 from appliance.paths import models_dir
+from appliance.render.latent_prior import segment_mean
 from appliance.render.neural import NeuralModel
 from appliance.render.registry import NEURAL_FOLDER
 from appliance.score import markings
+from appliance.score.directions import beat_in_quarters
 from export.dataset import Record, iter_records
 
 console = Console()
@@ -70,10 +72,7 @@ _TEMPO_BPM = (50.0, 70.0, 95.0, 115.0, 150.0)
 
 
 def _bar_mean(values: np.ndarray, bar: np.ndarray) -> np.ndarray:
-    ids = bar - bar.min()
-    sums = np.bincount(ids, weights=values)
-    counts = np.maximum(np.bincount(ids), 1)
-    return (sums / counts)[ids]
+    return segment_mean(values[:, None], bar)[:, 0]
 
 
 def direction_labels(notes: np.ndarray, expression: np.ndarray) -> dict[str, np.ndarray]:
@@ -96,9 +95,7 @@ def direction_labels(notes: np.ndarray, expression: np.ndarray) -> dict[str, np.
     has_word = notes["tempo_word"] >= 0
     for i in np.flatnonzero(has_word):
         labels["tempo"][i] = tempo.index(_TEMPO_MAP[markings.TEMPO_WORDS[notes["tempo_word"][i]]])
-    den = np.maximum(notes["ts_den"].astype(np.float64), 1)
-    compound = (notes["ts_num"] % 3 == 0) & (notes["ts_num"] > 3) & (den >= 8)
-    beat_q = np.where(compound, 12.0 / den, 4.0 / den)
+    beat_q = beat_in_quarters(notes["ts_num"], notes["ts_den"])
     bpm = 60.0 / (np.exp(_bar_mean(expression["log_bp"].astype(np.float64), notes["bar"])) * beat_q)
     labels["tempo"][~has_word] = np.digitize(bpm[~has_word], _TEMPO_BPM)
 

@@ -124,7 +124,9 @@ class NeuralModel:
             out[a:b] = mu[0]
         return out
 
-    def prior_latents(self, notes: np.ndarray, seed: int | None) -> np.ndarray:
+    def prior_latents(
+        self, notes: np.ndarray, seed: int | None, features: np.ndarray | None = None
+    ) -> np.ndarray:
         """Latents sampled from the prior: per bar, per beat and per note, partly shared so that
         a sampled style holds across the piece.
 
@@ -142,7 +144,9 @@ class NeuralModel:
         unit = np.concatenate([z_bar, z_beat, z_note], axis=1)
         if self.prior is None:
             return unit.astype(np.float32)
-        mean = self.prior.mean(notes, self.features(notes))
+        if features is None:
+            features = self.features(notes)
+        mean = self.prior.mean(notes, features)
         return (mean + self.prior.std * unit).astype(np.float32)
 
 
@@ -174,14 +178,16 @@ class NeuralRenderer(Renderer):
         hi = np.array([CLIP[f][1] for f in FEATURES], np.float32)
         self._lo, self._hi = (lo - scaler.mean) / scaler.std, (hi - scaler.mean) / scaler.std
 
-    def latents(self, notes: np.ndarray, style: Style) -> np.ndarray:
+    def latents(
+        self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
+    ) -> np.ndarray:
         """Decoder latent input per note for a style (latents + level-presence flags)."""
         if style.latents is not None:
             z = np.asarray(style.latents, np.float32)
             if z.shape != (len(notes), self.model.sizes.total):
                 raise ApplianceError("style latents do not fit this score")
         else:
-            z = self.model.prior_latents(notes, style.seed)
+            z = self.model.prior_latents(notes, style.seed, features)
         if style.vector is not None:
             z = z + np.asarray(style.vector, np.float32)
         if style.offsets is not None:
@@ -197,7 +203,7 @@ class NeuralRenderer(Renderer):
             s = self._session = _Session(self.model, notes)
         start = len(performed)
         if s.style != style:
-            s.z[start:] = self.latents(notes, style)[start:]
+            s.z[start:] = self.latents(notes, style, s.features)[start:]
             s.style = style
         if s.cached > start:
             s.cached = start  # re-render: the causal cache before `start` stays exact

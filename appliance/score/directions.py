@@ -133,7 +133,7 @@ def quarter_bpm(part: pts.Part, notes: np.ndarray) -> None:
         if word < 0:
             continue
         mask = notes["tempo_word"] == word
-        beat_quarters = _beat_in_quarters(notes["ts_num"][mask], notes["ts_den"][mask])
+        beat_quarters = beat_in_quarters(notes["ts_num"][mask], notes["ts_den"][mask])
         bpm = markings.TEMPO_WORD_BPM[markings.TEMPO_WORDS[word]]
         notes["score_bpm"][mask] = bpm * beat_quarters
     for tempo in sorted(part.iter_all(pts.Tempo), key=lambda t: t.start.t):
@@ -145,7 +145,7 @@ def quarter_bpm(part: pts.Part, notes: np.ndarray) -> None:
             notes["score_bpm"][onset >= tempo.start.t] = qpm
 
 
-def _beat_in_quarters(ts_num: np.ndarray, ts_den: np.ndarray) -> np.ndarray:
+def beat_in_quarters(ts_num: np.ndarray, ts_den: np.ndarray) -> np.ndarray:
     """Length of the felt beat in quarters (dotted quarter in 6/8, 9/8, 12/8)."""
     den = np.maximum(ts_den.astype(np.float64), 1.0)
     compound = (ts_num % 3 == 0) & (ts_num > 3) & (den >= 8)
