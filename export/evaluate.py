@@ -55,11 +55,13 @@ def score_renderer(
     by_piece: dict[str, list[Record]],
     seed: int = 0,
     temperature: float | None = None,
+    spread: float | None = None,
 ) -> dict[str, Any]:
     per_piece = {}
+    style = Style(seed=seed, temperature=temperature, spread=spread)
     for key, humans in by_piece.items():
         score = Score(notes=humans[0].notes, title=key)
-        rendered = render_all(renderer, score, Style(seed=seed, temperature=temperature))
+        rendered = render_all(renderer, score, style)
         per_piece[key] = average([_against(rendered.expression, score.notes, h) for h in humans])
     return {"overall": average(list(per_piece.values())), "pieces": per_piece}
 
@@ -147,6 +149,7 @@ def evaluate(
     neural_fp32: Path | None = None,
     temperature: float | None = None,
     reconstruction: bool = True,
+    spread: float | None = None,
 ) -> dict[str, Any]:
     """Score the humans and each renderer; the neural renderer in generation mode (latents from
     the prior) and reconstruction mode (latents encoded from each human), and optionally its
@@ -158,7 +161,7 @@ def evaluate(
     for name in renderer_names:
         renderer = get_renderer(name)
         label = f"{name} (generation)" if isinstance(renderer, NeuralRenderer) else name
-        results[label] = score_renderer(renderer, by_piece, seed, temperature)
+        results[label] = score_renderer(renderer, by_piece, seed, temperature, spread)
         if isinstance(renderer, NeuralRenderer) and reconstruction:
             results[f"{name} (reconstruction)"] = score_reconstruction(
                 renderer.model, by_piece, seed, temperature
@@ -166,7 +169,7 @@ def evaluate(
     if neural_fp32 is not None:
         fp32 = NeuralModel(neural_fp32)
         results["neural fp32 (generation)"] = score_renderer(
-            NeuralRenderer(fp32), by_piece, seed, temperature
+            NeuralRenderer(fp32), by_piece, seed, temperature, spread
         )
         if reconstruction:
             results["neural fp32 (reconstruction)"] = score_reconstruction(
@@ -217,6 +220,7 @@ def main_cmd(
     fp32: Path = typer.Option(None, help="also score the fp32 neural graphs in this folder"),
     temperature: float = typer.Option(None, help="sampling temperature (default: renderer's)"),
     reconstruction: bool = typer.Option(True, help="also score neural reconstruction"),
+    spread: float = typer.Option(None, help="spread of sampled styles (default: renderer's)"),
 ) -> None:
     """Print the evaluation table (markdown) and write it with a JSON file."""
     if plot_piece_key:
@@ -225,7 +229,7 @@ def main_cmd(
         console.print(f"wrote {target}")
         return
     names = renderer or available_renderers()
-    report = evaluate(names, split, seed, None, fp32, temperature, reconstruction)
+    report = evaluate(names, split, seed, None, fp32, temperature, reconstruction, spread)
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
     header = (

@@ -223,8 +223,13 @@ class Renderer(nn.Module):
         beat_id: torch.Tensor,
         bar_id: torch.Tensor,
         mask: torch.Tensor,
+        self_feed: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training pass: (decoder params, latent mean, latent log-variance)."""
+        """Training pass: (decoder params, latent mean, latent log-variance).
+
+        Windows flagged in ``self_feed`` (B,) see, as the past performance, the decoder's own
+        predictions from a first pass instead of the human's: the decoder learns to continue
+        from its own output, as it must when it generates (parallel scheduled sampling)."""
         mu, logvar = self.encoder(score, perf, beat_id, bar_id, mask)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
         b = score.shape[0]
@@ -233,8 +238,21 @@ class Renderer(nn.Module):
         else:
             keep = torch.ones(b, 1, 3, dtype=z.dtype, device=score.device)
         keep = keep.expand(b, score.shape[1], 3)
-        params, _, _ = self.decoder(score, prev, latent_input(z, keep, self.cfg))
+        z_in = latent_input(z, keep, self.cfg)
+        if self_feed is not None and bool(self_feed.any()):
+            prev = self.own_past(score, prev, z_in, self_feed)
+        params, _, _ = self.decoder(score, prev, z_in)
         return params, mu, logvar
+
+    def own_past(
+        self, score: torch.Tensor, prev: torch.Tensor, z_in: torch.Tensor, chosen: torch.Tensor
+    ) -> torch.Tensor:
+        """``prev`` with the chosen windows' past replaced by the decoder's predicted means."""
+        with torch.no_grad():
+            params, _, _ = self.decoder(score, prev, z_in.detach())
+        fed = prev.clone()
+        fed[:, 1:, :N_TARGETS] = params[:, :-1, :N_TARGETS]
+        return torch.where(chosen[:, None, None], fed, prev)
 
 
 def gaussian_nll(params: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -220,10 +220,13 @@ def export(
     work: Path | None = None,
     folder: Path | None = None,
     prior_split: str | None = "train",
+    runtime: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Export, check parity, quantise; write the int8 graphs and ``renderer.json`` into ``out``.
 
-    ``folder``/``prior_split`` pick the performances the latent prior is fitted on."""
+    ``folder``/``prior_split`` pick the performances the latent prior is fitted on; ``runtime``
+    holds the generation settings the runtime reads (``past``, ``spread``: see
+    :class:`appliance.render.neural.NeuralModel`)."""
     model, state = load_checkpoint(checkpoint)
     work = work or checkpoint.parent / "onnx"
     fp32 = export_fp32(model, work)
@@ -239,6 +242,7 @@ def export(
         "train_config": state["train_config"],
         "parity_fp32_max_abs_diff": diffs,
         "graphs": {g: f"{g}.int8.onnx" for g in GRAPHS},
+        "runtime": runtime or {},
     }
     (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
     meta["latent_prior"] = latent_prior(NeuralModel(out), folder, prior_split)
@@ -273,9 +277,15 @@ app = typer.Typer(add_completion=False, help=__doc__)
 def main_cmd(
     checkpoint: Path = typer.Option(cache_dir() / "train" / "renderer" / "checkpoint.pt"),
     out: Path = typer.Option(models_dir() / "renderer"),
+    past: str = typer.Option(
+        "own", help="generation feeds the decoder its own past ('own') or none ('hidden')"
+    ),
+    spread: float = typer.Option(1.0, help="default spread of sampled styles (0: most likely)"),
 ) -> None:
     """Export the checkpoint to int8 ONNX in models_onnx/renderer/."""
-    meta = export(checkpoint, out)
+    if past not in ("own", "hidden"):
+        raise ApplianceError(f"--past must be 'own' or 'hidden', not {past!r}")
+    meta = export(checkpoint, out, runtime={"past": past, "spread": spread})
     print(json.dumps(meta["parity_fp32_max_abs_diff"], indent=1))
     print(f"wrote {out}")
 

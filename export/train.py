@@ -52,6 +52,8 @@ class TrainConfig:
     threads: int = 2
     prev_drop: float = 0.25  # share of windows whose past performance is hidden
     prev_noise: float = 0.15  # noise on the (normalised) past performance otherwise
+    self_feed: float = 0.0  # share of windows that see the decoder's own past predictions
+    relative_tempo: bool = False  # model log_bp relative to the score's marked tempo
 
 
 def load_config(path: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -69,7 +71,9 @@ def load_config(path: Path) -> tuple[dict[str, Any], TrainConfig]:
 class NoteData:
     """All notes of a split, concatenated, with what a training window needs."""
 
-    def __init__(self, records: list[Record], scaler: Scaler | None = None) -> None:
+    def __init__(
+        self, records: list[Record], scaler: Scaler | None = None, relative_tempo: bool = False
+    ) -> None:
         if not records:
             raise ApplianceError("no performances to train on: run `make dataset`")
         feats, targets, matched, beats, bars, starts = [], [], [], [], [], [0]
@@ -83,10 +87,13 @@ class NoteData:
             bars.append(bar)
             starts.append(starts[-1] + len(r.notes))
         expression = np.concatenate(targets)
+        notes = np.concatenate([r.notes for r in records])
         self.matched = np.concatenate(matched)
-        self.scaler = scaler or Scaler.fit(expression[self.matched])
+        self.scaler = scaler or Scaler.fit(
+            expression[self.matched], notes[self.matched], relative_tempo
+        )
         self.score = np.concatenate(feats)
-        self.perf = self.scaler.normalise(expression)
+        self.perf = self.scaler.normalise(expression, notes)
         self.beat = np.concatenate(beats)
         self.bar = np.concatenate(bars)
         self.starts = np.asarray(starts)
@@ -114,10 +121,13 @@ class NoteData:
         rng: np.random.Generator | None = None,
         prev_drop: float = 0.0,
         prev_noise: float = 0.0,
+        self_feed: float = 0.0,
     ) -> dict[str, torch.Tensor]:
         """Tensors for some windows. With ``rng`` (training), a window's past performance is
         hidden with probability ``prev_drop`` (the decoder must then take tempo and dynamics
-        from the latents and the score), and otherwise blurred by Gaussian noise."""
+        from the latents and the score), replaced by the decoder's own predictions with
+        probability ``self_feed`` (flagged here, done in the model), and otherwise blurred by
+        Gaussian noise."""
         b, t = len(windows), max(e - s for _, s, e in windows)
         score = np.zeros((b, t, self.score.shape[1]), np.float32)
         perf = np.zeros((b, t, 5), np.float32)
@@ -126,6 +136,7 @@ class NoteData:
         bar = np.zeros((b, t), np.int64)
         mask = np.zeros((b, t), bool)
         loss_mask = np.zeros((b, t), bool)
+        fed = np.zeros(b, bool)
         for i, (rec, s, e) in enumerate(windows):
             n = e - s
             score[i, :n] = self.score[s:e]
@@ -135,9 +146,12 @@ class NoteData:
             else:
                 prev[i, 0, 5] = 1.0  # start of the piece
             prev[i, 1:n, :5] = self.perf[s : e - 1]
-            if rng is not None and rng.random() < prev_drop:
+            u = rng.random() if rng is not None else 1.0
+            if u < prev_drop:
                 prev[i, :n] = 0.0
                 prev[i, :n, 5] = 1.0  # nothing known, as at the start of a piece
+            elif u < prev_drop + self_feed:
+                fed[i] = True
             elif rng is not None and prev_noise > 0:
                 prev[i, :n, :5] += rng.normal(0.0, prev_noise, (n, 5)).astype(np.float32)
             beat[i, :n] = self.beat[s:e] - self.beat[s]
@@ -153,6 +167,7 @@ class NoteData:
             "bar_id": as_t(bar),
             "mask": as_t(mask),
             "loss_mask": as_t(loss_mask),
+            "self_feed": as_t(fed),
         }
 
 
@@ -164,6 +179,7 @@ def losses(model: Renderer, batch: dict[str, torch.Tensor]) -> tuple[torch.Tenso
         batch["beat_id"],
         batch["bar_id"],
         batch["mask"],
+        batch["self_feed"],
     )
     nll = gaussian_nll(params, batch["perf"], batch["loss_mask"])
     kl = kl_divergence(mu, logvar, batch["mask"], batch["beat_id"], batch["bar_id"], model.cfg)
@@ -213,7 +229,9 @@ def train(
     torch.manual_seed(cfg.seed)
     ckpt_path = run / "checkpoint.pt"
 
-    train_data = NoteData(list(iter_records(splits[0], folder=folder)))
+    train_data = NoteData(
+        list(iter_records(splits[0], folder=folder)), relative_tempo=cfg.relative_tempo
+    )
     val_records = list(iter_records(splits[1], folder=folder))
     val_data = NoteData(val_records, train_data.scaler) if val_records else train_data
     mcfg = ModelConfig(n_score=train_data.score.shape[1], **model_raw)
@@ -259,7 +277,7 @@ def train(
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
         windows = train_data.windows(rng, cfg.batch, cfg.window)
-        batch = train_data.batch(windows, rng, cfg.prev_drop, cfg.prev_noise)
+        batch = train_data.batch(windows, rng, cfg.prev_drop, cfg.prev_noise, cfg.self_feed)
         nll, kl = losses(model, batch)
         beta = cfg.beta * min(1.0, step / max(cfg.beta_warmup, 1))
         loss = nll + beta * kl

@@ -32,8 +32,9 @@ class Style:
     set from a latent vector, or an interpolation of two); ``latents`` gives every note's
     latents outright (for example encoded from a human performance); ``offsets`` are added per
     note (directions, see :mod:`appliance.directions.steer`); ``temperature`` scales the
-    randomness of sampled expression (None: the renderer's default). Renderers without latents
-    ignore what they cannot use.
+    randomness of sampled expression and ``spread`` how far a sampled style strays from the
+    score's most likely style (0: always that one; None: the renderer's default). Renderers
+    without latents ignore what they cannot use.
     """
 
     seed: int | None = None
@@ -41,6 +42,7 @@ class Style:
     latents: np.ndarray | None = None
     offsets: np.ndarray | None = None
     temperature: float | None = None
+    spread: float | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Style):
@@ -49,12 +51,13 @@ class Style:
             self.seed == other.seed
             and self.vector == other.vector
             and self.temperature == other.temperature
+            and self.spread == other.spread
             and _same_array(self.latents, other.latents)
             and _same_array(self.offsets, other.offsets)
         )
 
     def __hash__(self) -> int:
-        return hash((self.seed, self.vector, self.temperature))
+        return hash((self.seed, self.vector, self.temperature, self.spread))
 
     def with_offsets(self, offsets: np.ndarray | None) -> Style:
         return replace(self, offsets=offsets)

@@ -17,9 +17,8 @@ import numpy as np
 
 from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
-from appliance.render.expression import EXPRESSION_DTYPE, FEATURES
+from appliance.render.expression import EXPRESSION_DTYPE, FEATURES, marked_log_bp
 from appliance.render.features import score_features
-from appliance.score import markings
 
 DEADPAN_VELOCITY = 64.0
 
@@ -32,8 +31,7 @@ class DeadpanRenderer(Renderer):
     ) -> np.ndarray:
         rows = notes[len(performed) : stop]
         out = np.zeros(len(rows), dtype=EXPRESSION_DTYPE)
-        bpm = np.where(rows["score_bpm"] > 0, rows["score_bpm"], markings.DEFAULT_QUARTER_BPM)
-        out["log_bp"] = np.log(60.0 / bpm)
+        out["log_bp"] = marked_log_bp(rows)
         out["velocity"] = DEADPAN_VELOCITY
         return out
 

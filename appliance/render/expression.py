@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from appliance.score import markings
 from appliance.score.notes import onset_groups
 
 EXPRESSION_DTYPE = np.dtype(
@@ -36,6 +37,13 @@ TEMPO_WINDOW = 1.5  # quarters either side of an onset for the local tempo fit
 MIN_BEAT_PERIOD, MAX_BEAT_PERIOD = 0.08, 4.0  # seconds per quarter (750 … 15 qpm)
 MIN_NOTATED_QUARTERS = 0.125  # grace notes and very short notes count as this long
 MIN_DURATION = 0.02  # seconds
+
+
+def marked_log_bp(notes: np.ndarray) -> np.ndarray:
+    """Per note, ``log_bp`` of the score's own tempo (metronome mark or tempo word, else a
+    default): what a deadpan rendition plays and what a relative tempo is measured against."""
+    bpm = np.where(notes["score_bpm"] > 0, notes["score_bpm"], markings.DEFAULT_QUARTER_BPM)
+    return np.log(60.0 / bpm).astype(np.float32)
 
 
 @dataclass(frozen=True)

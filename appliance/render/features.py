@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from appliance.render.expression import marked_log_bp
 from appliance.score import markings
 from appliance.score.notes import onset_groups
 
@@ -38,7 +39,6 @@ def score_features(notes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     np.maximum.at(group_max, group, pitch)
     np.minimum.at(group_min, group, pitch)
     group_size = np.bincount(group, minlength=len(first)).astype(np.float64)
-    bpm = np.where(notes["score_bpm"] > 0, notes["score_bpm"], markings.DEFAULT_QUARTER_BPM)
     phase = notes["bar_position"] / np.maximum(notes["bar_length"], 1e-3)
 
     add("pitch", (pitch - 60.0) / 24.0)
@@ -56,7 +56,7 @@ def score_features(notes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     add("staff_low", notes["staff"] >= 2)
     add("ts_num", notes["ts_num"] / 12.0)
     add("log_ts_den", np.log2(np.maximum(notes["ts_den"], 1)))
-    add("log_score_bp", np.log(60.0 / bpm))
+    add("log_score_bp", marked_log_bp(notes))
     add("piece_position", q / max(float(q.max()), 1.0) if n else q)
     for name in markings.ARTICULATIONS:
         add(name, notes[name])

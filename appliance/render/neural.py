@@ -19,10 +19,9 @@ import numpy as np
 
 from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
-from appliance.render.expression import FEATURES
 from appliance.render.features import score_features
 from appliance.render.latent_prior import LatentPrior, segment_ids
-from appliance.render.normalise import CLIP, Scaler
+from appliance.render.normalise import Scaler
 
 MODEL_FILE = "renderer.json"
 DEFAULT_TEMPERATURE = 0.0  # chosen on the validation split (0, 0.5); raise for more randomness
@@ -79,6 +78,13 @@ class NeuralModel:
             raw_prior = self.meta.get("latent_prior")
             self.prior = LatentPrior.from_dict(raw_prior) if raw_prior else None
             self.feature_names: list[str] = list(self.meta["feature_names"])
+            runtime = self.meta.get("runtime", {})
+            self.spread = float(runtime.get("spread", 1.0))
+            # Whether generation feeds the decoder its own past output ("own") or lets it play
+            # from score and style alone ("hidden", as in training windows without a past).
+            self.past = str(runtime.get("past", "own"))
+            if self.past not in ("own", "hidden"):
+                raise ApplianceError(f"{meta_path}: unknown runtime past {self.past!r}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
         options.inter_op_num_threads = 1
@@ -109,7 +115,7 @@ class NeuralModel:
         the encoder was trained on)."""
         beat, bar = segment_ids(notes)
         score = self.features(notes)
-        perf = self.scaler.normalise(expression)
+        perf = self.scaler.normalise(expression, notes)
         out = np.zeros((len(notes), self.sizes.total), np.float32)
         for a, b in bar_windows(bar, window):
             mu, _ = self.sessions["encoder"].run(
@@ -125,10 +131,15 @@ class NeuralModel:
         return out
 
     def prior_latents(
-        self, notes: np.ndarray, seed: int | None, features: np.ndarray | None = None
+        self,
+        notes: np.ndarray,
+        seed: int | None,
+        features: np.ndarray | None = None,
+        spread: float = 1.0,
     ) -> np.ndarray:
         """Latents sampled from the prior: per bar, per beat and per note, partly shared so that
-        a sampled style holds across the piece.
+        a sampled style holds across the piece; ``spread`` scales their distance from the
+        prior's mean (0 gives the score's most likely style).
 
         The prior is conditioned on the score (:mod:`appliance.render.latent_prior`, fitted on
         the latents of human performances); a model without one samples a standard normal."""
@@ -141,7 +152,7 @@ class NeuralModel:
         z_bar = np.sqrt(BAR_SHARE) * piece[: s.bar] + np.sqrt(1 - BAR_SHARE) * bars[bar]
         z_beat = np.sqrt(BEAT_SHARE) * piece[s.bar :] + np.sqrt(1 - BEAT_SHARE) * beats[beat]
         z_note = rng.standard_normal((len(notes), s.note))
-        unit = np.concatenate([z_bar, z_beat, z_note], axis=1)
+        unit = spread * np.concatenate([z_bar, z_beat, z_note], axis=1)
         if self.prior is None:
             return unit.astype(np.float32)
         if features is None:
@@ -164,6 +175,7 @@ class _Session:
         self.outputs = np.zeros((n, 5), np.float32)  # normalised expression rendered
         self.style: Style | None = None
         self.z = np.zeros((n, model.sizes.total + 3), np.float32)
+        self.lo, self.hi = model.scaler.bounds(notes)  # plausible outputs per note
 
 
 class NeuralRenderer(Renderer):
@@ -173,10 +185,6 @@ class NeuralRenderer(Renderer):
         self.model = model
         self.context = context
         self._session: _Session | None = None
-        scaler = model.scaler
-        lo = np.array([CLIP[f][0] for f in FEATURES], np.float32)
-        hi = np.array([CLIP[f][1] for f in FEATURES], np.float32)
-        self._lo, self._hi = (lo - scaler.mean) / scaler.std, (hi - scaler.mean) / scaler.std
 
     def latents(
         self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
@@ -187,7 +195,8 @@ class NeuralRenderer(Renderer):
             if z.shape != (len(notes), self.model.sizes.total):
                 raise ApplianceError("style latents do not fit this score")
         else:
-            z = self.model.prior_latents(notes, style.seed, features)
+            spread = self.model.spread if style.spread is None else style.spread
+            z = self.model.prior_latents(notes, style.seed, features, spread)
         if style.vector is not None:
             z = z + np.asarray(style.vector, np.float32)
         if style.offsets is not None:
@@ -207,7 +216,7 @@ class NeuralRenderer(Renderer):
             s.style = style
         if s.cached > start:
             s.cached = start  # re-render: the causal cache before `start` stays exact
-        given = self.model.scaler.normalise(performed)
+        given = self.model.scaler.normalise(performed, notes[:start])
         if s.cached < start or (
             start and not np.allclose(s.outputs[start - 1], given[-1], atol=1e-4)
         ):
@@ -236,6 +245,9 @@ class NeuralRenderer(Renderer):
 
     def _prev(self, s: _Session, a: int, b: int) -> np.ndarray:
         prev = np.zeros((b - a, 6), np.float32)
+        if self.model.past == "hidden":
+            prev[:, 5] = 1.0
+            return prev
         prev[1:, :5] = s.outputs[a : b - 1]
         if a > 0:
             prev[0, :5] = s.outputs[a - 1]
@@ -270,5 +282,5 @@ class NeuralRenderer(Renderer):
             s.cached = i + 1
             mean, log_std = params[0, 0, :5], params[0, 0, 5:]
             sample = mean + temperature * np.exp(log_std) * rng.standard_normal(5)
-            s.outputs[i] = np.clip(sample, self._lo, self._hi)
-        return self.model.scaler.denormalise(s.outputs[start:stop])
+            s.outputs[i] = np.clip(sample, s.lo[i], s.hi[i])
+        return self.model.scaler.denormalise(s.outputs[start:stop], notes[start:stop])
