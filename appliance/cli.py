@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.console import run_app
+from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import SteeringVectors
 from appliance.directions.timeline import offsets_for, place
 from appliance.errors import ApplianceError
@@ -63,7 +64,8 @@ def render(
     seed: int = typer.Option(0, help="style seed"),
     plot: Path = typer.Option(None, help="also draw tempo, velocity and piano roll to this PNG"),
     direct: list[str] = typer.Option(
-        None, help='a direction at a bar, e.g. "softer@bar 8" (repeatable; any of 4 languages)'
+        None,
+        help='a direction at a bar, e.g. "softer@bar 8" or "like a lullaby@bar 1" (repeatable)',
     ),
 ) -> None:
     """Render a score to an expressive performance MIDI."""
@@ -73,11 +75,13 @@ def render(
     if direct:
         if not isinstance(chosen, NeuralRenderer):
             raise ApplianceError("directions need the neural renderer (--renderer neural)")
-        placed = [place(spec, score.notes) for spec in direct]
+        interpreter = Interpreter()
+        placed = [place(spec, score.notes, interpreter=interpreter) for spec in direct]
         vectors = SteeringVectors.load(steering_file())
         style = style.with_offsets(offsets_for(score.notes, placed, vectors))
         for p in placed:
-            console.print(f"direction at note {p.note}: {p.text}")
+            asked = ", ".join(f"{d.cls} {d.strength:+.2f}" for d in p.parsed.directions)
+            console.print(f"direction at note {p.note}: {p.text} → {asked or p.parsed.control}")
     perf = _render(score, chosen, style)
     write_midi(output, perf.notes, perf.performed)
     _report(perf, output)

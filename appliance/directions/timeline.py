@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
-from appliance.directions.words import ParsedDirections, parse_directions
+from appliance.directions.words import ParsedDirections
 from appliance.errors import ApplianceError
 
 
@@ -18,8 +19,16 @@ class PlacedDirection:
     parsed: ParsedDirections
 
 
-def place(spec: str, notes: np.ndarray, language: str | None = None) -> PlacedDirection:
-    """Parse "WORDS@bar N" (N as written in the score; the first time bar N is played)."""
+def place(
+    spec: str,
+    notes: np.ndarray,
+    language: str | None = None,
+    interpreter: Interpreter | None = None,
+) -> PlacedDirection:
+    """Parse "WORDS@bar N" (N as written in the score; the first time bar N is played).
+
+    WORDS are direction phrases, or (with an ``interpreter`` reading free form) descriptions
+    such as "like a lullaby"."""
     text, sep, where = spec.rpartition("@")
     if not sep or not text.strip():
         raise ApplianceError(f"{spec!r}: write a direction as WORDS@bar N, e.g. 'softer@bar 8'")
@@ -31,7 +40,7 @@ def place(spec: str, notes: np.ndarray, language: str | None = None) -> PlacedDi
     hits = np.flatnonzero(notes["bar_number"] == bar)
     if len(hits) == 0:
         raise ApplianceError(f"{spec!r}: the score has no bar {bar}")
-    parsed = parse_directions(text, language)
+    parsed = (interpreter or Interpreter(free_form=False)).interpret(text, language)
     if not parsed.understood:
         raise ApplianceError(f"{spec!r}: {text.strip()!r} is not a direction the box knows")
     return PlacedDirection(text.strip(), int(hits[0]), parsed)

@@ -1,0 +1,306 @@
+"""Free-form descriptions → a mixture of directions: "like a mother singing a lullaby", "angry".
+
+A table of descriptors (each a few example phrasings, in English and for the commonest also in
+German and Spanish) gives each a mixture of direction classes with strengths. A request
+is embedded with the sentence model (:mod:`appliance.nlp.embedding`) and compared with every
+phrasing; the descriptors whose best phrasing is close enough (cosine ≥ ``MIN_SIMILARITY``) are
+blended, weighted by a softmax of their similarities, so that "sad and slow" or an unseen
+paraphrase lands between the descriptors it resembles. Nothing close enough: not understood.
+The model is English: German and Spanish descriptions work where they share words with the
+phrasings; Russian (Cyrillic) descriptions are not read (left to the language model, later).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from appliance.directions.classes import CLASSES, Scope
+from appliance.directions.words import MAX_STRENGTH, DirectionRequest, ParsedDirections
+from appliance.nlp.embedding import SentenceEmbedder
+
+MIN_SIMILARITY = 0.45  # below this the request resembles no descriptor
+TOP = 3  # at most this many descriptors are blended
+SHARPNESS = 20.0  # softmax inverse temperature over cosine similarities
+MIN_STRENGTH = 0.15  # weaker parts of a blend are dropped
+
+# Framing words carry no character ("play it like …", "make it sound as if …"); left in, they
+# make every "like a …" request resemble every "like a …" phrasing.
+_FRAMING = re.compile(
+    r"^(?:(?:please|can you|could you|now|and|then|bitte|por favor)\s+)*"
+    r"(?:(?:play|make|let|do|spiel|spiele|toca|tócalo)\b[^,]*?\s+)?"
+    r"(?:it|this|that|es|das|lo)?\s*"
+    r"(?:(?:sound|feel|klingen)\s+)?"
+    r"(?:as if|as though|like|in the style of|in the mood of|with the feeling of|wie|als ob"
+    r"|como si|como|al estilo de)\s+",
+    re.IGNORECASE,
+)
+# The sentence model is English (German and Spanish work through shared words); text in other
+# scripts gets no free-form reading rather than a wrong one.
+_LATIN_SHARE = 0.6
+
+
+def latin_text(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(
+        c.isascii() or "À" <= c <= "ɏ" for c in letters
+    ) >= _LATIN_SHARE * len(letters)
+
+
+def core(text: str) -> str:
+    """``text`` without framing ("play it like a lullaby" → "a lullaby")."""
+    stripped = _FRAMING.sub("", text.strip().rstrip(".!?"), count=1).strip()
+    return stripped or text.strip()
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    name: str
+    phrasings: tuple[str, ...]
+    mixture: dict[str, float]  # class → strength (negative: away from it)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.mixture) - set(CLASSES)
+        if unknown:
+            raise ValueError(f"descriptor {self.name!r}: unknown classes {sorted(unknown)}")
+
+
+def _d(name: str, phrasings: str, **mixture: float) -> Descriptor:
+    return Descriptor(name, tuple(p.strip() for p in phrasings.split("|")), mixture)
+
+
+DESCRIPTORS: tuple[Descriptor, ...] = (
+    _d(
+        "lullaby",
+        "like a mother singing a lullaby|a lullaby|rocking a baby to sleep"
+        "|wie ein Wiegenlied|como una canción de cuna",
+        p=1.0,
+        legato=1.0,
+        adagio=0.6,
+    ),
+    _d(
+        "angry",
+        "angry|furious|mad at someone|full of rage|wütend|enfadado",
+        f=1.2,
+        accent=1.0,
+        allegro=0.5,
+        staccato=0.4,
+    ),
+    _d(
+        "dreamy",
+        "dreamy|as in a dream|floating in the clouds|verträumt|soñador",
+        pp=0.7,
+        legato=1.0,
+        adagio=0.6,
+    ),
+    _d(
+        "sad",
+        "sad|sorrowful|mourning a loss|traurig|triste",
+        p=0.6,
+        adagio=1.0,
+        legato=0.6,
+    ),
+    _d(
+        "happy",
+        "happy|joyful|cheerful|fröhlich|alegre",
+        mf=0.5,
+        allegro=0.8,
+        staccato=0.4,
+    ),
+    _d(
+        "triumphant",
+        "triumphant|victorious|heroic|triumphierend|triunfal",
+        ff=1.0,
+        accent=0.6,
+        moderato=0.4,
+        tenuto=0.4,
+    ),
+    _d(
+        "playful",
+        "playful|teasing|like children playing|verspielt|juguetón",
+        staccato=1.0,
+        allegro=0.7,
+        mp=0.4,
+    ),
+    _d(
+        "tender",
+        "tender|gentle|loving|zärtlich|tierno",
+        p=0.8,
+        legato=0.8,
+        andante=0.5,
+    ),
+    _d("nervous", "nervous|anxious|restless|nervös|nervioso", accelerando=0.7, staccato=0.5),
+    _d(
+        "calm",
+        "calm|peaceful|serene|ruhig|tranquilo",
+        p=0.6,
+        legato=0.8,
+        adagio=0.6,
+    ),
+    _d("majestic", "majestic|grand|stately|majestätisch|majestuoso", f=1.0, largo=0.6, tenuto=0.8),
+    _d(
+        "march",
+        "like a march|marching soldiers|military",
+        moderato=0.6,
+        accent=0.8,
+        staccato=0.5,
+        f=0.5,
+    ),
+    _d("dance", "like a dance|dancing|like a waltz", allegro=0.5, accent=0.5, staccato=0.3),
+    _d("mysterious", "mysterious|secretive|in the dark", pp=1.0, tenuto=0.4, adagio=0.4),
+    _d(
+        "dramatic",
+        "dramatic|passionate|full of drama|dramatisch|dramático",
+        f=0.8,
+        crescendo=0.6,
+        accent=0.6,
+        accelerando=0.3,
+    ),
+    _d(
+        "nostalgic",
+        "nostalgic|remembering old times|wistful",
+        p=0.5,
+        legato=0.7,
+        ritardando=0.5,
+        adagio=0.4,
+    ),
+    _d("solemn", "solemn|like a funeral|grave and serious", largo=1.0, p=0.4, tenuto=0.7),
+    _d("excited", "excited|thrilled|full of energy", allegro=1.0, f=0.6, accelerando=0.4),
+    _d("lazy", "lazy|sleepy|a slow sunday morning", adagio=0.8, p=0.5, legato=0.5),
+    _d("hesitant", "hesitant|unsure|shy", p=0.6, ritardando=0.6, tenuto=0.3),
+    _d("confident", "confident|bold|assertive", f=0.8, accent=0.5, a_tempo=0.5, tenuto=0.3),
+    _d("delicate", "delicate|fragile|like glass", pp=0.8, staccato=0.3, andante=0.3),
+    _d("flowing", "flowing|like water|like a river", legato=1.2, mp=0.3, andante=0.5),
+    _d("bouncy", "bouncy|jumpy|light on its feet", staccato=1.2, allegro=0.5),
+    _d(
+        "heavy",
+        "heavy|ponderous|like an elephant",
+        f=0.8,
+        tenuto=0.8,
+        largo=0.6,
+        accent=0.4,
+    ),
+    _d("airy", "airy|weightless|like a feather", pp=0.5, staccato=0.6, allegro=0.4),
+    _d(
+        "romantic",
+        "romantic|in love|longing|romantisch|romántico",
+        legato=1.0,
+        mp=0.3,
+        ritardando=0.4,
+        crescendo=0.3,
+    ),
+    _d("mechanical", "mechanical|like a machine|robotic", a_tempo=1.0, moderato=0.5, mf=0.3),
+    _d("intimate", "intimate|whispering|just for me", pp=1.0, legato=0.6),
+    _d("brilliant", "brilliant|virtuosic|showing off", presto=0.8, f=0.6, accent=0.4),
+    _d("urgent", "urgent|in a hurry|running late", accelerando=1.0, presto=0.5),
+    _d("fading", "fading away|dying away|disappearing", diminuendo=1.2, ritardando=0.6),
+    _d("building", "building up|growing|rising excitement", crescendo=1.2, accelerando=0.5),
+    _d(
+        "prayer",
+        "like a prayer|a hymn|devout",
+        p=0.5,
+        largo=0.6,
+        legato=0.8,
+        tenuto=0.4,
+    ),
+    _d(
+        "storm",
+        "like a storm|thunder and lightning|wild",
+        ff=1.0,
+        presto=0.6,
+        accent=0.8,
+        crescendo=0.4,
+    ),
+    _d("raindrops", "like raindrops|gentle rain|drizzle", p=0.5, staccato=0.8, andante=0.4),
+    _d(
+        "music box",
+        "like a music box|a wind-up toy|clockwork",
+        p=0.5,
+        staccato=0.6,
+        a_tempo=0.8,
+        moderato=0.4,
+    ),
+    _d("ghostly", "ghostly|eerie|haunted", pp=1.2, adagio=0.5, tenuto=0.4),
+    _d("sunrise", "a bright morning|sunrise|waking up", crescendo=0.6, mf=0.4, andante=0.5),
+    _d("night", "at night|moonlight|a nocturne", p=0.7, legato=0.8, adagio=0.5),
+    _d("jazzy", "jazzy|swinging|groovy", accent=0.7, staccato=0.5, moderato=0.5),
+    _d("tired", "tired|exhausted|weary", ritardando=0.6, p=0.6, largo=0.4, legato=0.3),
+    _d("proud", "proud|noble|dignified", f=0.6, moderato=0.5, tenuto=0.6),
+    _d("scared", "scared|afraid|frightened", pp=0.6, accelerando=0.5, staccato=0.5),
+    _d("festive", "a party|celebrating|festive", f=0.7, allegro=0.8, accent=0.5),
+    _d(
+        "farewell",
+        "coming to rest|the end of a story|saying goodbye",
+        diminuendo=0.8,
+        ritardando=0.8,
+        p=0.4,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    descriptor: str
+    similarity: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class Description:
+    """What a free-form request resembled and the directions that follow from it."""
+
+    matches: tuple[Match, ...]
+    mixture: dict[str, float]
+
+    def requests(self, scope: Scope = Scope.FROM_NOW, factor: float = 1.0) -> ParsedDirections:
+        directions = tuple(
+            DirectionRequest(cls, max(-MAX_STRENGTH, min(MAX_STRENGTH, s * factor)), scope)
+            for cls, s in sorted(self.mixture.items(), key=lambda kv: -abs(kv[1]))
+        )
+        return ParsedDirections(directions, language="", matched_words=0)
+
+
+class Describer:
+    """Maps descriptions to mixtures; embeds the table's phrasings once."""
+
+    def __init__(
+        self,
+        embedder: SentenceEmbedder | None = None,
+        descriptors: tuple[Descriptor, ...] = DESCRIPTORS,
+    ) -> None:
+        self.embedder = embedder or SentenceEmbedder()
+        self.descriptors = descriptors
+        self._owner = np.array([i for i, d in enumerate(descriptors) for _ in d.phrasings])
+        phrasings = [core(p) for d in descriptors for p in d.phrasings]
+        self._anchors = self.embedder.embed_many(phrasings)
+
+    def similarities(self, text: str) -> np.ndarray:
+        """Per descriptor, the cosine similarity of its closest phrasing to ``text``."""
+        sims = self._anchors @ self.embedder.embed(core(text))
+        best = np.full(len(self.descriptors), -1.0)
+        np.maximum.at(best, self._owner, sims)
+        return best
+
+    def describe(self, text: str) -> Description | None:
+        """The blend of descriptors ``text`` resembles, or None when it resembles none."""
+        if not text.strip() or not latin_text(text):
+            return None
+        best = self.similarities(text)
+        order = [int(i) for i in np.argsort(-best)[:TOP] if best[i] >= MIN_SIMILARITY]
+        if not order:
+            return None
+        logits = SHARPNESS * best[order]
+        weights = np.exp(logits - logits.max())
+        weights /= weights.sum()
+        mixture: dict[str, float] = {}
+        for i, w in zip(order, weights, strict=True):
+            for cls, s in self.descriptors[i].mixture.items():
+                mixture[cls] = mixture.get(cls, 0.0) + float(w) * s
+        mixture = {c: round(s, 3) for c, s in mixture.items() if abs(s) >= MIN_STRENGTH}
+        matches = tuple(
+            Match(self.descriptors[i].name, float(best[i]), float(w))
+            for i, w in zip(order, weights, strict=True)
+        )
+        return Description(matches, mixture)

