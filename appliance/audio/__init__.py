@@ -1,0 +1,1 @@
+"""Sound: FluidSynth synthesis, the audio producer and its sinks (speakers, WebRTC, MIDI, WAV)."""

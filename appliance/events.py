@@ -1,0 +1,205 @@
+"""The typed events that parts of the box exchange over the bus (and later the data channel).
+
+Commands go down (``Play``, ``Pause``, ``Seek``, ``Direct`` …); the engine answers with events
+that go up (``NowPlaying``, ``Position``, ``TransportChanged`` …). Every event is a small frozen
+dataclass with a ``type`` name; :func:`to_json` / :func:`from_json` carry them as JSON objects and
+reject unknown types and malformed fields with a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str] = "event"
+
+
+# Commands (down) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Play(Event):
+    """Start playing (the current piece, or resume after a pause)."""
+
+    type: ClassVar[str] = "play"
+
+
+@dataclass(frozen=True)
+class Pause(Event):
+    type: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True)
+class Stop(Event):
+    type: ClassVar[str] = "stop"
+
+
+@dataclass(frozen=True)
+class Seek(Event):
+    """Go to ``target``: "beginning", "phrase" (start of the current phrase), "back" (the
+    previous phrase) or "bar" (``bar`` as written in the score)."""
+
+    type: ClassVar[str] = "seek"
+    target: str = "beginning"
+    bar: int = 0
+
+    TARGETS: ClassVar[tuple[str, ...]] = ("beginning", "phrase", "back", "bar")
+
+    def __post_init__(self) -> None:
+        if self.target not in self.TARGETS:
+            raise ValueError(f"seek target must be one of {', '.join(self.TARGETS)}")
+
+
+@dataclass(frozen=True)
+class SelectPiece(Event):
+    """Play another piece: a library id, a query ("the Bach prelude"), or "" for a random one."""
+
+    type: ClassVar[str] = "select_piece"
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Direct(Event):
+    """Directions in words ("softer", "like a lullaby"), applied from the next note on."""
+
+    type: ClassVar[str] = "direct"
+    text: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Duck(Event):
+    """Lower the music now (someone speaks); it comes back by itself a few seconds later."""
+
+    type: ClassVar[str] = "duck"
+
+
+# Events (up) -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NowPlaying(Event):
+    type: ClassVar[str] = "now_playing"
+    piece_id: str = ""
+    title: str = ""
+    composer: str = ""
+    seed: int = 0
+    bars: int = 0
+
+
+@dataclass(frozen=True)
+class Position(Event):
+    """Where the performance is: the bar as written, local tempo and loudness."""
+
+    type: ClassVar[str] = "position"
+    bar: int = 0
+    seconds: float = 0.0
+    tempo_bpm: float = 0.0
+    velocity: float = 0.0
+
+
+@dataclass(frozen=True)
+class TransportChanged(Event):
+    type: ClassVar[str] = "transport"
+    state: str = "stopped"  # "playing" | "paused" | "stopped"
+
+
+@dataclass(frozen=True)
+class DirectionApplied(Event):
+    type: ClassVar[str] = "direction_applied"
+    text: str = ""
+    directions: tuple[str, ...] = ()  # "p +1.00 from_now", …
+    from_bar: int = 0
+    first_note: int = 0
+
+
+@dataclass(frozen=True)
+class PieceEnded(Event):
+    type: ClassVar[str] = "piece_ended"
+    piece_id: str = ""
+
+
+@dataclass(frozen=True)
+class Problem(Event):
+    """Something the user should hear about (a command not understood, a missing device)."""
+
+    type: ClassVar[str] = "problem"
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        Play,
+        Pause,
+        Stop,
+        Seek,
+        SelectPiece,
+        Direct,
+        Duck,
+        NowPlaying,
+        Position,
+        TransportChanged,
+        DirectionApplied,
+        PieceEnded,
+        Problem,
+    )
+}
+
+
+def to_json(event: Event) -> str:
+    return json.dumps({"type": event.type, **dataclasses.asdict(event)}, ensure_ascii=False)
+
+
+def _check(name: str, value: Any, annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, str, bool):
+        if type(value) is not annotation:
+            raise ValueError(f"field {name!r} must be {annotation.__name__}")
+        if annotation is str and len(value) > MAX_TEXT:
+            raise ValueError(f"field {name!r} is longer than {MAX_TEXT} characters")
+        return value
+    if origin is tuple and isinstance(value, list):
+        (inner, _) = typing.get_args(annotation)
+        return tuple(_check(name, v, inner) for v in value)
+    if isinstance(annotation, types.UnionType):
+        raise ValueError(f"field {name!r} has an unsupported type")
+    raise ValueError(f"field {name!r} has a wrong type")
+
+
+def from_dict(raw: Any) -> Event:
+    if not isinstance(raw, dict):
+        raise ValueError("an event is a JSON object")
+    kind = raw.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(raw) - fields - {"type"}
+    if unknown:
+        raise ValueError(f"{kind}: unknown fields {sorted(unknown)}")
+    values = {k: _check(k, v, hints[k]) for k, v in raw.items() if k != "type"}
+    return cls(**values)
+
+
+def from_json(text: str) -> Event:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg}") from None
+    try:
+        return from_dict(raw)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
