@@ -29,6 +29,7 @@ from appliance.score import directions
 from appliance.score.notes import NOTE_DTYPE, Score, sort_notes
 from appliance.score.unfold import Segment, unfold
 
+SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
 MAX_SCORE_BYTES = 32 * 1024 * 1024
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 MAX_REPEAT_VARIANT_SEARCH = 11  # 2**11 variants at most when matching a performance's repeats

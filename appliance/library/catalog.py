@@ -1,0 +1,167 @@
+"""The box's piece library: an index of score files with what people call them.
+
+The index is a JSON file in the box's data folder (``library/index.json``, written atomically);
+the score files stay where they are (the default pieces inside music21's corpus) or are copied
+into ``library/files/`` when added. Every piece has an id, composer, title, key, catalogue
+number and aliases in several languages, so that "Chopin's mazurka in D major" or "the Bach
+prelude" can be matched (:mod:`appliance.library.match`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ApplianceError, ScoreError
+from appliance.library.key import estimate_key
+from appliance.paths import data_dir
+from appliance.score.load import SCORE_SUFFIXES, load_score
+from appliance.score.notes import Score
+
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class Piece:
+    id: str
+    title: str
+    composer: str = ""
+    key: str = ""
+    catalogue: str = ""
+    aliases: tuple[str, ...] = ()
+    path: str = ""  # absolute, or relative to the library folder
+    source: str = "user"  # "music21" (shipped) | "user"
+    licence: str = ""
+    notes: int = 0
+
+    def describe(self) -> str:
+        parts = [self.composer, self.title, self.catalogue, f"in {self.key}" if self.key else ""]
+        return " ".join(p for p in parts if p)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Piece:
+        return cls(**{**raw, "aliases": tuple(raw.get("aliases", ()))})
+
+
+@dataclass
+class Library:
+    folder: Path
+    pieces: dict[str, Piece] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: Path | None = None) -> Library:
+        folder = folder or data_dir() / "library"
+        lib = cls(folder)
+        path = folder / INDEX
+        if path.exists():
+            try:
+                raw = json.loads(path.read_text())
+                lib.pieces = {p["id"]: Piece.from_dict(p) for p in raw["pieces"]}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ApplianceError(f"the library index {path} is damaged ({exc})") from None
+        return lib
+
+    def save(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / INDEX
+        tmp = path.with_suffix(".tmp")
+        raw = {"pieces": [asdict(p) for p in sorted(self.pieces.values(), key=lambda p: p.id)]}
+        tmp.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def file_of(self, piece: Piece) -> Path:
+        path = Path(piece.path)
+        return path if path.is_absolute() else self.folder / path
+
+    def load(self, piece: Piece) -> Score:
+        score = load_score(self.file_of(piece))
+        return replace(
+            score, title=piece.title or score.title, composer=piece.composer or score.composer
+        )
+
+    def add_file(
+        self,
+        path: Path,
+        *,
+        title: str = "",
+        composer: str = "",
+        catalogue: str = "",
+        aliases: tuple[str, ...] = (),
+        copy: bool = True,
+        piece_id: str = "",
+        source: str = "user",
+        licence: str = "",
+    ) -> Piece:
+        """Check that ``path`` is a playable score, then add it (copied into the library)."""
+        try:
+            score = load_score(path)
+        except ScoreError as exc:
+            raise ApplianceError(f"not added: {exc}") from None
+        if len(score.notes) == 0:
+            raise ApplianceError(f"not added: {path} has no notes")
+        name = f"{composer or score.composer} {title or score.title}"
+        pid = piece_id or self._free_id(slug(name))
+        stored = str(path.resolve())
+        if copy:
+            target = self.folder / "files" / f"{pid}{path.suffix.lower()}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            stored = str(target.relative_to(self.folder))
+        piece = Piece(
+            id=pid,
+            title=title or score.title or path.stem,
+            composer=composer or score.composer,
+            key=estimate_key(score.notes),
+            catalogue=catalogue,
+            aliases=aliases,
+            path=stored,
+            source=source,
+            licence=licence,
+            notes=len(score.notes),
+        )
+        self.pieces[pid] = piece
+        self.save()
+        return piece
+
+    def add_folder(self, folder: Path) -> tuple[list[Piece], list[str]]:
+        """Add every score file under ``folder``; returns (added, problems)."""
+        added, problems = [], []
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in SCORE_SUFFIXES:
+                try:
+                    added.append(self.add_file(path))
+                except ApplianceError as exc:
+                    problems.append(str(exc))
+        return added, problems
+
+    def remove(self, piece_id: str) -> Piece:
+        piece = self.pieces.pop(piece_id, None)
+        if piece is None:
+            raise ApplianceError(
+                f"no piece {piece_id!r} in the library (see `appliance library list`)"
+            )
+        path = self.file_of(piece)
+        if piece.source == "user" and path.is_relative_to(self.folder) and path.exists():
+            path.unlink()
+        self.save()
+        return piece
+
+    def _free_id(self, base: str) -> str:
+        base = base or "piece"
+        pid, n = base, 2
+        while pid in self.pieces:
+            pid, n = f"{base}-{n}", n + 1
+        return pid
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]

@@ -1,0 +1,45 @@
+"""Building the default library (at install time, and whenever shipped pieces are missing)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.errors import ApplianceError
+from appliance.library.catalog import Library
+from appliance.library.corpus import LICENCE, SHIPPED, music21_corpus
+
+
+def install_shipped(lib: Library, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Add the shipped pieces the library lacks; returns problems (a missing corpus file)."""
+    problems = []
+    corpus = music21_corpus()
+    for item in SHIPPED:
+        if item.id in lib.pieces:
+            continue
+        path = corpus.joinpath(*item.path)
+        if progress:
+            progress(f"{item.composer}: {item.title}")
+        try:
+            lib.add_file(
+                path,
+                title=item.title,
+                composer=item.composer,
+                catalogue=item.catalogue,
+                aliases=item.aliases,
+                copy=False,
+                piece_id=item.id,
+                source="music21",
+                licence=LICENCE,
+            )
+        except ApplianceError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def open_library(folder: Path | None = None) -> Library:
+    """The box's library, with the shipped pieces installed if they are missing."""
+    lib = Library.open(folder)
+    if not any(p.source == "music21" for p in lib.pieces.values()):
+        install_shipped(lib)
+    return lib

@@ -1,0 +1,1 @@
+"""The real-time performance engine: render ahead, schedule, transport, ducking."""
