@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,6 @@ from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import SteeringVectors
 from appliance.directions.timeline import offsets_for, place
 from appliance.errors import ApplianceError
-from appliance.library import default_piece
-from appliance.paths import data_dir
 from appliance.render.base import Performance, Renderer, Style, render_all
 from appliance.render.midi import write_midi
 from appliance.render.neural import NeuralRenderer
@@ -137,23 +134,130 @@ def renderers() -> None:
 
 
 @app.command()
-def run(
-    out: Path = typer.Option(None, help="folder for performances (default: the box's data folder)"),
+def play(
+    piece: str = typer.Argument("", help="piece id or words ('the Bach prelude'); default random"),
     seed: int = typer.Option(None, help="style seed (default: random)"),
+    device: str = typer.Option(None, help="audio output device (name or number; see devices)"),
+    no_speaker: bool = typer.Option(False, "--no-speaker", help="no local audio output"),
+    midi_out: str = typer.Option(None, help="MIDI output port to a digital piano (see devices)"),
+    wav: Path = typer.Option(None, help="also record what is played to this WAV file"),
+    at_end: str = typer.Option("next", help="at a piece's end: 'next' (random piece) or 'stop'"),
+    seconds: float = typer.Option(None, help="stop after this many seconds"),
+    quiet: bool = typer.Option(False, help="do not print every bar"),
 ) -> None:
-    """Start the appliance with its defaults.
+    """Play with a live status; type commands (pause, bar 12, softer, next, …) on stdin."""
+    from appliance.cli_play import play as play_loop
+    from appliance.perform.session import PlayOptions
 
-    Until the real-time engine exists this renders the default piece with a random style and
-    plays it to a MIDI file.
-    """
-    seed = random.randrange(1 << 31) if seed is None else seed
-    folder = out or data_dir() / "performances"
-    score = load_score(default_piece())
-    renderer = get_renderer()
-    perf = _render(score, renderer, Style(seed=seed))
-    target = folder / f"{score.title}-{renderer.name}-{seed}.mid"
-    write_midi(target, perf.notes, perf.performed)
-    _report(perf, target)
+    if at_end not in ("next", "stop"):
+        raise ApplianceError("--at-end must be 'next' or 'stop'")
+    dev: str | int | None = int(device) if device and device.isdigit() else device
+    options = PlayOptions(
+        piece=piece,
+        seed=seed,
+        speaker=not no_speaker,
+        device=dev,
+        midi_out=midi_out,
+        wav=wav,
+        at_end=at_end,
+    )
+    play_loop(options, seconds, quiet)
+
+
+@app.command()
+def run(
+    seconds: float = typer.Option(None, help="stop after this many seconds"),
+) -> None:
+    """Start the appliance with its defaults: a random piece in a random style, to the speakers,
+    going on to another random piece at each end."""
+    from appliance.cli_play import play as play_loop
+    from appliance.perform.session import PlayOptions
+
+    play_loop(PlayOptions(), seconds, quiet=False)
+
+
+@app.command()
+def devices() -> None:
+    """List audio outputs and MIDI output ports."""
+    from appliance.audio.midi_out import list_ports
+    from appliance.audio.speaker import list_devices
+
+    for title, lister in (("audio outputs", list_devices), ("MIDI outputs", list_ports)):
+        console.print(f"[bold]{title}[/bold]")
+        try:
+            names = lister()
+        except ApplianceError as exc:
+            console.print(f"  ({exc})")
+            continue
+        for name in names or ["(none)"]:
+            console.print(f"  {name}")
+
+
+library_app = typer.Typer(no_args_is_help=True, help="The pieces the box can play.")
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("list")
+def library_list() -> None:
+    """List the pieces."""
+    from appliance.library import open_library
+
+    lib = open_library()
+    table = Table()
+    for col in ("id", "composer", "title", "catalogue", "key", "notes", "source"):
+        table.add_column(col)
+    for p in sorted(lib.pieces.values(), key=lambda p: (p.composer, p.title)):
+        table.add_row(p.id, p.composer, p.title, p.catalogue, p.key, str(p.notes), p.source)
+    console.print(table)
+
+
+@library_app.command("add")
+def library_add(
+    path: Path = typer.Argument(..., help="a score file (MusicXML/.mxl/MIDI) or a folder of them"),
+    title: str = typer.Option("", help="title (default: from the file)"),
+    composer: str = typer.Option("", help="composer (default: from the file)"),
+    catalogue: str = typer.Option("", help="catalogue number, e.g. 'Op. 28 No. 4'"),
+    alias: list[str] = typer.Option(None, help="another name people use (repeatable)"),
+) -> None:
+    """Add a score (copied into the library) or every score in a folder."""
+    from appliance.library import open_library
+
+    lib = open_library()
+    if path.is_dir():
+        added, problems = lib.add_folder(path)
+        for p in added:
+            console.print(f"added {p.id}: {p.describe()}")
+        for problem in problems:
+            console.print(f"[yellow]skipped[/yellow] {problem}")
+        if not added:
+            raise ApplianceError(f"no playable scores in {path}")
+        return
+    piece = lib.add_file(
+        path, title=title, composer=composer, catalogue=catalogue, aliases=tuple(alias or ())
+    )
+    console.print(f"added {piece.id}: {piece.describe()}")
+
+
+@library_app.command("remove")
+def library_remove(piece_id: str = typer.Argument(..., help="the piece's id (see list)")) -> None:
+    """Remove a piece from the library."""
+    from appliance.library import open_library
+
+    piece = open_library().remove(piece_id)
+    console.print(f"removed {piece.id}")
+
+
+@library_app.command("init")
+def library_init() -> None:
+    """Install the shipped pieces (done by `make run`; idempotent)."""
+    from appliance.library import Library
+    from appliance.library.setup import install_shipped
+
+    lib = Library.open()
+    problems = install_shipped(lib, progress=lambda name: console.print(f"checking {name}"))
+    for problem in problems:
+        console.print(f"[yellow]skipped[/yellow] {problem}")
+    console.print(f"{len(lib)} pieces in {lib.folder}")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3
 
 
 def estimate_key(notes: np.ndarray) -> str:
-    """"E♭ major", "A minor", … from the duration-weighted pitch classes ("" without notes)."""
+    """ "E♭ major", "A minor", … from the duration-weighted pitch classes ("" without notes)."""
     if len(notes) == 0:
         return ""
     weights = np.maximum(notes["duration_quarter"].astype(np.float64), 0.0625)

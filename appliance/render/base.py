@@ -120,6 +120,20 @@ class PerformanceStream:
         return len(self._expression)
 
     @property
+    def performed(self) -> np.ndarray:
+        """Timing of the notes rendered so far (a read-only view, no copy)."""
+        view = self._performed.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def expression(self) -> np.ndarray:
+        """Expression of the notes rendered so far (a read-only view, no copy)."""
+        view = self._expression.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def done(self) -> bool:
         return self.rendered >= len(self.score.notes)
 

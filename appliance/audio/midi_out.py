@@ -1,0 +1,59 @@
+"""MIDI out to a real digital piano through mido (port chosen by name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.audio.sinks import MidiSink
+from appliance.errors import ApplianceError
+from appliance.render.midi import MidiEvent
+
+
+def _mido() -> Any:
+    import mido
+
+    return mido
+
+
+def list_ports() -> list[str]:
+    try:
+        return list(_mido().get_output_names())
+    except Exception as exc:  # no MIDI backend (python-rtmidi missing, no ALSA sequencer)
+        raise ApplianceError(f"cannot list MIDI ports ({exc})") from None
+
+
+class MidiOut(MidiSink):
+    name = "midi"
+
+    def __init__(self, port: str) -> None:
+        mido = _mido()
+        try:
+            names = list(mido.get_output_names())
+        except Exception as exc:
+            raise ApplianceError(f"no MIDI output available ({exc})") from None
+        match = [n for n in names if n == port] or [n for n in names if port.lower() in n.lower()]
+        if not match:
+            raise ApplianceError(
+                f"no MIDI output port {port!r} (ports: {', '.join(names) or 'none'})"
+            )
+        self.port_name = match[0]
+        self._port = mido.open_output(self.port_name)
+        self._mido = mido
+
+    def send(self, events: list[MidiEvent]) -> None:
+        msg = self._mido.Message
+        for ev in events:
+            if ev.kind == "note_on":
+                self._port.send(msg("note_on", note=ev.pitch, velocity=max(1, min(127, ev.value))))
+            elif ev.kind == "note_off":
+                self._port.send(msg("note_off", note=ev.pitch, velocity=0))
+            elif ev.kind == "pedal":
+                self._port.send(msg("control_change", control=64, value=ev.value))
+
+    def silence(self) -> None:
+        self._port.send(self._mido.Message("control_change", control=64, value=0))
+        self._port.send(self._mido.Message("control_change", control=123, value=0))
+
+    def close(self) -> None:
+        self.silence()
+        self._port.close()

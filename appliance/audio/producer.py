@@ -1,0 +1,109 @@
+"""The audio producer: a thread that turns the engine's events into sound, block by block.
+
+Each block (10 ms) it asks the engine for the events due and the gain, plays the events into
+FluidSynth at their frame offsets, renders the sound, and hands it to every sink. It keeps a
+pacing sink (the speakers) filled to a small target, or follows the system clock when there is
+none; rendering the music itself happens elsewhere (the engine's render-ahead thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from appliance.audio.sinks import AudioSink, MidiSink
+from appliance.audio.synth import Synth
+from appliance.perform.engine import Block
+
+log = logging.getLogger(__name__)
+
+BLOCK = 480  # frames: 10 ms at 48 kHz
+TARGET_BUFFER = 3 * BLOCK  # frames kept queued at the pacing sink
+
+
+class Producer:
+    def __init__(
+        self,
+        advance: Callable[[int], Block],
+        synth: Synth,
+        audio_sinks: list[AudioSink] | None = None,
+        midi_sinks: list[MidiSink] | None = None,
+        block: int = BLOCK,
+    ) -> None:
+        self.advance = advance
+        self.synth = synth
+        self.audio_sinks = list(audio_sinks or [])
+        self.midi_sinks = list(midi_sinks or [])
+        self.block = block
+        self.rate = synth.rate
+        self.blocks = 0
+        self.late_blocks = 0  # blocks made later than their deadline (clock pacing)
+        self.busy_seconds = 0.0  # time spent making blocks
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    def make_block(self) -> np.ndarray:
+        """One block of sound (also usable without the thread, e.g. for offline export)."""
+        t0 = time.perf_counter()
+        block = self.advance(self.block)
+        if block.silence:
+            self.synth.silence()
+            for midi in self.midi_sinks:
+                midi.silence()
+        parts, at = [], 0
+        for offset, ev in block.events:
+            if offset > at:
+                parts.append(self.synth.render(offset - at))
+                at = offset
+            self.synth.send(ev)
+        parts.append(self.synth.render(self.block - at))
+        audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        audio *= block.gain[:, None]
+        for sink in self.audio_sinks:
+            sink.write(audio)
+        if block.events:
+            events = [ev for _, ev in block.events]
+            for midi in self.midi_sinks:
+                midi.send(events)
+        self.blocks += 1
+        self.busy_seconds += time.perf_counter() - t0
+        return audio
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="audio-producer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        for sink in self.audio_sinks:
+            sink.close()
+        for midi in self.midi_sinks:
+            midi.close()
+
+    def _run(self) -> None:
+        pacer = next((s for s in self.audio_sinks if s.paces), None)
+        period = self.block / self.rate
+        deadline = time.monotonic()
+        while self._running:
+            if pacer is not None:
+                while self._running and pacer.buffered() >= TARGET_BUFFER:
+                    time.sleep(0.001)
+            else:
+                now = time.monotonic()
+                if now < deadline:
+                    time.sleep(deadline - now)
+                elif now - deadline > period:
+                    self.late_blocks += 1
+                    deadline = now  # do not try to catch up a backlog in a burst
+                deadline += period
+            try:
+                self.make_block()
+            except Exception:  # a bad event must not end the music
+                log.exception("audio block failed")

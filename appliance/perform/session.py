@@ -1,0 +1,93 @@
+"""A playing box, assembled: library, renderer, engine, synthesiser, producer and sinks.
+
+Used by ``appliance play`` / ``appliance run`` (and later by the web server). Outputs that
+cannot be opened (no sound card, no MIDI port) are reported and left out; the rest plays on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.audio.midi_out import MidiOut
+from appliance.audio.producer import Producer
+from appliance.audio.sinks import AudioSink, MidiSink, PullSource, WavRecorder
+from appliance.audio.speaker import Speaker
+from appliance.audio.synth import Synth
+from appliance.bus import Bus
+from appliance.directions.steer import SteeringVectors
+from appliance.errors import ApplianceError
+from appliance.library import open_library
+from appliance.perform.engine import Engine, EngineSettings
+from appliance.render.neural import NeuralRenderer
+from appliance.render.registry import get_renderer, steering_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlayOptions:
+    piece: str = ""  # id or words; "" = a random piece
+    seed: int | None = None  # style seed; None = random
+    speaker: bool = True
+    device: str | int | None = None
+    midi_out: str | None = None
+    wav: Path | None = None
+    stream: bool = False  # keep a pull source for WebRTC
+    at_end: str = "next"
+    library: Path | None = None
+    renderer: str | None = None
+    soundfont: Path | None = None
+
+
+@dataclass
+class Session:
+    options: PlayOptions
+    bus: Bus | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        o = self.options
+        self.library = open_library(o.library)
+        renderer = get_renderer(o.renderer)
+        vectors = None
+        if isinstance(renderer, NeuralRenderer):
+            try:
+                vectors = SteeringVectors.load(steering_file())
+            except ApplianceError as exc:
+                self.problems.append(f"directions are off: {exc}")
+        self.engine = Engine(
+            renderer, self.library, self.bus, vectors, settings=EngineSettings(at_end=o.at_end)
+        )
+        self.synth = Synth(o.soundfont)
+        sinks: list[AudioSink] = []
+        self.speaker: Speaker | None = None
+        if o.speaker:
+            try:
+                self.speaker = Speaker(o.device)
+                sinks.append(self.speaker)
+            except ApplianceError as exc:
+                self.problems.append(str(exc))
+        self.source = PullSource() if o.stream else None
+        if self.source is not None:
+            sinks.append(self.source)
+        if o.wav is not None:
+            sinks.append(WavRecorder(o.wav))
+        midi: list[MidiSink] = []
+        if o.midi_out:
+            try:
+                midi.append(MidiOut(o.midi_out))
+            except ApplianceError as exc:
+                self.problems.append(str(exc))
+        self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
+
+    def start(self) -> None:
+        self.engine.start()
+        self.producer.start()
+        self.engine.select(self.options.piece, self.options.seed)
+
+    def close(self) -> None:
+        self.engine.close()
+        self.producer.stop()
+        self.synth.close()
