@@ -17,7 +17,7 @@ PIANO_PROGRAM = 0  # General MIDI: acoustic grand piano
 
 class Synth:
     def __init__(
-        self, soundfont: Path | None = None, rate: int = SAMPLE_RATE, gain: float = 0.5
+        self, soundfont: Path | None = None, rate: int = SAMPLE_RATE, gain: float = 0.8
     ) -> None:
         try:
             import fluidsynth

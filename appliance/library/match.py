@@ -14,6 +14,7 @@ from appliance.library.catalog import Piece
 
 _STOP = {
     "the", "a", "an", "of", "by", "in", "play", "please", "some", "something", "piece", "s",
+    "no", "nr", "at", "all", "such", "any", "op", "one",
     "der", "die", "das", "von", "spiel", "bitte", "el", "la", "de", "del", "toca", "por", "favor",
 }  # fmt: skip
 _KEY_WORDS = {
@@ -51,7 +52,10 @@ def asked_key(request: list[str]) -> tuple[str, str] | None:
 
 
 def score(piece: Piece, request: list[str]) -> float:
-    wanted = [w for w in request if w not in _STOP]
+    """How well the request names the piece: 0 unless some word names it (a key alone does
+    not); a named key that fits adds, one that contradicts subtracts."""
+    key_words = set(_KEY_WORDS) | set(_ACCIDENTALS) | set(_TONICS) if asked_key(request) else set()
+    wanted = [w for w in request if w not in _STOP and w not in key_words]
     if not wanted:
         return 0.0
     composer = set(words(piece.composer))
@@ -62,6 +66,8 @@ def score(piece: Piece, request: list[str]) -> float:
             total += 2.0
         elif w in text:
             total += 1.0
+    if total == 0:
+        return 0.0
     key = asked_key(request)
     if key is not None and piece.key:
         tonic, mode = piece.key.split(" ")[0][0], piece.key.split(" ")[-1]

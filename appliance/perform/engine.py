@@ -272,6 +272,13 @@ class Engine:
         self.apply(parsed, text)
         return parsed
 
+    def apply_text(self, text: str, language: str | None = None) -> int:
+        """Like :meth:`direct`; returns the first note the directions change."""
+        parsed = self.interpreter.interpret(text, language)
+        if not parsed.understood:
+            raise ApplianceError(f"{text!r} is not a direction the box knows")
+        return self.apply(parsed, text)
+
     def apply(self, parsed: ParsedDirections, text: str = "") -> int:
         """Apply parsed directions from the first note not yet started; returns that note."""
         if self.steering is None or not isinstance(self.renderer, NeuralRenderer):
@@ -395,7 +402,7 @@ class Engine:
     def _render_loop(self) -> None:
         while self._running:
             try:
-                busy = self._render_ahead()
+                busy = self.render_ahead()
             except Exception:  # keep the music going; report and retry
                 log.exception("render-ahead failed")
                 self.publish(Problem("the renderer failed; retrying"))
@@ -403,7 +410,8 @@ class Engine:
             if not busy:
                 time.sleep(0.01)
 
-    def _render_ahead(self) -> bool:
+    def render_ahead(self) -> bool:
+        """Render the next chunk if less than ``ahead`` seconds are scheduled; True if it did."""
         with self._render_lock:
             stream = self.stream
             if stream is None or stream.done:

@@ -1,0 +1,232 @@
+"""The performance engine with the real renderer and real FluidSynth, driven block by block."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.audio.producer import Producer
+from appliance.audio.sinks import MemorySink, MidiSink
+from appliance.audio.synth import Synth
+from appliance.bus import Bus
+from appliance.directions.steer import SteeringVectors
+from appliance.events import DirectionApplied, NowPlaying, PieceEnded, Position, TransportChanged
+from appliance.library import open_library
+from appliance.perform.engine import Engine, EngineSettings
+from appliance.perform.gain import Ducker, Ramp, db_to_gain
+from appliance.perform.schedule import Schedule
+from appliance.render.midi import MidiEvent
+from appliance.render.registry import get_renderer, steering_file
+from tests.notetables import table
+
+RATE = 48_000
+
+
+class Recorder(Bus):
+    """A bus that keeps what was published, in order (no event loop needed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list = []
+
+    def publish(self, event) -> None:
+        self.events.append(event)
+
+
+class MidiLog(MidiSink):
+    def __init__(self) -> None:
+        self.events: list[MidiEvent] = []
+
+    def send(self, events):
+        self.events += events
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    return open_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return Synth()
+
+
+class Rig:
+    def __init__(self, library, synth, **settings):
+        self.bus = Recorder()
+        self.engine = Engine(
+            get_renderer("neural"),
+            library,
+            self.bus,
+            SteeringVectors.load(steering_file()),
+            settings=EngineSettings(**settings),
+        )
+        self.audio = MemorySink()
+        self.midi = MidiLog()
+        self.producer = Producer(self.engine.advance, synth, [self.audio], [self.midi])
+
+    def run(self, seconds: float) -> np.ndarray:
+        start = len(self.audio.blocks)
+        for _ in range(int(seconds * RATE / self.producer.block)):
+            while self.engine.render_ahead():
+                pass
+            self.producer.make_block()
+        blocks = self.audio.blocks[start:]
+        return np.concatenate(blocks) if blocks else np.zeros((0, 2), np.float32)
+
+
+def rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(audio**2))) if len(audio) else 0.0
+
+
+def test_sound_starts_pauses_with_a_fade_and_resumes(library, synth):
+    rig = Rig(library, synth)
+    rig.engine.select("bach prelude", seed=1)
+    assert rms(rig.run(1.0)) > 0.003
+    rig.engine.pause()
+    fade = rig.run(0.1)
+    assert rms(fade[-1920:]) == 0.0  # silent after the 60 ms fade
+    assert np.abs(fade[:240]).max() > 0  # but not cut off at once
+    clock = rig.engine.clock
+    assert rms(rig.run(0.5)) == 0.0 and rig.engine.clock == clock  # the clock stops
+    rig.engine.play()
+    assert rms(rig.run(0.7)) > 0.003
+    states = [e.state for e in rig.bus.events if isinstance(e, TransportChanged)]
+    assert states == ["playing", "paused", "playing"]
+
+
+def test_a_direction_changes_only_notes_after_the_command(library, synth):
+    plain, steered = Rig(library, synth), Rig(library, synth)
+    for rig in (plain, steered):
+        rig.engine.select("joplin-maple-leaf-rag", seed=5)
+        rig.run(2.0)
+    first = steered.engine.apply_text("much softer")
+    for rig in (plain, steered):
+        rig.run(4.0)
+    a = [e for e in plain.midi.events if e.kind == "note_on"]
+    b = [e for e in steered.midi.events if e.kind == "note_on"]
+    before_a = [e for e in a if e.note < first]
+    before_b = [e for e in b if e.note < first]
+    assert before_a == before_b and len(before_a) > 10
+    after_a = np.array([e.value for e in a if e.note >= first])
+    after_b = np.array([e.value for e in b if e.note >= first])
+    assert len(after_b) > 20
+    assert after_b.mean() < after_a.mean() - 2
+    applied = [e for e in steered.bus.events if isinstance(e, DirectionApplied)]
+    assert applied[0].first_note == first and "p +2.00 from_now" in applied[0].directions
+
+
+def test_seek_to_a_bar_and_back_to_the_beginning(library, synth):
+    rig = Rig(library, synth)
+    rig.engine.select("bach-bwv846", seed=2)
+    rig.run(1.0)
+    first = rig.engine.seek("bar", 5)
+    notes = rig.engine.score.notes
+    assert notes["bar_number"][first] == 5 and (first == 0 or notes["bar_number"][first - 1] != 5)
+    rig.midi.events.clear()
+    rig.run(0.5)
+    ons = [e for e in rig.midi.events if e.kind == "note_on"]
+    assert ons and ons[0].note == first
+    rig.engine.seek("beginning")
+    rig.midi.events.clear()
+    rig.run(0.3)
+    assert [e.note for e in rig.midi.events if e.kind == "note_on"][0] == 0
+    bars = [e.bar for e in rig.bus.events if isinstance(e, Position)]
+    assert bars[:3] == [1, 5, 1]
+
+
+def test_at_the_end_another_random_piece_follows(library, synth):
+    rig = Rig(library, synth, at_end="next")
+    rig.engine.select("schoenberg op. 19 no. 6", seed=3)
+    last_bar = int(rig.engine.score.notes["bar_number"].max())
+    rig.engine.seek("bar", last_bar)
+    for _ in range(30):
+        rig.run(1.0)
+        if any(isinstance(e, PieceEnded) for e in rig.bus.events):
+            break
+    rig.engine.close()
+    import time
+
+    for _ in range(100):  # the next piece loads on a thread of its own
+        if sum(isinstance(e, NowPlaying) for e in rig.bus.events) == 2:
+            break
+        time.sleep(0.05)
+    playing = [e for e in rig.bus.events if isinstance(e, NowPlaying)]
+    assert len(playing) == 2 and playing[1].piece_id != "schoenberg-op19-6"
+
+
+def test_stop_silences_and_goes_back_to_the_start(library, synth):
+    rig = Rig(library, synth)
+    rig.engine.select("bach-bwv846", seed=2)
+    rig.run(1.0)
+    rig.engine.stop()
+    assert rms(rig.run(0.3)) == 0.0 and rig.engine.state == "stopped"
+    rig.engine.play()
+    rig.midi.events.clear()
+    rig.run(0.3)
+    assert [e.note for e in rig.midi.events if e.kind == "note_on"][0] == 0
+
+
+def test_ducking_reaches_its_depth_within_50_ms_and_comes_back():
+    ducker = Ducker(RATE)
+    ducker.duck()
+    gains = np.concatenate([ducker.block(480) for _ in range(5)])  # 50 ms
+    assert gains[-1] == pytest.approx(db_to_gain(ducker.settings.depth_db))
+    hold = ducker.settings.hold + ducker.settings.release
+    later = np.concatenate([ducker.block(480) for _ in range(int(hold * 100) + 10)])
+    assert later[-1] == 1.0 and np.all(np.diff(later) >= -1e-7)  # smooth, no jump down
+
+
+def test_ramp_moves_linearly_to_its_target():
+    ramp = Ramp(1.0)
+    ramp.to(0.0, 0.01, RATE)
+    block = ramp.block(960)
+    assert block[0] < 1.0 and block[479] == 0.0 and ramp.settled
+
+
+def test_schedule_cuts_only_notes_not_started():
+    notes = table([0, 1, 2, 3])
+    perf = np.zeros(4, dtype=[("onset", "f8"), ("duration", "f8"), ("velocity", "i2"),
+                               ("pedal", "f4")])  # fmt: skip
+    perf["onset"] = [0.0, 0.5, 1.0, 1.5]
+    perf["duration"] = 0.8
+    perf["velocity"] = 60
+    s = Schedule()
+    s.add(notes, perf, 0, offset=10.0)
+    assert s.due(10.6)[0].note == 0
+    assert s.first_unstarted() == 2
+    s.cut(1)  # note 1 has started: its note-off stays
+    left = s.due(100.0)
+    assert [(e.kind, e.note) for e in left] == [("note_off", 0), ("note_off", 1)]
+    assert s.first_unstarted() is None
+
+
+def test_engine_commands_through_events(library, synth):
+    from appliance.events import Direct, Problem, Seek, SelectPiece
+
+    rig = Rig(library, synth)
+    rig.engine.handle(SelectPiece("maple leaf rag"))
+    assert rig.engine.piece.id == "joplin-maple-leaf-rag"
+    rig.engine.handle(Seek("bar", 9999))
+    rig.engine.handle(Direct("blorp zzz"))
+    problems = [e.message for e in rig.bus.events if isinstance(e, Problem)]
+    assert any("no bar 9999" in p for p in problems)
+    assert any("not a direction" in p for p in problems)
+    rig.engine.handle(SelectPiece("no such piece at all"))
+    assert rig.engine.piece.id == "joplin-maple-leaf-rag"
+
+
+def test_wav_export_path(tmp_path: Path, library, synth):
+    from appliance.audio.sinks import WavRecorder
+
+    rig = Rig(library, synth)
+    wav = WavRecorder(tmp_path / "out.wav")
+    rig.producer.audio_sinks.append(wav)
+    rig.engine.select("bach-bwv846", seed=1)
+    rig.run(1.0)
+    wav.close()
+    import wave
+
+    with wave.open(str(tmp_path / "out.wav")) as w:
+        assert w.getframerate() == RATE and w.getnchannels() == 2
+        assert w.getnframes() == 100 * 480

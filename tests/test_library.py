@@ -1,0 +1,88 @@
+"""The piece library: shipped pieces, adding and removing, finding by what people say."""
+
+from pathlib import Path
+
+import pytest
+
+from appliance.errors import ApplianceError
+from appliance.library import open_library
+from appliance.library.corpus import SHIPPED
+from appliance.library.key import estimate_key
+from appliance.library.match import asked_key, find, words
+from tests.notetables import table
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    return open_library(tmp_path_factory.mktemp("library"))
+
+
+def test_the_box_ships_at_least_ten_playable_pieces(library):
+    shipped = [p for p in library.pieces.values() if p.source == "music21"]
+    assert len(shipped) == len(SHIPPED) >= 10
+    for p in shipped:
+        assert p.notes > 40 and p.composer and p.title and p.licence and p.key
+        assert len(p.aliases) >= 3
+    assert library.pieces["bach-bwv846"].key == "C major"
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("the Bach prelude", "bach-bwv846"),
+        ("Präludium C-Dur", "bach-bwv846"),
+        ("Maple Leaf Rag", "joplin-maple-leaf-rag"),
+        ("Clara Schumann's polonaise in D major", "clara-schumann-op1-3"),
+        ("polonaise in E flat major", "clara-schumann-op1-1"),
+        ("Mozart sonata facile", "mozart-k545-1"),
+        ("Schönberg op. 19 no. 6", "schoenberg-op19-6"),
+        ("cpe-bach-h186-2", "cpe-bach-h186-2"),
+    ],
+)
+def test_pieces_are_found_by_what_people_call_them(library, query, expected):
+    assert find(list(library.pieces.values()), query).id == expected
+
+
+def test_unknown_requests_find_nothing(library):
+    assert find(list(library.pieces.values()), "Chopin's mazurka in D major") is None
+    assert find(list(library.pieces.values()), "the") is None
+
+
+def test_key_words_in_several_languages():
+    assert asked_key(words("Mazurka in D major")) == ("D", "major")
+    assert asked_key(words("Sonate in a-Moll")) == ("A", "minor")
+    assert asked_key(words("polonesa en re mayor")) == ("D", "major")
+    assert asked_key(words("полонез ре мажор")) == ("D", "major")
+    assert asked_key(words("a waltz")) is None
+
+
+def test_key_estimate_from_notes():
+    notes = table([0, 1, 2, 3, 4, 5, 6, 7], [60, 62, 64, 65, 67, 69, 71, 72])
+    assert estimate_key(notes) == "C major"
+    notes = table([0, 1, 2, 3, 4], [57, 60, 64, 57, 69])
+    assert estimate_key(notes) == "A minor"
+
+
+def test_add_list_remove_and_bad_files(tmp_path: Path):
+
+    lib = open_library(tmp_path / "lib")
+    before = len(lib)
+    source = lib.file_of(lib.pieces["schoenberg-op19-6"])
+    piece = lib.add_file(source, title="Little piece", composer="Arnold Schoenberg")
+    assert piece.id == "arnold-schoenberg-little-piece" and piece.source == "user"
+    assert lib.file_of(piece).exists() and lib.file_of(piece).parent.name == "files"
+    again = open_library(tmp_path / "lib")
+    assert len(again) == before + 1 and again.pieces[piece.id].title == "Little piece"
+    assert len(again.load(piece).notes) == piece.notes
+    again.remove(piece.id)
+    assert not lib.file_of(piece).exists()
+    assert len(open_library(tmp_path / "lib")) == before
+    bad = tmp_path / "bad.musicxml"
+    bad.write_text("<score-partwise><part id='x'></part></score-partwise>")
+    with pytest.raises(ApplianceError, match="not added"):
+        lib.add_file(bad)
+    with pytest.raises(ApplianceError, match="no piece"):
+        lib.remove("nope")
+    (tmp_path / "lib" / "index.json").write_text("{broken")
+    with pytest.raises(ApplianceError, match="damaged"):
+        open_library(tmp_path / "lib")
