@@ -19,6 +19,7 @@ TRAIN_STAMP := $(STAMP)-train
 
 run: install
 	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_BOX_PACKAGES)"
+	$(VENV)/bin/appliance library init
 	$(VENV)/bin/appliance run
 
 test: install-dev
@@ -27,6 +28,7 @@ test: install-dev
 bench: install-dev
 	$(PY) -m export.bench
 	$(PY) -m export.bench_directions
+	$(PY) -m export.bench_engine
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests

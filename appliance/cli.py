@@ -203,12 +203,10 @@ def library_list() -> None:
     from appliance.library import open_library
 
     lib = open_library()
-    table = Table()
-    for col in ("id", "composer", "title", "catalogue", "key", "notes", "source"):
-        table.add_column(col)
     for p in sorted(lib.pieces.values(), key=lambda p: (p.composer, p.title)):
-        table.add_row(p.id, p.composer, p.title, p.catalogue, p.key, str(p.notes), p.source)
-    console.print(table)
+        extra = ", ".join(x for x in (p.catalogue, p.key, f"{p.notes} notes", p.source) if x)
+        console.print(f"[bold]{p.id}[/bold]  {p.composer}: {p.title} ({extra})", soft_wrap=True)
+    console.print(f"{len(lib)} pieces in {lib.folder}", style="dim")
 
 
 @library_app.command("add")

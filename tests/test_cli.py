@@ -56,3 +56,43 @@ def test_score_info_and_run(tmp_path):
         len([m for m in mido.MidiFile(str(played)) if m.type == "note_on" and m.velocity > 0])
         == 533
     )
+
+
+def test_play_library_and_devices_from_the_command_line(tmp_path):
+    import os
+    import wave
+
+    import numpy as np
+
+    env = {**os.environ, "APPLIANCE_DATA": str(tmp_path / "data")}
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "appliance.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+    listed = run("library", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "bach-bwv846" in listed.stdout and "Maple Leaf Rag" in listed.stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no music here")
+    added = run("library", "add", str(bad))
+    assert added.returncode == 1 and "not added" in added.stderr and "Traceback" not in added.stderr
+    assert run("devices").returncode == 0
+    wav = tmp_path / "out.wav"
+    played = run(
+        "play", "the Bach prelude", "--seed", "4", "--no-speaker", "--seconds", "4",
+        "--wav", str(wav), stdin="a bit softer\nbar 3\n",
+    )  # fmt: skip
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert "Prelude in C major" in played.stdout
+    assert "→ a bit softer" in played.stdout
+    assert "bar   3" in played.stdout
+    with wave.open(str(wav)) as w:
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    assert np.abs(pcm).max() > 100
