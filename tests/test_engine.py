@@ -130,7 +130,7 @@ def test_seek_to_a_bar_and_back_to_the_beginning(library, synth):
     rig.engine.seek("beginning")
     rig.midi.events.clear()
     rig.run(0.3)
-    assert [e.note for e in rig.midi.events if e.kind == "note_on"][0] == 0
+    assert next(e.note for e in rig.midi.events if e.kind == "note_on") == 0
     bars = [e.bar for e in rig.bus.events if isinstance(e, Position)]
     assert bars[:3] == [1, 5, 1]
 
@@ -164,7 +164,7 @@ def test_stop_silences_and_goes_back_to_the_start(library, synth):
     rig.engine.play()
     rig.midi.events.clear()
     rig.run(0.3)
-    assert [e.note for e in rig.midi.events if e.kind == "note_on"][0] == 0
+    assert next(e.note for e in rig.midi.events if e.kind == "note_on") == 0
 
 
 def test_ducking_reaches_its_depth_within_50_ms_and_comes_back():
