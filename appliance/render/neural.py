@@ -176,6 +176,8 @@ class _Session:
         self.style: Style | None = None
         self.z = np.zeros((n, model.sizes.total + 3), np.float32)
         self.lo, self.hi = model.scaler.bounds(notes)  # plausible outputs per note
+        self.base: np.ndarray | None = None  # latents of the style before direction offsets
+        self.base_key: tuple[object, ...] | None = None
 
 
 class NeuralRenderer(Renderer):
@@ -190,6 +192,23 @@ class NeuralRenderer(Renderer):
         self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
     ) -> np.ndarray:
         """Decoder latent input per note for a style (latents + level-presence flags)."""
+        z = self.base_latents(notes, style, features)
+        if style.offsets is not None:
+            if style.offsets.shape != z.shape:
+                raise ApplianceError("style offsets do not fit this score")
+            z = z + style.offsets
+        flags = np.ones((len(notes), 3), np.float32)
+        return np.concatenate([z, flags], axis=1)
+
+    def base_latents(
+        self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
+    ) -> np.ndarray:
+        """A style's latents before direction offsets (cached for the current score: a
+        direction then costs only the offsets)."""
+        s = self._session
+        key = (style.seed, style.spread, style.vector, id(style.latents))
+        if s is not None and s.notes is notes and s.base_key == key and s.base is not None:
+            return s.base
         if style.latents is not None:
             z = np.asarray(style.latents, np.float32)
             if z.shape != (len(notes), self.model.sizes.total):
@@ -199,12 +218,9 @@ class NeuralRenderer(Renderer):
             z = self.model.prior_latents(notes, style.seed, features, spread)
         if style.vector is not None:
             z = z + np.asarray(style.vector, np.float32)
-        if style.offsets is not None:
-            if style.offsets.shape != z.shape:
-                raise ApplianceError("style offsets do not fit this score")
-            z = z + style.offsets
-        flags = np.ones((len(notes), 3), np.float32)
-        return np.concatenate([z, flags], axis=1)
+        if s is not None and s.notes is notes:
+            s.base_key, s.base = key, z
+        return z
 
     def _prepare(self, notes: np.ndarray, style: Style, performed: np.ndarray) -> _Session:
         s = self._session
