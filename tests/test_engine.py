@@ -230,3 +230,25 @@ def test_wav_export_path(tmp_path: Path, library, synth):
     with wave.open(str(tmp_path / "out.wav")) as w:
         assert w.getframerate() == RATE and w.getnchannels() == 2
         assert w.getnframes() == 100 * 480
+
+
+def test_midi_out_sends_the_performance_to_a_port_chosen_by_name(library, synth):
+    import tests.midi_loopback as loopback
+    from appliance.audio.midi_out import MidiOut, list_ports
+    from appliance.errors import ApplianceError
+
+    assert list_ports("tests.midi_loopback") == [loopback.NAME]
+    with pytest.raises(ApplianceError, match="no MIDI output port 'Organ'"):
+        MidiOut("Organ", backend="tests.midi_loopback")
+    port = MidiOut("piano", backend="tests.midi_loopback")  # part of the name is enough
+    assert port.port_name == loopback.NAME
+    rig = Rig(library, synth)
+    rig.producer.midi_sinks.append(port)
+    rig.engine.select("bach-bwv846", seed=1)
+    loopback.SENT.clear()
+    rig.run(2.0)
+    ons = [m for m in loopback.SENT if m.type == "note_on"]
+    assert len(ons) > 5 and ons[0].note == rig.engine.score.notes["pitch"][0]
+    rig.engine.pause()
+    rig.run(0.2)
+    assert any(m.type == "control_change" and m.control == 123 for m in loopback.SENT)

@@ -9,15 +9,16 @@ from appliance.errors import ApplianceError
 from appliance.render.midi import MidiEvent
 
 
-def _mido() -> Any:
+def _backend(name: str | None = None) -> Any:
+    """mido's backend (python-rtmidi on ALSA by default; ``name`` picks another module)."""
     import mido
 
-    return mido
+    return mido.Backend(name) if name else mido
 
 
-def list_ports() -> list[str]:
+def list_ports(backend: str | None = None) -> list[str]:
     try:
-        return list(_mido().get_output_names())
+        return list(_backend(backend).get_output_names())
     except Exception as exc:  # no MIDI backend (python-rtmidi missing, no ALSA sequencer)
         raise ApplianceError(f"cannot list MIDI ports ({exc})") from None
 
@@ -25,10 +26,12 @@ def list_ports() -> list[str]:
 class MidiOut(MidiSink):
     name = "midi"
 
-    def __init__(self, port: str) -> None:
-        mido = _mido()
+    def __init__(self, port: str, backend: str | None = None) -> None:
+        import mido
+
+        io = _backend(backend)
         try:
-            names = list(mido.get_output_names())
+            names = list(io.get_output_names())
         except Exception as exc:
             raise ApplianceError(f"no MIDI output available ({exc})") from None
         match = [n for n in names if n == port] or [n for n in names if port.lower() in n.lower()]
@@ -37,7 +40,7 @@ class MidiOut(MidiSink):
                 f"no MIDI output port {port!r} (ports: {', '.join(names) or 'none'})"
             )
         self.port_name = match[0]
-        self._port = mido.open_output(self.port_name)
+        self._port = io.open_output(self.port_name)
         self._mido = mido
 
     def send(self, events: list[MidiEvent]) -> None:
