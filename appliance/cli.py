@@ -60,6 +60,7 @@ def render(
     ),
     seed: int = typer.Option(0, help="style seed"),
     plot: Path = typer.Option(None, help="also draw tempo, velocity and piano roll to this PNG"),
+    wav: Path = typer.Option(None, help="also synthesise the performance to this WAV file"),
     direct: list[str] = typer.Option(
         None,
         help='a direction at a bar, e.g. "softer@bar 8" or "like a lullaby@bar 1" (repeatable)',
@@ -82,6 +83,14 @@ def render(
     perf = _render(score, chosen, style)
     write_midi(output, perf.notes, perf.performed)
     _report(perf, output)
+    if wav:
+        from appliance.audio.offline import synthesize, write_wav
+        from appliance.audio.synth import Synth
+
+        synth = Synth()
+        with console.status("synthesising…"):
+            write_wav(wav, synthesize(perf.notes, perf.performed, synth), synth.rate)
+        console.print(f"wrote {wav}")
     if plot:
         curve = Curve(chosen.name, perf.notes, perf.expression, perf.performed)
         plot_performances(plot, f"{score.title} ({chosen.name}, seed {seed})", curve)

@@ -19,13 +19,20 @@ def appliance(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
 def test_render_a_real_score_end_to_end(shared_root, tmp_path):
     score = shared_root / "asap" / "Chopin" / "Etudes_op_10" / "3" / "xml_score.musicxml"
     out, png = tmp_path / "out.mid", tmp_path / "out.png"
-    result = appliance("render", str(score), "-o", str(out), "--seed", "3", "--plot", str(png))
+    wav = tmp_path / "out.wav"
+    result = appliance(
+        "render", str(score), "-o", str(out), "--seed", "3", "--plot", str(png), "--wav", str(wav)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     midi = mido.MidiFile(str(out))
     ons = [m for m in midi if m.type == "note_on" and m.velocity > 0]
     assert len(ons) == len(load_score(score).notes)
     assert 60 < midi.length < 600
     assert png.read_bytes()[:4] == b"\x89PNG"
+    import wave
+
+    with wave.open(str(wav)) as w:
+        assert abs(w.getnframes() / w.getframerate() - midi.length) < 3.0
     for name in ("deadpan", "mean", "linear"):
         result = appliance(
             "render", str(score), "-o", str(tmp_path / f"{name}.mid"), "--renderer", name
