@@ -90,3 +90,12 @@ def test_interpreter_uses_rules_first_and_descriptors_otherwise(describer: Descr
     assert free.understood and "legato" in {d.cls for d in free.directions}
     assert not Interpreter(describer, free_form=False).interpret("dreamy").understood
     assert not interpreter.interpret("banana").understood
+
+
+def test_the_documented_table_is_the_one_in_the_code():
+    from pathlib import Path
+
+    from appliance.directions.descriptors import markdown_table
+
+    doc = (Path(__file__).parents[1] / "docs" / "descriptors.md").read_text()
+    assert markdown_table() in doc

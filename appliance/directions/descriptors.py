@@ -304,3 +304,18 @@ class Describer:
             for i, w in zip(order, weights, strict=True)
         )
         return Description(matches, mixture)
+
+
+def markdown_table(descriptors: tuple[Descriptor, ...] = DESCRIPTORS) -> str:
+    """The descriptor table as markdown (``python -m appliance.directions.descriptors``)."""
+    rows = ["| descriptor | phrasings | mixture |", "|---|---|---|"]
+    for d in descriptors:
+        mix = ", ".join(
+            f"{c} {s:+.1f}" for c, s in sorted(d.mixture.items(), key=lambda kv: -kv[1])
+        )
+        rows.append(f"| {d.name} | {' · '.join(d.phrasings)} | {mix} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
