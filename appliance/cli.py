@@ -176,13 +176,21 @@ def play(
 @app.command()
 def run(
     seconds: float = typer.Option(None, help="stop after this many seconds"),
+    name: str = typer.Option("Piano", help="the box's name on the network"),
+    https_port: int = typer.Option(8443, help="port of the phone page (HTTPS)"),
+    http_port: int = typer.Option(8080, help="port that redirects to HTTPS (0: none)"),
+    device: str = typer.Option(None, help="audio output device (name or number; see devices)"),
+    quiet: bool = typer.Option(True, help="do not print every bar"),
 ) -> None:
-    """Start the appliance with its defaults: a random piece in a random style, to the speakers,
-    going on to another random piece at each end."""
+    """Start the box with its defaults: a random piece in a random style to the speakers (another
+    random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown)."""
     from appliance.cli_play import play as play_loop
     from appliance.perform.session import PlayOptions
+    from appliance.web.server import WebSettings
 
-    play_loop(PlayOptions(), seconds, quiet=False)
+    dev: str | int | None = int(device) if device and device.isdigit() else device
+    web = WebSettings(name=name, https_port=https_port, http_port=http_port)
+    play_loop(PlayOptions(device=dev), seconds, quiet=quiet, web=web)
 
 
 @app.command()

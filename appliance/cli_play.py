@@ -21,6 +21,7 @@ from appliance.events import (
 )
 from appliance.perform.commands import parse_command
 from appliance.perform.session import PlayOptions, Session
+from appliance.web.server import WebServer, WebSettings
 
 console = Console(highlight=False)
 HELP = (
@@ -68,14 +69,24 @@ async def _commands(session: Session) -> None:
             await asyncio.to_thread(session.engine.handle, event)
 
 
-async def play_async(options: PlayOptions, seconds: float | None, quiet_positions: bool) -> None:
+async def play_async(
+    options: PlayOptions,
+    seconds: float | None,
+    quiet_positions: bool,
+    web: WebSettings | None = None,
+) -> None:
     bus = Bus(asyncio.get_running_loop())
     shower = asyncio.create_task(_show(bus, quiet_positions))
     await asyncio.sleep(0)
+    if web is not None:
+        options.stream = True
     session = await asyncio.to_thread(Session, options, bus)
     for problem in session.problems:
         console.print(f"[yellow]![/yellow] {escape(problem)}")
+    server = None
     try:
+        if web is not None and session.broadcast is not None:
+            server = await start_web(session, bus, web)
         await asyncio.to_thread(session.start)
         console.print(HELP, style="dim")
         commands = asyncio.create_task(_commands(session))
@@ -85,14 +96,37 @@ async def play_async(options: PlayOptions, seconds: float | None, quiet_position
         else:
             await commands
     finally:
+        if server is not None:
+            await server.close()
         session.close()
         shower.cancel()
         if session.speaker is not None and session.speaker.underruns:
             console.print(f"audio underruns: {session.speaker.underruns}", style="dim")
 
 
-def play(options: PlayOptions, seconds: float | None = None, quiet: bool = False) -> None:
-    asyncio.run(play_async(options, seconds, quiet))
+async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebServer:
+    from appliance.paths import data_dir
+    from appliance.web.hub import Hub
+    from appliance.web.server import make_pairing, qr_text
+
+    assert session.broadcast is not None
+    pairing = make_pairing()
+    hub = Hub(session.engine.handle, bus, session.broadcast, pairing, data_dir() / "recordings")
+    server = WebServer(hub, session.library, settings)
+    url = await server.start()
+    console.print(qr_text(url), soft_wrap=True)
+    console.print(f"phones: open [bold]{url}[/bold] (status page: {url}status)")
+    console.print(f"PIN to pair a phone: [bold]{pairing.current_pin()}[/bold]")
+    return server
+
+
+def play(
+    options: PlayOptions,
+    seconds: float | None = None,
+    quiet: bool = False,
+    web: WebSettings | None = None,
+) -> None:
+    asyncio.run(play_async(options, seconds, quiet, web))
 
 
 def default_wav(folder: Path) -> Path:

@@ -83,6 +83,40 @@ class Duck(Event):
     type: ClassVar[str] = "duck"
 
 
+@dataclass(frozen=True)
+class Command(Event):
+    """A typed or spoken line to be understood like the CLI's stdin ("pause", "bar 12",
+    "softer", "play the Bach prelude")."""
+
+    type: ClassVar[str] = "command"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Feedback(Event):
+    """What a listener thought: like, dislike, too_fast, too_slow, too_loud, too_soft, …"""
+
+    type: ClassVar[str] = "feedback"
+    kind: str = "like"
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "like", "dislike", "too_fast", "too_slow", "too_loud", "too_soft",
+        "too_staccato", "too_legato",
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise ValueError(f"feedback kind must be one of {', '.join(self.KINDS)}")
+
+
+@dataclass(frozen=True)
+class Talk(Event):
+    """The walkie-talkie button: pressed (recording) or released."""
+
+    type: ClassVar[str] = "talk"
+    pressed: bool = False
+
+
 # Events (up) -------------------------------------------------------------------------------
 
 
@@ -136,6 +170,23 @@ class Problem(Event):
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Action(Event):
+    """Who did what, for every phone's activity list."""
+
+    type: ClassVar[str] = "action"
+    who: str = ""
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class ProtocolError(Event):
+    """A message the box could not take (malformed, too large, unknown, not allowed)."""
+
+    type: ClassVar[str] = "error"
+    message: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -152,8 +203,17 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DirectionApplied,
         PieceEnded,
         Problem,
+        Command,
+        Feedback,
+        Talk,
+        Action,
+        ProtocolError,
     )
 }
+# What a phone may send (everything else it sends is refused).
+FROM_PHONE: tuple[type[Event], ...] = (
+    Play, Pause, Stop, Seek, SelectPiece, Direct, Duck, Command, Feedback, Talk,
+)  # fmt: skip
 
 
 def to_json(event: Event) -> str:

@@ -99,3 +99,30 @@ class MemorySink(AudioSink):
 
     def audio(self) -> np.ndarray:
         return np.concatenate(self.blocks) if self.blocks else np.zeros((0, 2), np.float32)
+
+
+class Broadcast(AudioSink):
+    """The same sound for many listeners (every phone), each with its own bounded queue."""
+
+    name = "broadcast"
+
+    def __init__(self, seconds: float = 0.5, rate: int = 48_000) -> None:
+        self.rate = rate
+        self.seconds = seconds
+        self._listeners: list[Ring] = []
+
+    def listen(self) -> Ring:
+        ring = Ring(int(self.seconds * self.rate))
+        self._listeners = [*self._listeners, ring]
+        return ring
+
+    def leave(self, ring: Ring) -> None:
+        self._listeners = [r for r in self._listeners if r is not ring]
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+    def write(self, block: np.ndarray) -> None:
+        for ring in self._listeners:
+            ring.write(block)

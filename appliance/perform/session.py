@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appliance.audio.midi_out import MidiOut
 from appliance.audio.producer import Producer
-from appliance.audio.sinks import AudioSink, MidiSink, PullSource, WavRecorder
+from appliance.audio.sinks import AudioSink, Broadcast, MidiSink, WavRecorder
 from appliance.audio.speaker import Speaker
 from appliance.audio.synth import Synth
 from appliance.bus import Bus
@@ -34,7 +34,7 @@ class PlayOptions:
     device: str | int | None = None
     midi_out: str | None = None
     wav: Path | None = None
-    stream: bool = False  # keep a pull source for WebRTC
+    stream: bool = False  # keep a broadcast source for WebRTC listeners
     at_end: str = "next"
     library: Path | None = None
     renderer: str | None = None
@@ -69,9 +69,9 @@ class Session:
                 sinks.append(self.speaker)
             except ApplianceError as exc:
                 self.problems.append(str(exc))
-        self.source = PullSource() if o.stream else None
-        if self.source is not None:
-            sinks.append(self.source)
+        self.broadcast = Broadcast() if o.stream else None
+        if self.broadcast is not None:
+            sinks.append(self.broadcast)
         if o.wav is not None:
             sinks.append(WavRecorder(o.wav))
         midi: list[MidiSink] = []

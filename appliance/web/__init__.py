@@ -1,0 +1,1 @@
+"""The phone's way in: HTTPS, pairing, WebRTC (music out, camera and microphone in), events."""

@@ -1,0 +1,274 @@
+"""The phones connected over WebRTC: offers and answers, the music track, the event channel.
+
+Each phone sends its microphone and camera and gets the music back; a data channel named
+``events`` carries JSON events both ways (:mod:`appliance.events`). What a phone sends is
+checked (size, JSON, known type, fields, allowed from a phone, paired) and anything wrong gets an
+``error`` event back, never a crash. Every phone hears the same performance and sees who did what.
+Incoming tracks are read continuously; while the walkie-talkie button is held the microphone is
+recorded (speech recognition will take it from there) and the music is ducked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from appliance.audio.sinks import Broadcast
+from appliance.bus import Bus
+from appliance.events import (
+    FROM_PHONE,
+    Action,
+    Command,
+    Duck,
+    Event,
+    Feedback,
+    ProtocolError,
+    Talk,
+    from_dict,
+    to_json,
+)
+from appliance.perform.commands import parse_command
+from appliance.web.music_track import MusicTrack
+from appliance.web.pairing import Pairing
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096  # bytes per data-channel message
+MAX_SDP = 64 * 1024
+MAX_TALK = 30.0  # seconds recorded per button press at most
+DUCK_EVERY = 1.0  # seconds between duck requests while the button is held
+_numbers = itertools.count(1)
+
+
+class OfferError(ValueError):
+    """An offer the box cannot answer (the HTTP layer turns it into a 400 with the message)."""
+
+
+@dataclass
+class Peer:
+    pc: RTCPeerConnection
+    name: str
+    paired: bool
+    channel: Any = None
+    talking: bool = False
+    talk_frames: list[np.ndarray] = field(default_factory=list)
+    talk_started: float = 0.0
+    video_frames: int = 0
+    audio_frames: int = 0
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def send(self, event: Event) -> None:
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(to_json(event))
+
+
+class Hub:
+    def __init__(
+        self,
+        handle: Callable[[Event], None],
+        bus: Bus,
+        broadcast: Broadcast,
+        pairing: Pairing,
+        recordings: Path,
+    ) -> None:
+        self.handle = handle  # carries out a command (the engine's handle), called in a thread
+        self.bus = bus
+        self.broadcast = broadcast
+        self.pairing = pairing
+        self.recordings = recordings
+        self.peers: list[Peer] = []
+        self._forward: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._forward = asyncio.create_task(self._forward_events())
+
+    async def close(self) -> None:
+        if self._forward is not None:
+            self._forward.cancel()
+        await asyncio.gather(*(p.pc.close() for p in self.peers), return_exceptions=True)
+        self.peers.clear()
+
+    # -- signalling ----------------------------------------------------------------------------
+
+    async def answer(self, offer: Any, token: str | None) -> dict[str, Any]:
+        """Answer a phone's offer ({"sdp", "type": "offer"}); raises OfferError when it is bad."""
+        if not isinstance(offer, dict):
+            raise OfferError("the offer must be a JSON object")
+        sdp, kind = offer.get("sdp"), offer.get("type")
+        if kind != "offer" or not isinstance(sdp, str) or not sdp.strip():
+            raise OfferError("expected {'type': 'offer', 'sdp': '…'}")
+        if len(sdp) > MAX_SDP:
+            raise OfferError("the offer is too large")
+        if not sdp.startswith("v=0"):
+            raise OfferError("the offer is not an SDP session description")
+        device = self.pairing.device_of(token)
+        name = device or f"listener {next(_numbers)}"
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        peer = Peer(pc, name, paired=device is not None)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:  # aiortc raises ValueError and others for bad SDP
+            await pc.close()
+            raise OfferError(f"the offer cannot be used: {exc}") from None
+        self._wire(peer)
+        music = MusicTrack(self.broadcast)
+        audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+        if not audio:
+            await pc.close()
+            music.stop()
+            raise OfferError("the offer has no audio section for the music")
+        audio[0].sender.replaceTrack(music)
+        audio[0].direction = "sendrecv" if audio[0].direction != "recvonly" else "sendonly"
+        try:
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            await pc.close()
+            music.stop()
+            raise OfferError(f"no answer possible: {exc}") from None
+        self.peers.append(peer)
+        self.bus.publish(Action(name, "joined" + ("" if peer.paired else " (listening)")))
+        local = pc.localDescription
+        return {"sdp": local.sdp, "type": local.type, "paired": peer.paired, "name": name}
+
+    def _wire(self, peer: Peer) -> None:
+        pc = peer.pc
+
+        @pc.on("datachannel")
+        def on_channel(channel: Any) -> None:
+            peer.channel = channel
+
+            @channel.on("message")
+            def on_message(message: str | bytes) -> None:
+                for reply in self.receive(peer, message):
+                    peer.send(reply)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            peer.tasks.append(asyncio.ensure_future(self._consume(peer, track)))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._drop(peer)
+
+    async def _drop(self, peer: Peer) -> None:
+        if peer in self.peers:
+            self.peers.remove(peer)
+            self.bus.publish(Action(peer.name, "left"))
+        for sender in peer.pc.getSenders():
+            if isinstance(sender.track, MusicTrack):
+                sender.track.stop()
+        await peer.pc.close()
+
+    # -- what phones send ------------------------------------------------------------------------
+
+    def receive(self, peer: Peer, message: str | bytes) -> list[Event]:
+        """Check one data-channel message and act on it; returns what to answer that phone."""
+        if isinstance(message, bytes):
+            return [ProtocolError("send events as JSON text, not binary")]
+        if len(message.encode()) > MAX_MESSAGE:
+            return [ProtocolError(f"message over {MAX_MESSAGE} bytes refused")]
+        try:
+            raw = json.loads(message)
+            event = from_dict(raw)
+        except ValueError as exc:
+            return [ProtocolError(str(exc))]
+        except TypeError as exc:
+            return [ProtocolError(f"bad fields: {exc}")]
+        if not isinstance(event, FROM_PHONE):
+            return [ProtocolError(f"a phone cannot send {event.type!r} events")]
+        if not peer.paired:
+            return [ProtocolError("pair this phone with the box's PIN to control the music")]
+        if isinstance(event, Talk):
+            self._talk(peer, event.pressed)
+            return []
+        if isinstance(event, Feedback):
+            self._feedback(peer, event)
+            return []
+        command = parse_command(event.text) if isinstance(event, Command) else event
+        if command is None:
+            return []
+        self.bus.publish(Action(peer.name, _describe(command)))
+        asyncio.get_running_loop().run_in_executor(None, self.handle, command)
+        return []
+
+    def _feedback(self, peer: Peer, event: Feedback) -> None:
+        self.recordings.mkdir(parents=True, exist_ok=True)
+        with (self.recordings / "feedback.jsonl").open("a") as f:
+            f.write(json.dumps({"time": time.time(), "who": peer.name, "kind": event.kind}) + "\n")
+        self.bus.publish(Action(peer.name, f"feedback: {event.kind.replace('_', ' ')}"))
+
+    def _talk(self, peer: Peer, pressed: bool) -> None:
+        if pressed and not peer.talking:
+            peer.talking, peer.talk_frames, peer.talk_started = True, [], time.monotonic()
+            peer.tasks.append(asyncio.ensure_future(self._keep_ducking(peer)))
+            self.bus.publish(Action(peer.name, "speaking"))
+        elif not pressed and peer.talking:
+            peer.talking = False
+            path = self._save_talk(peer)
+            seconds = sum(len(f) for f in peer.talk_frames) / 48_000
+            self.bus.publish(Action(peer.name, f"spoke ({seconds:.1f} s recorded)"))
+            log.info("recorded %s", path)
+
+    async def _keep_ducking(self, peer: Peer) -> None:
+        while peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
+            await asyncio.get_running_loop().run_in_executor(None, self.handle, Duck())
+            await asyncio.sleep(DUCK_EVERY)
+
+    def _save_talk(self, peer: Peer) -> Path | None:
+        if not peer.talk_frames:
+            return None
+        self.recordings.mkdir(parents=True, exist_ok=True)
+        path = self.recordings / f"talk-{int(time.time() * 1000)}.wav"
+        pcm = np.concatenate(peer.talk_frames)
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(48_000)
+            w.writeframes(pcm.astype("<i2").tobytes())
+        return path
+
+    async def _consume(self, peer: Peer, track: MediaStreamTrack) -> None:
+        """Read a phone's track continuously (so nothing backs up); keep speech while talking."""
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if track.kind == "video":
+                peer.video_frames += 1
+                continue
+            peer.audio_frames += 1
+            if peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
+                samples = frame.to_ndarray()  # type: ignore[union-attr]
+                channels = len(frame.layout.channels)  # type: ignore[union-attr]
+                mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
+                peer.talk_frames.append(np.asarray(mono, np.int16).ravel())
+
+    # -- what the box tells every phone --------------------------------------------------------
+
+    async def _forward_events(self) -> None:
+        async for event in self.bus.subscribe():
+            for peer in list(self.peers):
+                try:
+                    peer.send(event)
+                except Exception:  # a closing channel
+                    log.debug("could not send to %s", peer.name)
+
+
+def _describe(event: Event) -> str:
+    fields = {k: v for k, v in json.loads(to_json(event)).items() if k != "type" and v}
+    said = " ".join(map(str, fields.values()))
+    return event.type.replace("_", " ") + (f" {said}" if said else "")

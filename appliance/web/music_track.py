@@ -1,0 +1,56 @@
+"""The music as a WebRTC audio track: 20 ms stereo frames at 48 kHz from a broadcast queue."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamTrack
+
+from appliance.audio.ring import Ring
+from appliance.audio.sinks import Broadcast
+
+RATE = 48_000
+FRAME = 960  # 20 ms
+MAX_QUEUED = 4 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low
+
+
+class MusicTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self, broadcast: Broadcast) -> None:
+        super().__init__()
+        self.broadcast = broadcast
+        self.ring: Ring = broadcast.listen()
+        self._start: float | None = None
+        self._pts = 0
+        self.frames = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise ConnectionError("track ended")
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            wait = self._start + self._pts / RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        excess = self.ring.buffered - MAX_QUEUED
+        if excess > 0:
+            self.ring.read(excess)
+        block = self.ring.read(FRAME)
+        pcm = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, RATE)
+        self._pts += FRAME
+        self.frames += 1
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self.broadcast.leave(self.ring)
