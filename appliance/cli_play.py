@@ -111,7 +111,14 @@ async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebSer
 
     assert session.broadcast is not None
     pairing = make_pairing()
-    hub = Hub(session.engine.handle, bus, session.broadcast, pairing, data_dir() / "recordings")
+    hub = Hub(
+        session.engine.handle,
+        bus,
+        session.engine.snapshot,
+        session.broadcast,
+        pairing,
+        data_dir() / "recordings",
+    )
     server = WebServer(hub, session.library, settings)
     url = await server.start()
     console.print(qr_text(url), soft_wrap=True)

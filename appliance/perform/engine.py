@@ -167,6 +167,17 @@ class Engine:
         except ApplianceError as exc:
             self.publish(Problem(str(exc)))
 
+    def snapshot(self) -> list[Event]:
+        """What a newcomer needs to know: the piece playing and the transport state."""
+        out: list[Event] = []
+        piece, score = self.piece, self.score
+        if piece is not None and score is not None:
+            seed = self.style.seed or 0
+            out.append(NowPlaying(piece.id, piece.title, piece.composer, seed, int(score.n_bars)))
+        state = "paused" if self.state == "pausing" else self.state
+        out.append(TransportChanged(state))
+        return out
+
     # -- pieces ------------------------------------------------------------------------------
 
     def load(self, piece: Piece, seed: int | None = None, play: bool = True) -> None:

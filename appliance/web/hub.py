@@ -36,7 +36,7 @@ from appliance.events import (
     Feedback,
     ProtocolError,
     Talk,
-    from_dict,
+    from_json,
     to_json,
 )
 from appliance.perform.commands import parse_command
@@ -79,11 +79,13 @@ class Hub:
         self,
         handle: Callable[[Event], None],
         bus: Bus,
+        snapshot: Callable[[], list[Event]],
         broadcast: Broadcast,
         pairing: Pairing,
         recordings: Path,
     ) -> None:
         self.handle = handle  # carries out a command (the engine's handle), called in a thread
+        self.snapshot = snapshot  # what a newly connected phone is told first
         self.bus = bus
         self.broadcast = broadcast
         self.pairing = pairing
@@ -117,20 +119,19 @@ class Hub:
         name = device or f"listener {next(_numbers)}"
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         peer = Peer(pc, name, paired=device is not None)
+        self._wire(peer)  # before the remote description: it announces the phone's tracks
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except Exception as exc:  # aiortc raises ValueError and others for bad SDP
             await pc.close()
             raise OfferError(f"the offer cannot be used: {exc}") from None
-        self._wire(peer)
         music = MusicTrack(self.broadcast)
         audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
         if not audio:
             await pc.close()
             music.stop()
             raise OfferError("the offer has no audio section for the music")
-        audio[0].sender.replaceTrack(music)
-        audio[0].direction = "sendrecv" if audio[0].direction != "recvonly" else "sendonly"
+        pc.addTrack(music)  # joins the phone's audio section: sendrecv, or sendonly to a listener
         try:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
@@ -148,6 +149,8 @@ class Hub:
         @pc.on("datachannel")
         def on_channel(channel: Any) -> None:
             peer.channel = channel
+            for event in self.snapshot():
+                peer.send(event)
 
             @channel.on("message")
             def on_message(message: str | bytes) -> None:
@@ -181,12 +184,9 @@ class Hub:
         if len(message.encode()) > MAX_MESSAGE:
             return [ProtocolError(f"message over {MAX_MESSAGE} bytes refused")]
         try:
-            raw = json.loads(message)
-            event = from_dict(raw)
+            event = from_json(message)
         except ValueError as exc:
             return [ProtocolError(str(exc))]
-        except TypeError as exc:
-            return [ProtocolError(f"bad fields: {exc}")]
         if not isinstance(event, FROM_PHONE):
             return [ProtocolError(f"a phone cannot send {event.type!r} events")]
         if not peer.paired:

@@ -1,0 +1,283 @@
+"""The phone app end to end in real headless Chromium (fake camera and microphone) against the
+box on loopback: HTTPS, pairing, WebRTC, music heard in the page, control, a second listener."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import time
+import urllib.request
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.paths import REPO_ROOT
+from tests.webbox import WebBox
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO_ROOT / "build" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test`"
+)
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("box")
+    box = WebBox(folder).start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "voice.wav"
+    t = np.arange(48_000 * 2) / 48_000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48_000)
+        w.writeframes(tone.tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(speech_wav):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={speech_wav}",
+                "--allow-loopback-in-peer-connection",
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+            ignore_default_args=["--mute-audio"],
+        )
+        yield browser
+        browser.close()
+
+
+def phone(browser):
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+        ignore_https_errors=True,
+    )  # fmt: skip
+    context.grant_permissions(["camera", "microphone"])
+    return context
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def wait_for(predicate, timeout: float = 20.0, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out waiting")
+
+
+def hears_music(page) -> float:
+    return wait_for(lambda: page.evaluate("window.appliance.level()") > 0.002 and
+                    page.evaluate("window.appliance.level()"))  # fmt: skip
+
+
+def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, browser):
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(box.url)
+    page.wait_for_selector("#start")
+    shot(page, "1-greeting")
+    page.click("#start")
+    shot(page, "2-permission")
+    page.click("#allow")
+    page.wait_for_selector("#pin", state="visible")
+    page.fill("#pin", "000000" if box.pairing.current_pin() != "000000" else "111111")
+    page.click("#pair")
+    page.wait_for_selector("#pair-error", state="visible")
+    shot(page, "3-pairing-wrong-pin")
+    page.fill("#pin", box.pairing.current_pin())
+    page.click("#pair")
+    page.wait_for_selector("#main", state="visible")
+    wait_for(lambda: page.evaluate("window.appliance.state.pc.connectionState") == "connected")
+    assert page.evaluate("window.appliance.state.paired") is True
+    assert hears_music(page) > 0.002
+    wait_for(lambda: page.evaluate("document.querySelector('#now-playing').textContent"))
+    shot(page, "4-main")
+
+    engine = box.session.engine
+    page.click("#playpause")
+    wait_for(lambda: engine.state == "paused")
+    wait_for(lambda: page.evaluate("window.appliance.level()") < 0.0005, timeout=5)
+    page.click("#playpause")
+    wait_for(lambda: engine.state == "playing")
+    hears_music(page)
+
+    # Walkie-talkie: hold → the music ducks and the microphone is recorded.
+    talk = page.locator("#talk")
+    box_ = talk.bounding_box()
+    page.mouse.move(box_["x"] + 20, box_["y"] + 20)
+    page.mouse.down()
+    wait_for(lambda: engine.ducker.ramp.target < 1.0, timeout=5)
+    shot(page, "5-talking")
+    time.sleep(1.0)
+    page.mouse.up()
+    peer = box.hub.peers[0]
+    assert peer.video_frames > 10 and peer.audio_frames > 10  # both tracks are read
+    wait_for(lambda: list((box.folder / "recordings").glob("talk-*.wav")), timeout=5)
+
+    page.fill("#command", "a bit softer")
+    page.press("#command", "Enter")
+    wait_for(lambda: any("softer" in t for t in page.locator("#activity li").all_inner_texts()))
+
+    # A second phone that does not pair: it hears the music but cannot control it.
+    other = phone(browser).new_page()
+    other.goto(box.url)
+    other.click("#start")
+    other.click("#listen-only")
+    other.click("#skip-pair")
+    wait_for(lambda: other.evaluate("window.appliance.state.pc.connectionState") == "connected")
+    assert other.evaluate("window.appliance.state.paired") is False
+    assert hears_music(other) > 0.002
+    other.click("#playpause")
+    activity = other.locator("#activity li")
+    wait_for(lambda: any("pair this phone" in t for t in activity.all_inner_texts()))
+    assert engine.state == "playing"
+    shot(other, "6-listener")
+    names = wait_for(lambda: len(box.hub.peers) == 2 and [p.name for p in box.hub.peers])
+    assert any(n.startswith("listener") for n in names)
+    # Both phones see who did what.
+    assert any("joined" in t for t in page.locator("#activity li").all_inner_texts())
+    other.context.close()
+    context.close()
+
+
+def _post(url: str, body: object, origin: str | None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if origin:
+        request.add_header("Origin", origin)
+    context = ssl._create_unverified_context()
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_signalling_refuses_bad_input_with_clear_errors(box):
+    origin = box.url.rstrip("/")
+    offer = box.url + "api/offer"
+    assert _post(offer, {"type": "offer", "sdp": "v=0"}, "https://evil.example")[0] == 403
+    assert _post(offer, {"type": "offer", "sdp": "v=0"}, None)[0] == 403
+    status, body = _post(offer, b"{not json", origin)
+    assert status == 400 and "JSON" in body["error"]
+    status, body = _post(offer, {"type": "answer", "sdp": "v=0"}, origin)
+    assert status == 400 and "offer" in body["error"]
+    status, body = _post(offer, {"type": "offer", "sdp": "hello"}, origin)
+    assert status == 400 and "SDP" in body["error"]
+    status, body = _post(offer, {"type": "offer", "sdp": "v=0\r\nm=audio x\r\n"}, origin)
+    assert status == 400 and body["error"]
+    status, body = _post(offer, {"type": "offer", "sdp": "v=0" + "a" * 70_000}, origin)
+    assert status in (400, 413)
+    status, body = _post(box.url + "api/pair", {"pin": "nope"}, origin)
+    assert status == 403 and "PIN" in body["error"]
+
+
+def test_data_channel_messages_are_checked(box):
+    from appliance.events import ProtocolError
+    from appliance.web.hub import Peer
+
+    hub = box.hub
+    listener = Peer(pc=None, name="listener x", paired=False)
+    paired = Peer(pc=None, name="phone y", paired=True)
+
+    async def receive(peer, message):
+        return hub.receive(peer, message)
+
+    def errors(peer, message) -> list[str]:
+        replies = box.call(receive(peer, message))
+        assert all(isinstance(r, ProtocolError) for r in replies)
+        return [r.message for r in replies]
+
+    assert "JSON" in errors(paired, "{{")[0]
+    assert "unknown event type" in errors(paired, '{"type": "launch"}')[0]
+    huge = json.dumps({"type": "direct", "text": "x" * 5000})
+    assert "over 4096 bytes" in errors(paired, huge)[0]
+    assert "binary" in errors(paired, b"\x00\x01")[0]
+    assert "cannot send" in errors(paired, '{"type": "now_playing"}')[0]
+    assert "must be int" in errors(paired, '{"type": "seek", "target": "bar", "bar": "x"}')[0]
+    assert "pair this phone" in errors(listener, '{"type": "pause"}')[0]
+    assert errors(paired, '{"type": "feedback", "kind": "like"}') == []
+    assert "feedback kind" in errors(paired, '{"type": "feedback", "kind": "meh"}')[0]
+
+
+def test_http_redirects_to_https_and_the_status_page_shows_pin_and_qr(tmp_path):
+    import asyncio
+
+    from appliance.web.server import WebServer, WebSettings
+
+    class NoHub:
+        pairing = __import__("appliance.web.pairing", fromlist=["Pairing"]).Pairing()
+        peers = ()
+
+        async def start(self):
+            pass
+
+        async def close(self):
+            pass
+
+    async def main():
+        settings = WebSettings(host="127.0.0.1", https_port=0, http_port=18089,
+                               advertise=False, hosts=("127.0.0.1",))  # fmt: skip
+        server = WebServer(NoHub(), type("L", (), {"pieces": {}})(), settings)
+        url = await server.start()
+        loop = asyncio.get_running_loop()
+
+        def fetch():
+            opener = urllib.request.build_opener(NoRedirect)
+            try:
+                opener.open("http://127.0.0.1:18089/status?x=1", timeout=5)
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.headers["Location"]
+            return None
+
+        redirect = await loop.run_in_executor(None, fetch)
+        context = ssl._create_unverified_context()
+        page = await loop.run_in_executor(
+            None, lambda: urllib.request.urlopen(url + "status", context=context).read().decode()
+        )
+        await server.close()
+        return url, redirect, page
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright's may be running here)
+        _, redirect, page = pool.submit(asyncio.run, main()).result(60)
+    assert redirect[0] == 301 and redirect[1].startswith("https://127.0.0.1:")
+    assert redirect[1].endswith("/status?x=1")
+    assert "<svg" in page and "PIN" in page
