@@ -31,6 +31,7 @@ bench: install-dev
 	$(PY) -m export.bench
 	$(PY) -m export.bench_directions
 	$(PY) -m export.bench_engine
+	$(PY) -m export.bench_web
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests

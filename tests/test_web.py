@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from appliance.paths import REPO_ROOT
-from tests.webbox import WebBox
+from appliance.web.loopback import WebBox
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO_ROOT / "build" / "screenshots"

@@ -15,7 +15,7 @@ from appliance.audio.sinks import Broadcast
 
 RATE = 48_000
 FRAME = 960  # 20 ms
-MAX_QUEUED = 4 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low
+MAX_QUEUED = 2 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low
 
 
 class MusicTrack(MediaStreamTrack):

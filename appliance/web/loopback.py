@@ -1,5 +1,8 @@
-"""A whole box (engine, audio producer, web server) running on loopback in a background thread,
-for the browser tests and the web benchmark."""
+"""A whole box (engine, audio producer, web server) on loopback in a background thread — for the
+browser tests and the web benchmark only, never the box itself.
+
+aioice leaves loopback out of its ICE host candidates; :meth:`WebBox.start` therefore replaces its
+host-address function so that the box offers 127.0.0.1 only (nothing leaves the machine)."""
 
 from __future__ import annotations
 

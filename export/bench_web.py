@@ -1,0 +1,198 @@
+"""Web benchmarks (part of ``make bench``): connection set-up, audio latency, CPU with many phones.
+
+The box runs on loopback (engine, audio producer, HTTPS server, WebRTC hub); the phones are
+aiortc client peers doing what the page does (offer with an audio section and a data channel,
+POST /api/offer with the right Origin, read the music continuously):
+
+- **set-up**: from creating the offer to the connection being up and to the first music frame;
+- **audio latency**: with the music paused (silence), a click is written into the box's audio
+  output; the time until a phone receives a frame holding it (includes the phone side's
+  jitter buffer);
+- **CPU** of the box's process with ``--peers`` phones listening, and **underruns** of the
+  phones' audio queues (frames the music track found short) meanwhile.
+
+    python -m export.bench_web [--peers 8] [--seconds 30] [--clicks 20]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import ssl
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import typer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from rich.console import Console
+from rich.table import Table
+
+from appliance.console import run_app
+from appliance.web.loopback import WebBox
+from appliance.web.music_track import MusicTrack
+
+console = Console()
+
+
+class Phone:
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.connected = asyncio.Event()
+        self.first_frame = asyncio.Event()
+        self.frames: list[tuple[float, float]] = []  # (arrival time, peak)
+        self.task: asyncio.Task[None] | None = None
+
+    async def join(self, url: str) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        self.pc.addTransceiver("audio", direction="recvonly")
+        self.pc.createDataChannel("events")
+
+        @self.pc.on("track")
+        def on_track(track: Any) -> None:
+            self.task = asyncio.ensure_future(self._read(track))
+
+        @self.pc.on("connectionstatechange")
+        def on_state() -> None:
+            if self.pc.connectionState == "connected":
+                self.connected.set()
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        origin = url.rstrip("/")
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        async with aiohttp.ClientSession() as http:
+            body = {"sdp": self.pc.localDescription.sdp, "type": "offer"}
+            async with http.post(
+                url + "api/offer", json=body, headers={"Origin": origin}, ssl=context
+            ) as response:
+                answer = await response.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.wait_for(self.connected.wait(), 20)
+        t_connected = time.perf_counter() - t0
+        await asyncio.wait_for(self.first_frame.wait(), 20)
+        return t_connected, time.perf_counter() - t0
+
+    async def _read(self, track: Any) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            peak = float(np.abs(frame.to_ndarray()).max()) / 32768.0
+            self.frames.append((time.perf_counter(), peak))
+            self.first_frame.set()
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+async def _bench(box: WebBox, peers: int, seconds: float, clicks: int) -> dict[str, Any]:
+    phones = [Phone() for _ in range(peers)]
+    setups = []
+    for phone in phones:  # one after another, as people arrive
+        setups.append(await phone.join(box.url))
+    await asyncio.sleep(2.0)
+    tracks = [
+        s.track for p in list(box.hub.peers) for s in p.pc.getSenders()
+        if isinstance(s.track, MusicTrack)
+    ]  # fmt: skip
+    underruns0 = sum(t.ring.underruns for t in tracks)
+    frames0 = sum(t.frames for t in tracks)
+    cpu0, wall0 = _cpu(), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu = (_cpu() - cpu0) / (time.monotonic() - wall0)
+    underruns = sum(t.ring.underruns for t in tracks) - underruns0
+    frames = sum(t.frames for t in tracks) - frames0
+
+    engine = box.session.engine
+    await asyncio.to_thread(engine.pause)
+    await asyncio.sleep(1.0)
+    broadcast = box.session.broadcast
+    assert broadcast is not None
+    click = np.zeros((480, 2), np.float32)
+    click[:48] = 0.9
+    latencies = []
+    listener = phones[0]
+    for _ in range(clicks):
+        await asyncio.sleep(0.5)
+        start = len(listener.frames)
+        t_click = time.perf_counter()
+        broadcast.write(click)
+        deadline = time.perf_counter() + 2.0
+        while time.perf_counter() < deadline:
+            heard = [t for t, peak in listener.frames[start:] if peak > 0.3]
+            if heard:
+                latencies.append(heard[0] - t_click)
+                break
+            await asyncio.sleep(0.002)
+    await asyncio.to_thread(engine.play)
+    for phone in phones:
+        await phone.close()
+    return {
+        "setups": setups,
+        "cpu": cpu,
+        "underruns": underruns,
+        "frames": frames,
+        "latencies": latencies,
+    }
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def main_cmd(
+    peers: int = typer.Option(8, help="phones listening at once"),
+    seconds: float = typer.Option(30.0, help="how long to measure CPU and underruns"),
+    clicks: int = typer.Option(20, help="clicks for the latency measurement"),
+) -> None:
+    """Print connection set-up time, engine-to-phone audio latency, CPU and underruns."""
+    with tempfile.TemporaryDirectory() as tmp:
+        box = WebBox(Path(tmp), piece="joplin-maple-leaf-rag").start()
+        try:
+            result = box.call(_bench(box, peers, seconds, clicks), timeout=seconds + 300)
+        finally:
+            box.stop()
+    ms = 1000.0
+    table = Table(title=f"web: {peers} aiortc phones on loopback")
+    for col in ("measure", "p50", "p95", "n"):
+        table.add_column(col, justify="right")
+    connected = [a for a, _ in result["setups"]]
+    first = [b for _, b in result["setups"]]
+    lat = result["latencies"]
+    for name, values in (
+        ("offer → connected (ms)", connected),
+        ("offer → first music frame (ms)", first),
+        ("click in the box's output → at the phone (ms)", lat),
+    ):
+        table.add_row(
+            name,
+            f"{np.percentile(values, 50) * ms:.0f}" if values else "-",
+            f"{np.percentile(values, 95) * ms:.0f}" if values else "-",
+            str(len(values)),
+        )
+    console.print(table)
+    console.print(
+        f"box process CPU with {peers} phones: {result['cpu'] * 100:.0f} % of one core "
+        f"(2 cores = 200 %); music frames sent {result['frames']}, "
+        f"short reads (underruns) {result['underruns']}"
+    )
+
+
+def main() -> None:
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()
