@@ -56,3 +56,13 @@ def piece(small_dataset: Path):
         r for r in iter_records(folder=small_dataset) if r.piece == "Bach/Prelude_bwv_854"
     )
     return record
+
+
+@pytest.fixture(scope="session", autouse=True)
+def box_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The box's state (library, certificates, pairings, recordings) goes to a temporary folder."""
+    import os
+
+    folder = tmp_path_factory.mktemp("appliance-data")
+    os.environ["APPLIANCE_DATA"] = str(folder)
+    return folder
