@@ -181,6 +181,9 @@ def run(
     http_port: int = typer.Option(8080, help="port that redirects to HTTPS (0: none)"),
     device: str = typer.Option(None, help="audio output device (name or number; see devices)"),
     quiet: bool = typer.Option(True, help="do not print every bar"),
+    host: str = typer.Option("0.0.0.0", help="address to serve the phone page on"),
+    advertise: bool = typer.Option(True, help="announce the box on the LAN (zeroconf)"),
+    no_speaker: bool = typer.Option(False, "--no-speaker", help="no local audio output"),
 ) -> None:
     """Start the box with its defaults: a random piece in a random style to the speakers (another
     random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown)."""
@@ -189,8 +192,10 @@ def run(
     from appliance.web.server import WebSettings
 
     dev: str | int | None = int(device) if device and device.isdigit() else device
-    web = WebSettings(name=name, https_port=https_port, http_port=http_port)
-    play_loop(PlayOptions(device=dev), seconds, quiet=quiet, web=web)
+    web = WebSettings(
+        host=host, https_port=https_port, http_port=http_port, name=name, advertise=advertise
+    )
+    play_loop(PlayOptions(device=dev, speaker=not no_speaker), seconds, quiet=quiet, web=web)
 
 
 @app.command()

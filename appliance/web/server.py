@@ -74,12 +74,15 @@ class WebServer:
         self._redirect: web.AppRunner | None = None
         self._zeroconf: Any = None
         self.url = ""
+        self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> str:
         s = self.settings
         hosts = list(s.hosts) or [*lan_addresses(), "localhost", "127.0.0.1", socket.gethostname()]
+        if s.host not in ("0.0.0.0", "") and s.host not in hosts:
+            hosts.insert(0, s.host)
         cert, key = ensure_certificate(data_dir() / "web", hosts)
         import ssl
 
@@ -102,6 +105,7 @@ class WebServer:
         await site.start()
         port = self._bound_port(site) or s.https_port
         shown = hosts[0] if s.host in ("0.0.0.0", "") else s.host
+        self.port = port
         self.url = f"https://{shown}:{port}/"
         if s.http_port:
             redirect = web.Application()
@@ -163,7 +167,7 @@ class WebServer:
 
     async def _to_https(self, request: web.Request) -> web.Response:
         host = (request.host or "").split(":")[0] or "localhost"
-        port = self.url.rsplit(":", 1)[-1].rstrip("/") if self.url else "8443"
+        port = self.port or self.settings.https_port
         raise web.HTTPMovedPermanently(f"https://{host}:{port}{request.path_qs}")
 
     async def _index(self, request: web.Request) -> web.FileResponse:
