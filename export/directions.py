@@ -16,7 +16,10 @@ no marking, from what the human performance did:
 The classifier is one softmax regression per group on the per-note latents (bar, beat and note
 latents concatenated) encoded from each human performance. A steering vector of a class is the
 mean latent of the notes the classifier finds most likely of that class minus the mean of those
-it finds least likely (top and bottom 10 %).
+it finds least likely. How large a share counts as "most" and "least" likely (5, 10 or 25 %) is
+chosen per class on the validation pieces: the share whose vector moves the rendered music the
+intended way most often (:mod:`export.bench_directions` measures it; the test pieces stay
+unseen until the benchmark).
 
     python -m export.directions fit      # writes models_onnx/renderer/directions.json
 """
@@ -190,9 +193,10 @@ def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
 def fit(
     model: NeuralModel,
     folder: Path | None = None,
-    splits: tuple[str | None, str | None] = ("train", "test"),
+    splits: tuple[str | None, str | None, str | None] = ("train", "test", "validation"),
 ) -> dict[str, Any]:
-    """Classifier figures per group on the second split and steering vectors from the first."""
+    """Classifier figures per group on the second split, steering vectors from the first,
+    their tail share chosen on the third."""
     records = list(iter_records(splits[0], folder=folder))
     if len(records) > MAX_TRAIN_PERFORMANCES:
         pick = np.random.default_rng(0).choice(len(records), MAX_TRAIN_PERFORMANCES, replace=False)
@@ -200,6 +204,7 @@ def fit(
     train = latent_set(model, records).sample(MAX_NOTES)
     test = latent_set(model, list(iter_records(splits[1], folder=folder))).sample(MAX_NOTES)
     report: dict[str, Any] = {"groups": {}, "vectors": {}}
+    candidates: dict[str, list[np.ndarray]] = {}
     for group, classes in GROUPS.items():
         k = len(classes)
         clf = Softmax.fit(train.latents, train.labels[group], k)
@@ -223,12 +228,60 @@ def fit(
         }
         proba = clf.proba(train.latents)
         for c, name in enumerate(classes):
-            order = np.argsort(proba[:, c])
-            tail = max(len(order) // 10, 1)
-            high = train.latents[order[-tail:]].mean(axis=0)
-            low = train.latents[order[:tail]].mean(axis=0)
-            report["vectors"][name] = [float(v) for v in high - low]
+            candidates[name] = steering_candidates(train.latents, proba[:, c])
+    chosen, shares = calibrate(model, candidates, folder, splits[2])
+    for name, k in chosen.items():
+        report["vectors"][name] = [float(v) for v in candidates[name][k]]
+    report["tails"] = {name: TAILS[k] for name, k in chosen.items()}
+    report["validation_intended"] = shares
     return report
+
+
+TAILS = (0.05, 0.10, 0.25)  # shares of most / least likely notes a steering vector compares
+CALIBRATION_TRIALS = 12
+
+
+def steering_candidates(latents: np.ndarray, likelihood: np.ndarray) -> list[np.ndarray]:
+    """Per tail share: mean latent of the most likely notes minus that of the least likely."""
+    order = np.argsort(likelihood)
+    out = []
+    for share in TAILS:
+        tail = max(int(len(order) * share), 1)
+        out.append(latents[order[-tail:]].mean(axis=0) - latents[order[:tail]].mean(axis=0))
+    return out
+
+
+def calibrate(
+    model: NeuralModel,
+    candidates: dict[str, list[np.ndarray]],
+    folder: Path | None,
+    split: str | None,
+    trials: int = CALIBRATION_TRIALS,
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Per class, the candidate that goes the intended way most often on ``split``'s pieces
+    (ties: the middle share); also that share of trials."""
+    from appliance.directions.steer import SteeringVectors
+    from appliance.render.neural import NeuralRenderer
+    from export.bench_directions import run_trials
+    from export.evaluate import pieces
+
+    by_piece = pieces(split, folder)
+    if not by_piece:
+        return {name: 1 for name in candidates}, {}
+    renderer = NeuralRenderer(model)
+    rates: dict[str, list[float]] = {name: [] for name in candidates}
+    for k in range(len(TAILS)):
+        vectors = SteeringVectors({name: c[k].astype(np.float32) for name, c in candidates.items()})
+        results = run_trials(renderer, vectors, by_piece, (1.0,), trials, seed=k)
+        for name in candidates:
+            rows = [t.intended for t in results if t.cls == name]
+            rates[name].append(float(np.mean(rows)) if rows else 0.0)
+    chosen = {}
+    for name, r in rates.items():
+        best = max(r)
+        ties = [k for k, v in enumerate(r) if v == best]
+        chosen[name] = 1 if 1 in ties else ties[0]
+    return chosen, {name: rates[name][k] for name, k in chosen.items()}
 
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -274,6 +327,12 @@ def _print(report: dict[str, Any]) -> None:
         "class-balanced decision (the one the steering vectors come from)",
         style="dim",
     )
+    shares = report.get("validation_intended")
+    if shares:
+        console.print(
+            "steering tail share per class (validation share of trials going the intended way): "
+            + ", ".join(f"{c} {report['tails'][c]:.0%} ({v:.0%})" for c, v in shares.items())
+        )
 
 
 def main() -> None:

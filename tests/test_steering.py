@@ -22,7 +22,7 @@ from tests.notetables import table
 @pytest.fixture(scope="module")
 def vectors_file(tiny_model, small_dataset):
     folder, _ = tiny_model
-    report = fit(NeuralModel(folder), small_dataset, (None, None))
+    report = fit(NeuralModel(folder), small_dataset, (None, None, None))
     path = folder / "directions.json"
     path.write_text(json.dumps(report))
     return path
@@ -48,6 +48,8 @@ def test_classifier_report_and_vectors(vectors_file):
     for group, m in report["groups"].items():
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1, group
     assert SteeringVectors.load(vectors_file).size == len(report["vectors"]["p"])
+    assert set(report["tails"]) == set(CLASSES)  # a tail share chosen per class
+    assert all(0 <= v <= 1 for v in report["validation_intended"].values())
 
 
 def test_scopes_fade_in_and_out_and_never_touch_the_past():
