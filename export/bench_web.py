@@ -92,6 +92,69 @@ class Phone:
         await self.pc.close()
 
 
+CHROMIUM = "/usr/bin/chromium"
+_WATCH = """() => new Promise((resolve) => {
+  const deadline = Date.now() + 3000;
+  const tick = () => {
+    if (window.appliance.level() > 0.05) return resolve(Date.now());
+    if (Date.now() > deadline) return resolve(null);
+    setTimeout(tick, 1);
+  };
+  tick();
+})"""
+
+
+def browser_latencies(box: WebBox, clicks: int) -> list[float]:
+    """Click in the box's output → detected by the page's WebAudio analyser in headless
+    Chromium (loopback; wall clocks of the same machine)."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    out: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--use-fake-ui-for-media-stream",
+                  "--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection",
+                  "--autoplay-policy=no-user-gesture-required",
+                  "--disable-background-networking", "--disable-component-update"],
+            ignore_default_args=["--mute-audio"],
+        )  # fmt: skip
+        page = browser.new_context(ignore_https_errors=True).new_page()
+        page.goto(box.url)
+        page.click("#start")
+        page.click("#listen-only")
+        page.click("#skip-pair")
+        page.wait_for_function("window.appliance.state.pc.connectionState === 'connected'")
+        page.wait_for_function("window.appliance.level() > 0.001", timeout=20000)
+        box.session.engine.pause()
+        page.wait_for_function("window.appliance.level() < 0.0005", timeout=20000)
+        broadcast = box.session.broadcast
+        assert broadcast is not None
+        click = np.zeros((480, 2), np.float32)
+        click[:96] = 0.9
+        for _ in range(clicks):
+            page.wait_for_timeout(400)
+            sent: dict[str, float] = {}
+
+            def click_later(sent: dict[str, float] = sent) -> None:
+                time.sleep(0.1)  # the page is watching by now
+                sent["t"] = time.time() * 1000.0
+                broadcast.write(click)
+
+            clicker = threading.Thread(target=click_later, daemon=True)
+            clicker.start()
+            seen = page.evaluate(_WATCH)  # resolves when the page hears the click
+            clicker.join()
+            if seen and "t" in sent:
+                out.append((float(seen) - sent["t"]) / 1000.0)
+        box.session.engine.play()
+        browser.close()
+    return out
+
+
 def _cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -156,12 +219,14 @@ def main_cmd(
     peers: int = typer.Option(8, help="phones listening at once"),
     seconds: float = typer.Option(30.0, help="how long to measure CPU and underruns"),
     clicks: int = typer.Option(20, help="clicks for the latency measurement"),
+    browser: bool = typer.Option(True, help="also measure the latency into headless Chromium"),
 ) -> None:
     """Print connection set-up time, engine-to-phone audio latency, CPU and underruns."""
     with tempfile.TemporaryDirectory() as tmp:
         box = WebBox(Path(tmp), piece="joplin-maple-leaf-rag").start()
         try:
             result = box.call(_bench(box, peers, seconds, clicks), timeout=seconds + 300)
+            in_browser = browser_latencies(box, clicks) if browser else []
         finally:
             box.stop()
     ms = 1000.0
@@ -175,6 +240,7 @@ def main_cmd(
         ("offer → connected (ms)", connected),
         ("offer → first music frame (ms)", first),
         ("click in the box's output → at the phone (ms)", lat),
+        ("click in the box's output → heard in Chromium's page (ms)", in_browser),
     ):
         table.add_row(
             name,
