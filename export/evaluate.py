@@ -150,6 +150,7 @@ def evaluate(
     temperature: float | None = None,
     reconstruction: bool = True,
     spread: float | None = None,
+    extra_spreads: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """Score the humans and each renderer; the neural renderer in generation mode (latents from
     the prior) and reconstruction mode (latents encoded from each human), and optionally its
@@ -162,6 +163,11 @@ def evaluate(
         renderer = get_renderer(name)
         label = f"{name} (generation)" if isinstance(renderer, NeuralRenderer) else name
         results[label] = score_renderer(renderer, by_piece, seed, temperature, spread)
+        if isinstance(renderer, NeuralRenderer):
+            for extra in extra_spreads:
+                results[f"{name} (generation, spread {extra:g})"] = score_renderer(
+                    renderer, by_piece, seed, temperature, extra
+                )
         if isinstance(renderer, NeuralRenderer) and reconstruction:
             results[f"{name} (reconstruction)"] = score_reconstruction(
                 renderer.model, by_piece, seed, temperature
@@ -221,6 +227,9 @@ def main_cmd(
     temperature: float = typer.Option(None, help="sampling temperature (default: renderer's)"),
     reconstruction: bool = typer.Option(True, help="also score neural reconstruction"),
     spread: float = typer.Option(None, help="spread of sampled styles (default: renderer's)"),
+    also_spread: list[float] = typer.Option(
+        None, help="also score neural generation at this style spread (repeatable)"
+    ),
 ) -> None:
     """Print the evaluation table (markdown) and write it with a JSON file."""
     if plot_piece_key:
@@ -229,7 +238,17 @@ def main_cmd(
         console.print(f"wrote {target}")
         return
     names = renderer or available_renderers()
-    report = evaluate(names, split, seed, None, fp32, temperature, reconstruction, spread)
+    report = evaluate(
+        names,
+        split,
+        seed,
+        None,
+        fp32,
+        temperature,
+        reconstruction,
+        spread,
+        tuple(also_spread or ()),
+    )
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows)
     header = (
