@@ -15,6 +15,7 @@ from appliance.audio.sinks import Broadcast
 
 RATE = 48_000
 FRAME = 960  # 20 ms
+MAX_WAIT = 0.015  # seconds a frame may wait for the producer's next 10 ms block
 MAX_QUEUED = 2 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low
 
 
@@ -38,6 +39,10 @@ class MusicTrack(MediaStreamTrack):
             wait = self._start + self._pts / RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        waited = 0.0
+        while self.ring.buffered < FRAME and waited < MAX_WAIT:  # the next block is due
+            await asyncio.sleep(0.002)
+            waited += 0.002
         excess = self.ring.buffered - MAX_QUEUED
         if excess > 0:
             self.ring.read(excess)
