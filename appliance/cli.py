@@ -153,6 +153,10 @@ def play(
     at_end: str = typer.Option("next", help="at a piece's end: 'next' (random piece) or 'stop'"),
     seconds: float = typer.Option(None, help="stop after this many seconds"),
     quiet: bool = typer.Option(False, help="do not print every bar"),
+    library: Path = typer.Option(
+        None,
+        help="play from the scores under this folder (e.g. the training data's, for development)",
+    ),
 ) -> None:
     """Play with a live status; type commands (pause, bar 12, softer, next, …) on stdin."""
     from appliance.cli_play import play as play_loop
@@ -169,6 +173,7 @@ def play(
         midi_out=midi_out,
         wav=wav,
         at_end=at_end,
+        scores=library,
     )
     play_loop(options, seconds, quiet)
 

@@ -86,3 +86,18 @@ def test_add_list_remove_and_bad_files(tmp_path: Path):
     (tmp_path / "lib" / "index.json").write_text("{broken")
     with pytest.raises(ApplianceError, match="damaged"):
         open_library(tmp_path / "lib")
+
+
+def test_a_development_library_from_a_folder_of_scores(tmp_path: Path, shared_root):
+    from appliance.library.setup import scores_library
+
+    scores = shared_root / "asap" / "Bach" / "Prelude" / "bwv_854"
+    lib = scores_library(scores)
+    assert len(lib) == 1  # the score, not the pianists' MIDI files beside it
+    titles = {p.title for p in lib.pieces.values()}
+    assert titles != {"xml_score"}
+    again = scores_library(scores)  # indexed once, in the cache
+    assert len(again) == len(lib)
+    assert all(not lib.file_of(p).is_relative_to(lib.folder) for p in lib.pieces.values())
+    with pytest.raises(ApplianceError, match="not a folder"):
+        scores_library(tmp_path / "missing")

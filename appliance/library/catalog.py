@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from appliance.score.load import SCORE_SUFFIXES, load_score
 from appliance.score.notes import Score
 
 INDEX = "index.json"
+_XML_SUFFIXES = (".musicxml", ".xml", ".mxl")
+_GENERIC_STEMS = {"score", "xml_score", "midi_score", "piece", "music"}
 
 
 @dataclass(frozen=True)
@@ -131,15 +134,33 @@ class Library:
         self.save()
         return piece
 
-    def add_folder(self, folder: Path) -> tuple[list[Piece], list[str]]:
-        """Add every score file under ``folder``; returns (added, problems)."""
+    def add_folder(
+        self, folder: Path, copy: bool = True, progress: Callable[[str], None] | None = None
+    ) -> tuple[list[Piece], list[str]]:
+        """Add every score file under ``folder`` not in the library yet; returns (added,
+        problems). Where a folder holds MusicXML, its MIDI files are taken for performances and
+        left out. Files with a generic name ("xml_score.musicxml") are titled by their folders."""
         added, problems = [], []
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in SCORE_SUFFIXES:
-                try:
-                    added.append(self.add_file(path))
-                except ApplianceError as exc:
-                    problems.append(str(exc))
+        known = {str(self.file_of(p).resolve()) for p in self.pieces.values()}
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        with_xml = {p.parent for p in files if p.suffix.lower() in _XML_SUFFIXES}
+        for path in files:
+            suffix = path.suffix.lower()
+            if suffix not in SCORE_SUFFIXES or (
+                suffix in (".mid", ".midi") and path.parent in with_xml
+            ):
+                continue
+            if not copy and str(path.resolve()) in known:
+                continue
+            title = ""
+            if path.stem.lower() in _GENERIC_STEMS:
+                title = " ".join(path.parent.relative_to(folder.parent).parts).replace("_", " ")
+            if progress:
+                progress(str(path.relative_to(folder)))
+            try:
+                added.append(self.add_file(path, title=title, copy=copy))
+            except ApplianceError as exc:
+                problems.append(str(exc))
         return added, problems
 
     def remove(self, piece_id: str) -> Piece:

@@ -43,3 +43,18 @@ def open_library(folder: Path | None = None) -> Library:
     if not any(p.source == "music21" for p in lib.pieces.values()):
         install_shipped(lib)
     return lib
+
+
+def scores_library(scores: Path) -> Library:
+    """A development library of the scores under ``scores`` (e.g. the training data's), indexed
+    in the cache (never in the repository), the files left where they are."""
+    from appliance.library.catalog import slug
+    from appliance.paths import cache_dir
+
+    if not scores.is_dir():
+        raise ApplianceError(f"--library {scores} is not a folder")
+    lib = Library.open(cache_dir() / "libraries" / slug(str(scores.resolve())))
+    _, problems = lib.add_folder(scores, copy=False)
+    if not lib.pieces:
+        raise ApplianceError(f"no playable scores under {scores} ({len(problems)} refused)")
+    return lib

@@ -36,7 +36,8 @@ class PlayOptions:
     wav: Path | None = None
     stream: bool = False  # keep a broadcast source for WebRTC listeners
     at_end: str = "next"
-    library: Path | None = None
+    library: Path | None = None  # the box's library folder (default: in the data folder)
+    scores: Path | None = None  # play from the scores under this folder instead (development)
     renderer: str | None = None
     soundfont: Path | None = None
 
@@ -49,7 +50,12 @@ class Session:
 
     def __post_init__(self) -> None:
         o = self.options
-        self.library = open_library(o.library)
+        if o.scores is not None:
+            from appliance.library.setup import scores_library
+
+            self.library = scores_library(o.scores)
+        else:
+            self.library = open_library(o.library)
         renderer = get_renderer(o.renderer)
         vectors = None
         if isinstance(renderer, NeuralRenderer):
