@@ -92,11 +92,11 @@ def test_a_development_library_from_a_folder_of_scores(tmp_path: Path, shared_ro
     from appliance.library.setup import scores_library
 
     scores = shared_root / "asap" / "Bach" / "Prelude" / "bwv_854"
-    lib = scores_library(scores)
+    lib = scores_library(scores, tmp_path / "index")
     assert len(lib) == 1  # the score, not the pianists' MIDI files beside it
     titles = {p.title for p in lib.pieces.values()}
     assert titles != {"xml_score"}
-    again = scores_library(scores)  # indexed once, in the cache
+    again = scores_library(scores, tmp_path / "index")  # indexed once
     assert len(again) == len(lib)
     assert all(not lib.file_of(p).is_relative_to(lib.folder) for p in lib.pieces.values())
     with pytest.raises(ApplianceError, match="not a folder"):

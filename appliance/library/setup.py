@@ -45,7 +45,7 @@ def open_library(folder: Path | None = None) -> Library:
     return lib
 
 
-def scores_library(scores: Path) -> Library:
+def scores_library(scores: Path, index_root: Path | None = None) -> Library:
     """A development library of the scores under ``scores`` (e.g. the training data's), indexed
     in the cache (never in the repository), the files left where they are."""
     from appliance.library.catalog import slug
@@ -53,7 +53,8 @@ def scores_library(scores: Path) -> Library:
 
     if not scores.is_dir():
         raise ApplianceError(f"--library {scores} is not a folder")
-    lib = Library.open(cache_dir() / "libraries" / slug(str(scores.resolve())))
+    root = index_root or cache_dir() / "libraries"
+    lib = Library.open(root / slug(str(scores.resolve())))
     _, problems = lib.add_folder(scores, copy=False)
     if not lib.pieces:
         raise ApplianceError(f"no playable scores under {scores} ({len(problems)} refused)")
