@@ -22,7 +22,7 @@ from appliance.perform.engine import Block
 log = logging.getLogger(__name__)
 
 BLOCK = 480  # frames: 10 ms at 48 kHz
-TARGET_BUFFER = 3 * BLOCK  # frames kept queued at the pacing sink
+TARGET_BUFFER = 4 * BLOCK  # frames kept queued at the pacing sink (40 ms: margin on a busy box)
 
 
 class Producer:
