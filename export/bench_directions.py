@@ -6,17 +6,21 @@ the direction's alone) and measures the targeted feature over those bars:
 
 | classes | intended change |
 |---|---|
-| pp, p, mp | mean velocity down |
-| mf, f, ff, accent | mean velocity up |
+| pp, p | mean velocity down |
+| f, ff, accent | mean velocity up |
+| mp, mf | mean velocity closer to the level's usual velocity (64, 80) |
 | crescendo / diminuendo | velocity slope over the two bars up / down |
-| largo, adagio, andante, fermata | beat period up (slower) |
-| moderato, allegro, presto | beat period down (faster) |
+| largo, adagio, fermata | beat period up (slower) |
+| allegro, presto | beat period down (faster) |
+| andante, moderato | local tempo closer to the word's usual tempo (84, 104 beats/min) |
 | accelerando / ritardando | slope of the beat period down / up |
 | a tempo | beat period closer to the piece's median |
 | staccato | duration ratio down; legato, tenuto: up |
 
-The middle levels (mp, mf, andante, moderato) count by their side of the scale. A trial counts
-as going the intended way when the measured change has the intended sign.
+The middle levels (mp, mf, andante, moderato) ask for a level, not a direction: "switch to
+andante" slows a presto passage and quickens a largo one, so they count when the music moves
+towards that level. A trial counts as going the intended way when the measured change has the
+intended sign.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from appliance.directions.words import DirectionRequest
 from appliance.render.base import PerformanceStream, Style
 from appliance.render.neural import NeuralRenderer
 from appliance.render.registry import get_renderer, steering_file
+from appliance.score import markings
+from appliance.score.directions import beat_in_quarters
 from appliance.score.notes import Score
 from export.dataset import Record
 from export.evaluate import pieces
@@ -44,12 +50,16 @@ BARS = 2
 
 # class → (measure, intended sign)
 INTENT: dict[str, tuple[str, float]] = {
-    **{c: ("velocity", -1.0) for c in ("pp", "p", "mp")},
-    **{c: ("velocity", 1.0) for c in ("mf", "f", "ff", "accent")},
+    **{c: ("velocity", -1.0) for c in ("pp", "p")},
+    **{c: ("velocity", 1.0) for c in ("f", "ff", "accent")},
+    "mp": ("to_mp", -1.0),
+    "mf": ("to_mf", -1.0),
     "crescendo": ("velocity_slope", 1.0),
     "diminuendo": ("velocity_slope", -1.0),
-    **{c: ("beat_period", 1.0) for c in ("largo", "adagio", "andante", "fermata")},
-    **{c: ("beat_period", -1.0) for c in ("moderato", "allegro", "presto")},
+    **{c: ("beat_period", 1.0) for c in ("largo", "adagio", "fermata")},
+    **{c: ("beat_period", -1.0) for c in ("allegro", "presto")},
+    "andante": ("to_andante", -1.0),
+    "moderato": ("to_moderato", -1.0),
     "accelerando": ("tempo_slope", -1.0),
     "ritardando": ("tempo_slope", 1.0),
     "a_tempo": ("tempo_distance", -1.0),
@@ -64,7 +74,12 @@ MEASURES = (
     "tempo_slope",
     "tempo_distance",
     "articulation",
+    "to_mp",
+    "to_mf",
+    "to_andante",
+    "to_moderato",
 )
+LEVEL_VELOCITY = {"mp": 64.0, "mf": 80.0}  # the usual MIDI velocities of the middle dynamics
 
 
 def _slope(y: np.ndarray) -> float:
@@ -74,10 +89,26 @@ def _slope(y: np.ndarray) -> float:
     return float(np.polyfit(x, y.astype(np.float64), 1)[0])
 
 
-def measure(expr: np.ndarray, reference_log_bp: float) -> dict[str, float]:
-    """The features a direction may move, over a span of rendered notes."""
+def measure(
+    expr: np.ndarray, reference_log_bp: float, notes: np.ndarray | None = None
+) -> dict[str, float]:
+    """The features a direction may move, over a span of rendered notes (``notes``: the span's
+    score notes, for the distance to a tempo word's usual tempo in its beats)."""
     log_bp = expr["log_bp"].astype(np.float64)
+    beat_q = 1.0
+    if notes is not None and len(notes):
+        beat_q = float(np.median(beat_in_quarters(notes["ts_num"], notes["ts_den"])))
+    velocity = float(expr["velocity"].mean())
+
+    def to_word(word: str) -> float:
+        target = np.log(60.0 / (markings.TEMPO_WORD_BPM[word] * beat_q))
+        return float(np.mean(np.abs(log_bp - target)))
+
     return {
+        "to_mp": abs(velocity - LEVEL_VELOCITY["mp"]),
+        "to_mf": abs(velocity - LEVEL_VELOCITY["mf"]),
+        "to_andante": to_word("andante"),
+        "to_moderato": to_word("moderato"),
         "velocity": float(expr["velocity"].mean()),
         "velocity_slope": _slope(expr["velocity"]) * len(expr),
         "beat_period": float(np.mean(log_bp)),
@@ -142,7 +173,9 @@ def run_trials(
                 directed = _render_span(
                     stream, base_style.with_offsets(steering.offsets()), start, stop
                 )
-                before, after = measure(base, reference), measure(directed, reference)
+                span = notes[start:stop]
+                before = measure(base, reference, span)
+                after = measure(directed, reference, span)
                 out.append(Trial(cls, strength, {m: after[m] - before[m] for m in MEASURES}))
             stream.style = base_style
     return out
@@ -198,6 +231,10 @@ def _describe(measure_name: str, value: float) -> str:
         return f"tempo change over the span {100 * (np.exp(-value) - 1):+.1f} %"
     if measure_name == "tempo_distance":
         return f"distance from the piece's tempo {value:+.3f} (ln)"
+    if measure_name in ("to_mp", "to_mf"):
+        return f"distance from {measure_name[3:]} velocity {value:+.1f}"
+    if measure_name in ("to_andante", "to_moderato"):
+        return f"distance from {measure_name[3:]} tempo {value:+.3f} (ln)"
     return f"duration ratio ×{np.exp(value):.2f}"
 
 

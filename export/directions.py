@@ -16,10 +16,10 @@ no marking, from what the human performance did:
 The classifier is one softmax regression per group on the per-note latents (bar, beat and note
 latents concatenated) encoded from each human performance. A steering vector of a class is the
 mean latent of the notes the classifier finds most likely of that class minus the mean of those
-it finds least likely. How large a share counts as "most" and "least" likely (5, 10 or 25 %) is
-chosen per class on the validation pieces: the share whose vector moves the rendered music the
-intended way most often (:mod:`export.bench_directions` measures it; the test pieces stay
-unseen until the benchmark).
+it finds least likely. How large a share counts as "most" and "least" likely (5, 10 or 25 %; or
+the top 10 % against all notes) is chosen per class on the validation pieces: the share whose
+vector moves the rendered music the intended way most often (:mod:`export.bench_directions`
+measures it; the test pieces stay unseen until the benchmark).
 
     python -m export.directions fit      # writes models_onnx/renderer/directions.json
 """
@@ -237,7 +237,10 @@ def fit(
     return report
 
 
-TAILS = (0.05, 0.10, 0.25)  # shares of most / least likely notes a steering vector compares
+# Shares of the most / least likely notes a steering vector compares; 1.0 on the low side means
+# "all notes" (the most likely notes against the average: for middle levels such as andante or
+# mp, whose least likely notes lie on both sides, that is the direction that means something).
+TAILS = (0.05, 0.10, 0.25, 1.0)
 CALIBRATION_TRIALS = 12
 
 
@@ -246,8 +249,9 @@ def steering_candidates(latents: np.ndarray, likelihood: np.ndarray) -> list[np.
     order = np.argsort(likelihood)
     out = []
     for share in TAILS:
-        tail = max(int(len(order) * share), 1)
-        out.append(latents[order[-tail:]].mean(axis=0) - latents[order[:tail]].mean(axis=0))
+        high = max(int(len(order) * min(share, 0.10 if share == 1.0 else share)), 1)
+        low = max(int(len(order) * share), 1)
+        out.append(latents[order[-high:]].mean(axis=0) - latents[order[:low]].mean(axis=0))
     return out
 
 
