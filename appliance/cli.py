@@ -14,7 +14,7 @@ from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import SteeringVectors
 from appliance.directions.timeline import offsets_for, place
 from appliance.errors import ApplianceError
-from appliance.render.base import Performance, Renderer, Style, render_all
+from appliance.render.base import Performance, PerformanceStream, Renderer, Style, render_all
 from appliance.render.midi import write_midi
 from appliance.render.neural import NeuralRenderer
 from appliance.render.plot import Curve, plot_performances
@@ -76,7 +76,8 @@ def render(
         interpreter = Interpreter()
         placed = [place(spec, score.notes, interpreter=interpreter) for spec in direct]
         vectors = SteeringVectors.load(steering_file())
-        style = style.with_offsets(offsets_for(score.notes, placed, vectors))
+        stream = PerformanceStream(chosen, score, style)
+        style = style.with_offsets(offsets_for(score.notes, placed, vectors, stream))
         for p in placed:
             asked = ", ".join(f"{d.cls} {d.strength:+.2f}" for d in p.parsed.directions)
             console.print(f"direction at note {p.note}: {p.text} → {asked or p.parsed.control}")

@@ -166,10 +166,11 @@ def run_trials(
             if stop <= start:
                 continue
             reference = float(np.median(stream.performance().expression["log_bp"]))
+            played = stream.expression[:start].copy()
             base = _render_span(stream, base_style, start, stop)
             for strength in strengths:
                 steering = Steering(notes, vectors)
-                steering.apply(DirectionRequest(cls, strength, Scope.FROM_NOW), start)
+                steering.apply(DirectionRequest(cls, strength, Scope.FROM_NOW), start, played)
                 directed = _render_span(
                     stream, base_style.with_offsets(steering.offsets()), start, stop
                 )

@@ -137,3 +137,28 @@ def test_cli_renders_with_directions(tiny_model, vectors_file, shared_root, tmp_
         env=env,
     )
     assert bad.returncode == 1 and "neural renderer" in bad.stderr
+
+
+def test_levels_move_towards_themselves_from_where_the_music_is():
+    from appliance.directions.levels import resolve
+    from appliance.render.expression import EXPRESSION_DTYPE
+
+    notes = table([float(i) for i in range(16)])  # 4/4, one note per beat: beat = quarter
+    played = np.zeros(8, EXPRESSION_DTYPE)
+    played["log_bp"] = np.log(60.0 / 170.0)  # presto
+    played["velocity"] = 100
+    played["log_art"] = -1.0  # detached
+    assert resolve("andante", 1.0, notes, played)[0][0] == "adagio"  # slower
+    assert resolve("mp", 1.0, notes, played) == [("p", 1.0)]  # much softer
+    assert resolve("tenuto", 1.0, notes, played) == [("legato", 1.0)]
+    played["log_bp"] = np.log(60.0 / 50.0)  # largo
+    played["velocity"] = 40
+    assert resolve("andante", 1.0, notes, played)[0][0] == "allegro"  # faster
+    assert resolve("mf", 2.0, notes, played) == [("f", 2.0)]
+    played["log_bp"][:4] = np.log(60.0 / 100.0)  # the piece was faster before this bar
+    assert resolve("a_tempo", 1.0, notes, played)[0][0] == "allegro"
+    played["log_bp"] = np.log(60.0 / 84.0)
+    ((_, strength),) = resolve("andante", 1.0, notes, played)
+    assert 0 < strength <= 0.2 + 1e-9  # already there: a nudge only
+    assert resolve("andante", 1.0, notes, None) == [("andante", 1.0)]  # nothing played yet
+    assert resolve("p", 1.0, notes, played) == [("p", 1.0)]  # not a level

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from appliance.directions.classes import CLASSES, Scope
+from appliance.directions.levels import resolve
 from appliance.directions.words import DirectionRequest
 from appliance.errors import ApplianceError, reading_model_file
 
@@ -55,6 +56,7 @@ class SteeringVectors:
 class _Active:
     request: DirectionRequest
     start: int  # first note affected
+    vector: np.ndarray  # strength × steering vector(s) it stands for
     end: int | None = None  # first note of the fade-out, None while in force
 
 
@@ -72,14 +74,20 @@ class Steering:
     def active(self) -> list[DirectionRequest]:
         return [a.request for a in self._active if a.end is None]
 
-    def apply(self, request: DirectionRequest, at: int) -> None:
-        """A direction from note ``at`` on (the first note not yet played)."""
+    def apply(self, request: DirectionRequest, at: int, played: np.ndarray | None = None) -> None:
+        """A direction from note ``at`` on (the first note not yet played). ``played``, the
+        expression of the notes before ``at``, lets a level ("andante", "mp", "a tempo",
+        "tenuto") move the music towards itself from where it is (:mod:`levels`)."""
         end = None
         if request.scope is Scope.HERE:
             bar = self.notes["bar"]
             last_bar = bar[min(at, len(bar) - 1)] + HERE_EXTRA_BARS
             end = int(np.searchsorted(bar, last_bar, side="right"))
-        self._active.append(_Active(request, at, end))
+        parts = resolve(request.cls, request.strength, self.notes, played)
+        vector = np.zeros(self.vectors.size, np.float32)
+        for cls, strength in parts:
+            vector += strength * self.vectors.vectors[cls]
+        self._active.append(_Active(request, at, vector, end))
 
     def undo(self, at: int) -> DirectionRequest | None:
         """End the most recent direction still in force, from note ``at`` on."""
@@ -99,10 +107,7 @@ class Steering:
         """(n_notes × latent size) offsets of every direction applied so far."""
         out = np.zeros((len(self.notes), self.vectors.size), np.float32)
         for a in self._active:
-            weight = self._weight(a)
-            out += (a.request.strength * weight)[:, None] * self.vectors.vectors[a.request.cls][
-                None
-            ]
+            out += self._weight(a)[:, None] * a.vector[None]
         return out
 
     def _weight(self, a: _Active) -> np.ndarray:

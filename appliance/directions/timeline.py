@@ -10,6 +10,7 @@ from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
 from appliance.directions.words import ParsedDirections
 from appliance.errors import ApplianceError
+from appliance.render.base import PerformanceStream
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,30 @@ def place(
 
 
 def offsets_for(
-    notes: np.ndarray, placed: list[PlacedDirection], vectors: SteeringVectors
+    notes: np.ndarray,
+    placed: list[PlacedDirection],
+    vectors: SteeringVectors,
+    stream: PerformanceStream | None = None,
 ) -> np.ndarray:
-    """Latent offsets of directions applied in score order."""
+    """Latent offsets of directions applied in score order.
+
+    With a ``stream`` (the score being rendered), the music is rendered up to each direction
+    first, so that levels ("andante", "mp") move it from where it is; the stream's style then
+    carries the offsets."""
     steering = Steering(notes, vectors)
     for p in sorted(placed, key=lambda d: d.note):
+        played = None
+        if stream is not None:
+            stream.rewind(p.note)
+            while stream.rendered < p.note and not stream.done:
+                stream.render_next(p.note - stream.rendered)
+            played = stream.expression[: p.note]
         if p.parsed.control == "undo":
             steering.undo(p.note)
         elif p.parsed.control == "reset":
             steering.reset(p.note)
         for request in p.parsed.directions:
-            steering.apply(request, p.note)
+            steering.apply(request, p.note, played)
+        if stream is not None:
+            stream.style = stream.style.with_offsets(steering.offsets())
     return steering.offsets()

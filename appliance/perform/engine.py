@@ -304,8 +304,9 @@ class Engine:
                 steering.undo(at)
             elif parsed.control == "reset":
                 steering.reset(at)
+            played = stream.expression[: min(at, stream.rendered)]
             for request in parsed.directions:
-                steering.apply(request, at)
+                steering.apply(request, at, played)
             self.style = self.style.with_offsets(steering.offsets())
             first = self._rerender_from(at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
