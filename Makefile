@@ -53,7 +53,7 @@ eval: install
 model: install-train
 	$(PY) -m export.dataset build
 	$(PY) -m export.train
-	$(PY) -m export.onnx_export
+	$(PY) -m export.onnx_export --past hidden --spread 0.5
 	$(PY) -m export.directions fit
 
 apt:
