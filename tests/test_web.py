@@ -123,6 +123,10 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     assert hears_music(page) > 0.002
     wait_for(lambda: page.evaluate("document.querySelector('#now-playing').textContent"))
     shot(page, "4-main")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_function("document.querySelectorAll('#pieces li').length >= 10")
+    shot(page, "4b-main-scrolled")
+    page.evaluate("window.scrollTo(0, 0)")
 
     engine = box.session.engine
     page.click("#playpause")
