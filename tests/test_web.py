@@ -285,3 +285,34 @@ def test_http_redirects_to_https_and_the_status_page_shows_pin_and_qr(tmp_path):
     assert redirect[0] == 301 and redirect[1].startswith("https://127.0.0.1:")
     assert redirect[1].endswith("/status?x=1")
     assert "<svg" in page and "PIN" in page
+
+
+def test_a_busy_port_is_a_clear_message(tmp_path):
+    import asyncio
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from appliance.errors import ApplianceError
+    from appliance.web.pairing import Pairing
+    from appliance.web.server import WebServer, WebSettings
+
+    class NoHub:
+        pairing = Pairing()
+        peers = ()
+
+        async def start(self):
+            pass
+
+        async def close(self):
+            pass
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    settings = WebSettings(host="127.0.0.1", https_port=port, http_port=0, advertise=False,
+                           hosts=("127.0.0.1",))  # fmt: skip
+    server = WebServer(NoHub(), type("L", (), {"pieces": {}})(), settings)
+    with ThreadPoolExecutor(1) as pool, pytest.raises(ApplianceError, match="--https-port"):
+        pool.submit(asyncio.run, server.start()).result(30)
+    busy.close()

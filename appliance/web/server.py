@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, data_dir
 from appliance.web.certs import ensure_certificate, lan_addresses
 from appliance.web.hub import Hub, OfferError
@@ -102,7 +103,7 @@ class WebServer:
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.https_port, ssl_context=context)
-        await site.start()
+        await self._listen(site, s.https_port, "--https-port")
         port = self._bound_port(site) or s.https_port
         shown = hosts[0] if s.host in ("0.0.0.0", "") else s.host
         self.port = port
@@ -112,7 +113,9 @@ class WebServer:
             redirect.router.add_route("*", "/{tail:.*}", self._to_https)
             self._redirect = web.AppRunner(redirect)
             await self._redirect.setup()
-            await web.TCPSite(self._redirect, s.host, s.http_port).start()
+            await self._listen(
+                web.TCPSite(self._redirect, s.host, s.http_port), s.http_port, "--http-port"
+            )
         if s.advertise:
             await asyncio.to_thread(self._advertise, port, hosts)
         await self.hub.start()
@@ -125,6 +128,16 @@ class WebServer:
         for runner in (self._runner, self._redirect):
             if runner is not None:
                 await runner.cleanup()
+
+    async def _listen(self, site: web.TCPSite, port: int, option: str) -> None:
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.close()
+            raise ApplianceError(
+                f"cannot serve the phone page on port {port} ({exc.strerror or exc}); "
+                f"choose another with {option}"
+            ) from None
 
     @staticmethod
     def _bound_port(site: web.TCPSite) -> int | None:
