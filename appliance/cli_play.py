@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -134,7 +133,3 @@ def play(
     web: WebSettings | None = None,
 ) -> None:
     asyncio.run(play_async(options, seconds, quiet, web))
-
-
-def default_wav(folder: Path) -> Path:
-    return folder / "last-performance.wav"

@@ -236,25 +236,35 @@ def test_data_channel_messages_are_checked(box):
     assert "feedback kind" in errors(paired, '{"type": "feedback", "kind": "meh"}')[0]
 
 
+class NoHub:
+    """The server's side of a hub with no phones: enough to serve pages and pairing."""
+
+    def __init__(self) -> None:
+        from appliance.web.pairing import Pairing
+
+        self.pairing = Pairing()
+        self.peers = ()
+
+    async def start(self):
+        pass
+
+    async def close(self):
+        pass
+
+
+class EmptyLibrary:
+    pieces: dict = {}  # noqa: RUF012 - read only
+
+
 def test_http_redirects_to_https_and_the_status_page_shows_pin_and_qr(tmp_path):
     import asyncio
 
     from appliance.web.server import WebServer, WebSettings
 
-    class NoHub:
-        pairing = __import__("appliance.web.pairing", fromlist=["Pairing"]).Pairing()
-        peers = ()
-
-        async def start(self):
-            pass
-
-        async def close(self):
-            pass
-
     async def main():
         settings = WebSettings(host="127.0.0.1", https_port=0, http_port=18089,
                                advertise=False, hosts=("127.0.0.1",))  # fmt: skip
-        server = WebServer(NoHub(), type("L", (), {"pieces": {}})(), settings)
+        server = WebServer(NoHub(), EmptyLibrary(), settings)
         url = await server.start()
         loop = asyncio.get_running_loop()
 
@@ -293,18 +303,7 @@ def test_a_busy_port_is_a_clear_message(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     from appliance.errors import ApplianceError
-    from appliance.web.pairing import Pairing
     from appliance.web.server import WebServer, WebSettings
-
-    class NoHub:
-        pairing = Pairing()
-        peers = ()
-
-        async def start(self):
-            pass
-
-        async def close(self):
-            pass
 
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -312,7 +311,7 @@ def test_a_busy_port_is_a_clear_message(tmp_path):
     port = busy.getsockname()[1]
     settings = WebSettings(host="127.0.0.1", https_port=port, http_port=0, advertise=False,
                            hosts=("127.0.0.1",))  # fmt: skip
-    server = WebServer(NoHub(), type("L", (), {"pieces": {}})(), settings)
+    server = WebServer(NoHub(), EmptyLibrary(), settings)
     with ThreadPoolExecutor(1) as pool, pytest.raises(ApplianceError, match="--https-port"):
         pool.submit(asyncio.run, server.start()).result(30)
     busy.close()

@@ -44,27 +44,6 @@ class MidiSink(ABC):
         pass
 
 
-class PullSource(AudioSink):
-    """Sound for a consumer with its own clock (the WebRTC track pulls 20 ms frames).
-
-    If the consumer falls behind, the oldest sound is dropped so its latency stays bounded."""
-
-    name = "stream"
-
-    def __init__(self, seconds: float = 0.5, rate: int = 48_000) -> None:
-        self.rate = rate
-        self.ring = Ring(int(seconds * rate))
-
-    def write(self, block: np.ndarray) -> None:
-        self.ring.write(block)
-
-    def read(self, frames: int) -> np.ndarray:
-        return self.ring.read(frames)
-
-    def buffered(self) -> int:
-        return self.ring.buffered
-
-
 class WavRecorder(AudioSink):
     """Everything played, to a 16-bit stereo WAV file."""
 

@@ -277,18 +277,19 @@ class Engine:
 
     def direct(self, text: str, language: str | None = None) -> ParsedDirections:
         """Apply directions in words from the first note not yet started."""
-        parsed = self.interpreter.interpret(text, language)
-        if not parsed.understood:
-            raise ApplianceError(f"{text!r} is not a direction the box knows")
+        parsed = self._understood(text, language)
         self.apply(parsed, text)
         return parsed
 
     def apply_text(self, text: str, language: str | None = None) -> int:
         """Like :meth:`direct`; returns the first note the directions change."""
+        return self.apply(self._understood(text, language), text)
+
+    def _understood(self, text: str, language: str | None) -> ParsedDirections:
         parsed = self.interpreter.interpret(text, language)
         if not parsed.understood:
             raise ApplianceError(f"{text!r} is not a direction the box knows")
-        return self.apply(parsed, text)
+        return parsed
 
     def apply(self, parsed: ParsedDirections, text: str = "") -> int:
         """Apply parsed directions from the first note not yet started; returns that note."""
