@@ -21,9 +21,11 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO_ROOT / "build" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium is installed by `make test`"
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium_installed():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
 
 
 @pytest.fixture(scope="module")
