@@ -14,17 +14,22 @@ the direction's alone) and measures the targeted feature over those bars:
 | allegro, presto | beat period down (faster) |
 | andante, moderato | local tempo closer to the word's usual tempo (84, 104 beats/min) |
 | accelerando / ritardando | slope of the beat period down / up |
-| a tempo | beat period closer to the piece's median |
+| a tempo | median beat period closer to the tempo it returns to (below) |
 | staccato | duration ratio down; legato, tenuto: up |
 
 The middle levels (mp, mf, andante, moderato) ask for a level, not a direction: "switch to
 andante" slows a presto passage and quickens a largo one, so they count when the music moves
 towards that level. A trial counts as going the intended way when the measured change has the
-intended sign.
+intended sign; for a level, also when the music was already within the levels' tolerance of it
+(4 velocity steps, 5 % in tempo) and stays there. Every other "a tempo" trial has a tempo change
+(ritardando, accelerando, largo, adagio, allegro or presto) in force from two bars before, and
+"a tempo" is the tempo the renderer plays the coming bars at without that change; the others
+have none, and "a tempo" is the tempo of the last eight bars played.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +39,9 @@ from rich.table import Table
 
 from appliance.console import run_app
 from appliance.directions.classes import CLASSES, Scope
+from appliance.directions.levels import A_TEMPO_BARS, TOLERANCE
 from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.timeline import previewer
 from appliance.directions.words import DirectionRequest
 from appliance.render.base import PerformanceStream, Style
 from appliance.render.neural import NeuralRenderer
@@ -100,9 +107,10 @@ def measure(
         beat_q = float(np.median(beat_in_quarters(notes["ts_num"], notes["ts_den"])))
     velocity = float(expr["velocity"].mean())
 
+    tempo = float(np.median(log_bp))
+
     def to_word(word: str) -> float:
-        target = np.log(60.0 / (markings.TEMPO_WORD_BPM[word] * beat_q))
-        return float(np.mean(np.abs(log_bp - target)))
+        return abs(tempo - float(np.log(60.0 / (markings.TEMPO_WORD_BPM[word] * beat_q))))
 
     return {
         "to_mp": abs(velocity - LEVEL_VELOCITY["mp"]),
@@ -113,7 +121,7 @@ def measure(
         "velocity_slope": _slope(expr["velocity"]) * len(expr),
         "beat_period": float(np.mean(log_bp)),
         "tempo_slope": _slope(log_bp) * len(expr),
-        "tempo_distance": float(np.mean(np.abs(log_bp - reference_log_bp))),
+        "tempo_distance": abs(tempo - reference_log_bp),
         "articulation": float(expr["log_art"].mean()),
     }
 
@@ -122,12 +130,26 @@ def measure(
 class Trial:
     cls: str
     strength: float
-    delta: dict[str, float]
+    delta: dict[str, float]  # with the direction minus without
+    without: dict[str, float]
+    with_: dict[str, float]
 
     @property
     def intended(self) -> bool:
+        """The targeted feature moved the intended way; for a level, the music came closer to
+        it, or was already there (within the levels' tolerance) and stayed there."""
         name, sign = INTENT[self.cls]
+        if name in LEVEL_MEASURES:
+            tol = TOLERANCE["velocity" if name in ("to_mp", "to_mf") else "beat_period"]
+            if self.without[name] <= tol:
+                return self.with_[name] <= tol
         return self.delta[name] * sign > 0
+
+
+# "a tempo" returns from a tempo change: every other trial has one of these in force from
+# two bars before (the rest: none, so "a tempo" is a level, the piece's tempo so far).
+TEMPO_CHANGES = ("ritardando", "accelerando", "largo", "adagio", "allegro", "presto")
+LEVEL_MEASURES = {"to_mp", "to_mf", "to_andante", "to_moderato", "tempo_distance"}
 
 
 def run_trials(
@@ -137,12 +159,13 @@ def run_trials(
     strengths: tuple[float, ...],
     trials: int,
     seed: int = 0,
+    classes: tuple[str, ...] = CLASSES,
 ) -> list[Trial]:
     rng = np.random.default_rng(seed)
     keys = sorted(by_piece)
     out: list[Trial] = []
     streams: dict[str, PerformanceStream] = {}
-    for cls in CLASSES:
+    for cls in classes:
         for t in range(trials):
             key = keys[(t + CLASSES.index(cls)) % len(keys)]
             notes = by_piece[key][0].notes
@@ -157,27 +180,43 @@ def run_trials(
             stop = int(np.searchsorted(notes["bar"], end_bar, side="left"))
             if stop <= at:
                 continue
-            # Render the piece up to the chosen note with the base style.
+            before = Steering(notes, vectors)
             stream.style = base_style
+            change = TEMPO_CHANGES[t // 2 % len(TEMPO_CHANGES)]
+            changed_at = int(np.searchsorted(notes["bar"], notes["bar"][at] - BARS, side="left"))
+            # Render the piece up to the chosen note (whole onset groups: may pass it).
             stream.rewind(at)
-            while stream.rendered < at:
-                stream.render_next(at - stream.rendered)
-            start = stream.rendered  # whole onset groups: may pass the chosen note
+            stream.render_to(at)
+            start = stream.rendered
             if stop <= start:
                 continue
-            reference = float(np.median(stream.performance().expression["log_bp"]))
+            # "a tempo" returns to the tempo of the last bars played, or, after a tempo change,
+            # to the tempo the renderer plays the coming bars at without it.
+            bar = notes["bar"][:start]
+            section = bar >= bar[-1] - A_TEMPO_BARS
+            reference = float(np.median(stream.expression["log_bp"][:start][section]))
+            if cls == "a_tempo" and t % 2 == 0 and 0 < changed_at < at:
+                reference = float(
+                    np.median(_render_span(stream, base_style, start, stop)["log_bp"])
+                )
+                before.apply(DirectionRequest(change, 1.0, Scope.FROM_NOW), changed_at)
+                stream.style = base_style.with_offsets(before.offsets())
+                stream.rewind(changed_at)
+                stream.render_to(start)
             played = stream.expression[:start].copy()
-            base = _render_span(stream, base_style, start, stop)
+            base = _render_span(stream, stream.style, start, stop)
             for strength in strengths:
-                steering = Steering(notes, vectors)
-                steering.apply(DirectionRequest(cls, strength, Scope.FROM_NOW), start, played)
+                steering = copy.deepcopy(before)
+                preview = previewer(stream, base_style, start, stop - start)
+                request = DirectionRequest(cls, strength, Scope.FROM_NOW)
+                steering.apply(request, start, played, base, preview)
                 directed = _render_span(
                     stream, base_style.with_offsets(steering.offsets()), start, stop
                 )
                 span = notes[start:stop]
-                before = measure(base, reference, span)
-                after = measure(directed, reference, span)
-                out.append(Trial(cls, strength, {m: after[m] - before[m] for m in MEASURES}))
+                was = measure(base, reference, span)
+                now = measure(directed, reference, span)
+                out.append(Trial(cls, strength, {m: now[m] - was[m] for m in MEASURES}, was, now))
             stream.style = base_style
     return out
 
@@ -244,7 +283,7 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 @app.command()
 def main_cmd(
-    trials: int = typer.Option(20, help="random positions per class"),
+    trials: int = typer.Option(40, help="random positions per class"),
     split: str = typer.Option("test"),
 ) -> None:
     """Print the effect table at strength 1, then the intended-way share at 0.5 / 1 / 2."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import typer
@@ -47,6 +47,9 @@ from appliance.render.registry import NEURAL_FOLDER
 from appliance.score import markings
 from appliance.score.directions import beat_in_quarters
 from export.dataset import Record, iter_records
+
+if TYPE_CHECKING:
+    from export.bench_directions import Trial
 
 console = Console()
 DIRECTIONS_FILE = "directions.json"
@@ -229,11 +232,12 @@ def fit(
         proba = clf.proba(train.latents)
         for c, name in enumerate(classes):
             candidates[name] = steering_candidates(train.latents, proba[:, c])
-    chosen, shares = calibrate(model, candidates, folder, splits[2])
+    chosen, shares, effects = calibrate(model, candidates, folder, splits[2])
     for name, k in chosen.items():
         report["vectors"][name] = [float(v) for v in candidates[name][k]]
     report["tails"] = {name: TAILS[k] for name, k in chosen.items()}
     report["validation_intended"] = shares
+    report["effects"] = effects
     return report
 
 
@@ -255,15 +259,29 @@ def steering_candidates(latents: np.ndarray, likelihood: np.ndarray) -> list[np.
     return out
 
 
+EFFECT_FEATURES = ("velocity", "beat_period", "articulation")
+
+
+def effects_of(results: list[Trial]) -> dict[str, dict[str, float]]:
+    """Per class, the median change of velocity, ln beat period and ln duration ratio over
+    the two bars after it at strength 1 (what a level needs to know to reach itself)."""
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys(t.cls for t in results):
+        rows = [t for t in results if t.cls == name and t.strength == 1.0]
+        if rows:
+            out[name] = {f: float(np.median([t.delta[f] for t in rows])) for f in EFFECT_FEATURES}
+    return out
+
+
 def calibrate(
     model: NeuralModel,
     candidates: dict[str, list[np.ndarray]],
     folder: Path | None,
     split: str | None,
     trials: int = CALIBRATION_TRIALS,
-) -> tuple[dict[str, int], dict[str, float]]:
+) -> tuple[dict[str, int], dict[str, float], dict[str, dict[str, float]]]:
     """Per class, the candidate that goes the intended way most often on ``split``'s pieces
-    (ties: the middle share); also that share of trials."""
+    (ties: the middle share); also that share of trials and the chosen vector's effects."""
     from appliance.directions.steer import SteeringVectors
     from appliance.render.neural import NeuralRenderer
     from export.bench_directions import run_trials
@@ -271,12 +289,14 @@ def calibrate(
 
     by_piece = pieces(split, folder)
     if not by_piece:
-        return {name: 1 for name in candidates}, {}
+        return {name: 1 for name in candidates}, {}, {}
     renderer = NeuralRenderer(model)
     rates: dict[str, list[float]] = {name: [] for name in candidates}
+    effects: list[dict[str, dict[str, float]]] = []
     for k in range(len(TAILS)):
         vectors = SteeringVectors({name: c[k].astype(np.float32) for name, c in candidates.items()})
         results = run_trials(renderer, vectors, by_piece, (1.0,), trials, seed=k)
+        effects.append(effects_of(results))
         for name in candidates:
             rows = [t.intended for t in results if t.cls == name]
             rates[name].append(float(np.mean(rows)) if rows else 0.0)
@@ -285,7 +305,27 @@ def calibrate(
         best = max(r)
         ties = [k for k, v in enumerate(r) if v == best]
         chosen[name] = 1 if 1 in ties else ties[0]
-    return chosen, {name: rates[name][k] for name, k in chosen.items()}
+    return (
+        chosen,
+        {name: rates[name][k] for name, k in chosen.items()},
+        {name: effects[k][name] for name, k in chosen.items() if name in effects[k]},
+    )
+
+
+def measure_effects(
+    model: NeuralModel, path: Path, folder: Path | None = None, split: str = "validation"
+) -> dict[str, dict[str, float]]:
+    """The effects of the steering vectors stored in ``path``, measured on ``split``."""
+    from appliance.directions.steer import SteeringVectors
+    from appliance.render.neural import NeuralRenderer
+    from export.bench_directions import run_trials
+    from export.evaluate import pieces
+
+    vectors = SteeringVectors(SteeringVectors.load(path).vectors)  # levels: default effects
+    results = run_trials(
+        NeuralRenderer(model), vectors, pieces(split, folder), (1.0,), CALIBRATION_TRIALS
+    )
+    return effects_of(results)
 
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -301,6 +341,22 @@ def fit_cmd(
     (folder / DIRECTIONS_FILE).write_text(json.dumps(report, indent=1) + "\n")
     _print(report)
     console.print(f"wrote {folder / DIRECTIONS_FILE}")
+
+
+@app.command("effects")
+def effects_cmd(
+    models: Path = typer.Option(None, help="folder holding renderer/ (default: models_onnx)"),
+) -> None:
+    """Measure the stored steering vectors' effects on the validation pieces (what levels such
+    as "mp" or "andante" use to reach themselves) and store them in the file."""
+    folder = (models or models_dir()) / NEURAL_FOLDER
+    path = folder / DIRECTIONS_FILE
+    if not path.exists():
+        raise ApplianceError(f"{path} is missing: run `python -m export.directions fit`")
+    report = json.loads(path.read_text())
+    report["effects"] = measure_effects(NeuralModel(folder), path)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    console.print(f"wrote the effects of {len(report['effects'])} classes to {path}")
 
 
 @app.command("show")

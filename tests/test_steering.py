@@ -140,7 +140,7 @@ def test_cli_renders_with_directions(tiny_model, vectors_file, shared_root, tmp_
 
 
 def test_levels_move_towards_themselves_from_where_the_music_is():
-    from appliance.directions.levels import resolve
+    from appliance.directions.levels import MAX_FACTOR, TOLERANCE, resolve
     from appliance.render.expression import EXPRESSION_DTYPE
 
     notes = table([float(i) for i in range(16)])  # 4/4, one note per beat: beat = quarter
@@ -148,17 +148,43 @@ def test_levels_move_towards_themselves_from_where_the_music_is():
     played["log_bp"] = np.log(60.0 / 170.0)  # presto
     played["velocity"] = 100
     played["log_art"] = -1.0  # detached
-    assert resolve("andante", 1.0, notes, played)[0][0] == "adagio"  # slower
-    assert resolve("mp", 1.0, notes, played) == [("p", 1.0)]  # much softer
+    ((way, strength),) = resolve("andante", 1.0, notes, played)
+    assert way == "adagio" and 0 < strength <= MAX_FACTOR  # slower, by as much as it takes
+    ((way, strength),) = resolve("mp", 1.0, notes, played)
+    assert way == "p" and strength == MAX_FACTOR  # 36 steps too loud: as soft as allowed
     assert resolve("tenuto", 1.0, notes, played) == [("legato", 1.0)]
     played["log_bp"] = np.log(60.0 / 50.0)  # largo
     played["velocity"] = 40
     assert resolve("andante", 1.0, notes, played)[0][0] == "allegro"  # faster
-    assert resolve("mf", 2.0, notes, played) == [("f", 2.0)]
+    assert resolve("mf", 0.5, notes, played)[0] == ("f", 0.5 * MAX_FACTOR)
     played["log_bp"][:4] = np.log(60.0 / 100.0)  # the piece was faster before this bar
     assert resolve("a_tempo", 1.0, notes, played)[0][0] == "allegro"
     played["log_bp"] = np.log(60.0 / 84.0)
-    ((_, strength),) = resolve("andante", 1.0, notes, played)
-    assert 0 < strength <= 0.2 + 1e-9  # already there: a nudge only
+    assert resolve("andante", 1.0, notes, played) == []  # already there: nothing to do
+    played["velocity"] = 64 + TOLERANCE["velocity"] + 2  # just over: into the band, no further
+    effects = {"p": {"velocity": -4.0}, "pp": {"velocity": -2.0}}
+    ((way, strength),) = resolve("mp", 1.0, notes, played, effects=effects)
+    assert way == "p" and strength == pytest.approx((2 + TOLERANCE["velocity"] / 2) / 4)
     assert resolve("andante", 1.0, notes, None) == [("andante", 1.0)]  # nothing played yet
     assert resolve("p", 1.0, notes, played) == [("p", 1.0)]  # not a level
+
+
+def test_levels_go_by_the_planned_notes_and_the_measured_effects():
+    from appliance.directions.levels import AIM, moves, refine, resolve
+    from appliance.render.expression import EXPRESSION_DTYPE
+
+    notes = table([float(i) for i in range(16)])
+    played = np.zeros(8, EXPRESSION_DTYPE)
+    played["log_bp"] = np.log(60.0 / 170.0)  # presto so far …
+    planned = np.zeros(8, EXPRESSION_DTYPE)
+    planned["log_bp"] = np.log(60.0 / 50.0)  # … but a largo passage comes next
+    assert resolve("andante", 1.0, notes, played, planned)[0][0] == "allegro"
+    effects = {"allegro": {"beat_period": -0.05}, "presto": {"beat_period": -0.2}}
+    (move,) = moves("andante", 1.0, notes, played, planned, effects)
+    gap = np.log(84.0 / 50.0)
+    assert move.cls == "presto"  # the stronger way
+    assert move.strength == pytest.approx(AIM * gap / 0.2)
+    assert move.wanted == pytest.approx(-AIM * gap) and move.feature == "beat_period"
+    # a preview found the vector acts half as strongly here: twice the strength (within limits)
+    assert refine(move, move.wanted / 2).strength == pytest.approx(min(2 * move.strength, 3.0))
+    assert refine(move, -move.wanted).strength == move.strength  # the wrong way: no guess

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from appliance.directions.interpret import Interpreter
-from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.levels import LEVEL_CLASSES
+from appliance.directions.steer import Preview, Steering, SteeringVectors
 from appliance.directions.words import ParsedDirections
 from appliance.errors import ApplianceError
-from appliance.render.base import PerformanceStream
+from appliance.render.base import PerformanceStream, Style
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,39 @@ def place(
     return PlacedDirection(text.strip(), int(hits[0]), parsed)
 
 
+PLAN_BARS = 2  # how far ahead a level looks at the music it changes
+
+
+def needs_plan(parsed: ParsedDirections) -> bool:
+    """Whether any of the directions is a level (resolved from the music about to be played)."""
+    return any(d.cls in LEVEL_CLASSES for d in parsed.directions)
+
+
+def planned(stream: PerformanceStream, at: int, bars: int = PLAN_BARS) -> np.ndarray:
+    """Expression of the notes from ``at`` to the end of the ``bars``-th bar after it, as the
+    stream renders them with its style so far (rendering ahead as needed; the caller rewinds
+    to ``at`` before rendering with a new style)."""
+    bar = stream.score.notes["bar"]
+    if at >= len(bar):
+        return stream.expression[:0].copy()
+    stop = int(np.searchsorted(bar, bar[at] + bars, side="left"))
+    stream.render_to(stop)
+    return stream.expression[at:stop].copy()
+
+
+def previewer(stream: PerformanceStream, style: Style, at: int, count: int) -> Preview:
+    """Renders notes ``at`` … ``at + count`` of ``stream`` with ``style`` and given latent
+    offsets (for a level to check how far it got; the stream is left rewound there)."""
+
+    def render(offsets: np.ndarray) -> np.ndarray:
+        stream.style = style.with_offsets(offsets)
+        stream.rewind(at)
+        stream.render_to(at + count)
+        return stream.expression[at : at + count].copy()
+
+    return render
+
+
 def offsets_for(
     notes: np.ndarray,
     placed: list[PlacedDirection],
@@ -60,18 +94,21 @@ def offsets_for(
     carries the offsets."""
     steering = Steering(notes, vectors)
     for p in sorted(placed, key=lambda d: d.note):
-        played = None
-        if stream is not None:
-            stream.rewind(p.note)
-            while stream.rendered < p.note and not stream.done:
-                stream.render_next(p.note - stream.rendered)
-            played = stream.expression[: p.note]
+        played = ahead = preview = None
         if p.parsed.control == "undo":
             steering.undo(p.note)
         elif p.parsed.control == "reset":
             steering.reset(p.note)
+        if stream is not None:
+            stream.style = stream.style.with_offsets(steering.offsets())
+            stream.rewind(p.note)
+            stream.render_to(p.note)
+            played = stream.expression[: p.note].copy()
+            if needs_plan(p.parsed):
+                ahead = planned(stream, p.note)
+                preview = previewer(stream, stream.style, p.note, len(ahead))
         for request in p.parsed.directions:
-            steering.apply(request, p.note, played)
+            steering.apply(request, p.note, played, ahead, preview)
         if stream is not None:
             stream.style = stream.style.with_offsets(steering.offsets())
     return steering.offsets()

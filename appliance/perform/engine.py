@@ -29,6 +29,7 @@ import numpy as np
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.timeline import needs_plan, planned, previewer
 from appliance.directions.words import ParsedDirections
 from appliance.errors import ApplianceError
 from appliance.events import (
@@ -64,6 +65,7 @@ PAUSE_FADE = 0.06  # seconds
 RESUME_FADE = 0.01
 END_RING = 1.0  # seconds to let the last notes ring before a piece counts as ended
 RENDER_CHUNK = 8  # notes per render-ahead step (whole onset groups)
+RERENDER_MARGIN = 0.15  # seconds: a direction re-renders (with previews) within this
 
 
 @dataclass
@@ -298,16 +300,21 @@ class Engine:
         with self._render_lock:
             stream, steering, score = self._need_stream(), self.steering, self._need_score()
             with self._lock:
-                waiting = self.schedule.first_unstarted()
+                waiting = self.schedule.first_unstarted(self._safe_time())
             at = stream.rendered if waiting is None else waiting
             at = min(at, len(score.notes) - 1)
             if parsed.control == "undo":
                 steering.undo(at)
             elif parsed.control == "reset":
                 steering.reset(at)
-            played = stream.expression[: min(at, stream.rendered)]
+            played = stream.expression[: min(at, stream.rendered)].copy()
+            ahead = preview = None
+            if needs_plan(parsed):  # the music about to be played, as it would sound now
+                stream.style = self.style.with_offsets(steering.offsets())
+                ahead = planned(stream, at)
+                preview = previewer(stream, self.style, at, len(ahead))
             for request in parsed.directions:
-                steering.apply(request, at, played)
+                steering.apply(request, at, played, ahead, preview)
             self.style = self.style.with_offsets(steering.offsets())
             first = self._rerender_from(at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
@@ -315,12 +322,17 @@ class Engine:
         self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first))
         return first
 
+    def _safe_time(self) -> float:
+        """Play time from which notes may be re-rendered: while the music moves, notes due
+        within ``RERENDER_MARGIN`` keep their rendering (it may take that long)."""
+        return self.clock + (RERENDER_MARGIN if self.state == "playing" else 0.0)
+
     def restyle(self, style: Style) -> int:
         """A new style (seed, vector or latents) from the first note not yet started."""
         with self._render_lock:
             stream = self._need_stream()
             with self._lock:
-                waiting = self.schedule.first_unstarted()
+                waiting = self.schedule.first_unstarted(self._safe_time())
             offsets = self.style.offsets
             self.style = style if style.offsets is not None else style.with_offsets(offsets)
             return self._rerender_from(stream.rendered if waiting is None else waiting)

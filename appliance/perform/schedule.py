@@ -58,9 +58,14 @@ class Schedule:
         pedals = [ev for ev in self._events if ev.kind == "pedal"]
         self.pedal_down = pedals[-1].value > 0 if pedals else self._pedal_sent
 
-    def first_unstarted(self) -> int | None:
-        """The lowest note index whose note-on is still waiting (None: all started)."""
-        waiting = [ev.note for ev in self._events if ev.kind == "note_on"]
+    def first_unstarted(self, after: float | None = None) -> int | None:
+        """The lowest note index whose note-on is still waiting (None: all started); with
+        ``after``, of the notes due at or after that play time."""
+        waiting = [
+            ev.note
+            for ev in self._events
+            if ev.kind == "note_on" and (after is None or ev.time >= after)
+        ]
         return min(waiting) if waiting else None
 
     def due(self, until: float) -> list[MidiEvent]:

@@ -154,6 +154,11 @@ class PerformanceStream:
         self._performed = np.concatenate([self._performed, timing])
         return timing
 
+    def render_to(self, stop: int) -> None:
+        """Render until at least ``stop`` notes are rendered (or the score ends)."""
+        while self.rendered < min(stop, len(self.score.notes)):
+            self.render_next(stop - self.rendered)
+
     def rewind(self, keep: int) -> int:
         """Forget rendered notes from the first onset-group boundary at or after ``keep``.
 
