@@ -52,7 +52,7 @@ from appliance.score.notes import Score
 from export.dataset import Record
 from export.evaluate import pieces
 
-console = Console()
+console = Console(width=160)  # wide enough for the tables in a log file
 BARS = 2
 
 # class → (measure, intended sign)

@@ -58,7 +58,7 @@ def test_scopes_fade_in_and_out_and_never_touch_the_past():
     steering.apply(DirectionRequest("p", 1.0, Scope.HERE), at=5)
     w = steering.offsets()[:, 0]
     assert np.all(w[:5] == 0)
-    assert 0 < w[5] < 1 and w[6] == 1.0  # faded in over a beat
+    assert 0 < w[5] < w[6] < 1 and w[7] == 1.0  # faded in over two beats
     assert w[8:12].max() == 1.0 and w[-1] == 0.0  # held to the end of the next bar, then back
     assert np.all(np.diff(w[12:]) <= 0)
     steering.apply(DirectionRequest("allegro", 2.0, Scope.FROM_NOW), at=10)
@@ -140,7 +140,7 @@ def test_cli_renders_with_directions(tiny_model, vectors_file, shared_root, tmp_
 
 
 def test_levels_move_towards_themselves_from_where_the_music_is():
-    from appliance.directions.levels import MAX_FACTOR, TOLERANCE, resolve
+    from appliance.directions.levels import AIM, DEFAULT_EFFECTS, MAX_FACTOR, TOLERANCE, resolve
     from appliance.render.expression import EXPRESSION_DTYPE
 
     notes = table([float(i) for i in range(16)])  # 4/4, one note per beat: beat = quarter
@@ -152,11 +152,17 @@ def test_levels_move_towards_themselves_from_where_the_music_is():
     assert way == "adagio" and 0 < strength <= MAX_FACTOR  # slower, by as much as it takes
     ((way, strength),) = resolve("mp", 1.0, notes, played)
     assert way == "p" and strength == MAX_FACTOR  # 36 steps too loud: as soft as allowed
-    assert resolve("tenuto", 1.0, notes, played) == [("legato", 1.0)]
+    assert resolve("tenuto", 1.0, notes, played) == [("legato", 0.5), ("staccato", -0.5)]
     played["log_bp"] = np.log(60.0 / 50.0)  # largo
     played["velocity"] = 40
     assert resolve("andante", 1.0, notes, played)[0][0] == "allegro"  # faster
-    assert resolve("mf", 0.5, notes, played)[0] == ("f", 0.5 * MAX_FACTOR)
+    ((way, strength),) = resolve("mf", 0.5, notes, played)  # 40 steps too soft: part of it
+    assert way == "f" and strength == pytest.approx(
+        0.5 * AIM * 40 / DEFAULT_EFFECTS["f"]["velocity"]
+    )
+    ((_, much),) = resolve("mf", 2.0, notes, played)  # all of it
+    all_of_it = (40 - TOLERANCE["velocity"] / 2) / DEFAULT_EFFECTS["f"]["velocity"]
+    assert much == pytest.approx(min(all_of_it, 2 * MAX_FACTOR))
     played["log_bp"][:4] = np.log(60.0 / 100.0)  # the piece was faster before this bar
     assert resolve("a_tempo", 1.0, notes, played)[0][0] == "allegro"
     played["log_bp"] = np.log(60.0 / 84.0)

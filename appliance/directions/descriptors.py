@@ -7,7 +7,8 @@ phrasing; the descriptors whose best phrasing is close enough (cosine ≥ ``MIN_
 blended, weighted by a softmax of their similarities, so that "sad and slow" or an unseen
 paraphrase lands between the descriptors it resembles. Nothing close enough: not understood.
 The model is English: German and Spanish descriptions work where they share words with the
-phrasings; Russian (Cyrillic) descriptions are not read (left to the language model, later).
+phrasings; Russian (Cyrillic) descriptions are found by word stems instead (:mod:`stems`), the
+descriptors whose stems occur blended by how many of them occur.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from appliance.directions.classes import CLASSES, Scope
+from appliance.directions.stems import stem_hits
 from appliance.directions.words import MAX_STRENGTH, DirectionRequest, ParsedDirections
 from appliance.nlp.embedding import SentenceEmbedder
 
@@ -285,23 +287,36 @@ class Describer:
 
     def describe(self, text: str) -> Description | None:
         """The blend of descriptors ``text`` resembles, or None when it resembles none."""
-        if not text.strip() or not latin_text(text):
+        if not text.strip():
             return None
+        if not latin_text(text):
+            return self._by_stems(text)
         best = self.similarities(text)
         order = [int(i) for i in np.argsort(-best)[:TOP] if best[i] >= MIN_SIMILARITY]
         if not order:
             return None
         logits = SHARPNESS * best[order]
         weights = np.exp(logits - logits.max())
-        weights /= weights.sum()
+        return self._blend(order, [float(best[i]) for i in order], weights / weights.sum())
+
+    def _by_stems(self, text: str) -> Description | None:
+        hits = stem_hits(text)
+        index = {d.name: i for i, d in enumerate(self.descriptors)}
+        found = sorted((n for n in hits if n in index), key=lambda n: -hits[n])[:TOP]
+        if not found:
+            return None
+        counts = np.array([hits[n] for n in found], np.float64)
+        return self._blend([index[n] for n in found], [1.0] * len(found), counts / counts.sum())
+
+    def _blend(self, order: list[int], similarity: list[float], weights: np.ndarray) -> Description:
         mixture: dict[str, float] = {}
         for i, w in zip(order, weights, strict=True):
             for cls, s in self.descriptors[i].mixture.items():
                 mixture[cls] = mixture.get(cls, 0.0) + float(w) * s
         mixture = {c: round(s, 3) for c, s in mixture.items() if abs(s) >= MIN_STRENGTH}
         matches = tuple(
-            Match(self.descriptors[i].name, float(best[i]), float(w))
-            for i, w in zip(order, weights, strict=True)
+            Match(self.descriptors[i].name, sim, float(w))
+            for i, sim, w in zip(order, similarity, weights, strict=True)
         )
         return Description(matches, mixture)
 

@@ -4,17 +4,18 @@
 vector cannot serve it. Such a request becomes a request for the way towards the level, using
 the vectors of classes that have a way: faster (allegro, presto) or slower (adagio, largo),
 louder (f, ff) or softer (p, pp) — of each pair the one that moves the music most per unit of
-strength — and held longer (legato).
+strength — and held longer (legato, against staccato).
 
 Where the music is comes from the notes about to be played as planned before the direction
 (``planned``), else from the bar just played. The strength is what the way's vector needs to
 cover the gap, from its measured effect per unit of strength (``effects``, fitted with the
 vectors), aiming at ``AIM`` of the gap so that a context where the vector acts strongly does not
 overshoot (for a gap just over the tolerance, only into the middle of the band); the request's
-strength scales it ("a bit more andante": half the way). Within
-``TOLERANCE`` of the level nothing changes: the music is already there. Tenuto lengthens what is
-played (more the more detached it is). With nothing played or planned yet, the class's own
-vector is used.
+strength scales the share of the way ("a bit more andante", 0.5: less than half of it; "much
+more", 2: all of it). Within ``TOLERANCE`` of the level nothing changes: the music is already
+there. Tenuto lengthens what is played (more the more detached it is), half with the legato
+vector and half against staccato. With nothing played or planned yet, the class's own vector
+is used.
 
 How far a vector moves the music depends on the passage, so where the planned notes can be
 rendered again with the direction (a preview), :func:`refine` corrects the strength from what
@@ -36,7 +37,7 @@ VELOCITY_LEVELS = {"mp": 64.0, "mf": 80.0}  # the usual MIDI velocities of the m
 # The classes that have a way, per way (the one with the largest measured effect is used).
 FASTER, SLOWER = ("allegro", "presto"), ("adagio", "largo")
 LOUDER, SOFTER = ("f", "ff"), ("p", "pp")
-LONGER = "legato"
+LONGER, DETACHED = "legato", "staccato"
 LEVEL_CLASSES = (*TEMPO_LEVELS, *VELOCITY_LEVELS, "a_tempo", "tenuto")
 # How close counts as "there": MIDI velocity, ln of the beat period (5 % in tempo).
 TOLERANCE = {"velocity": 4.0, "beat_period": 0.05}
@@ -120,11 +121,13 @@ def _towards(
     size = _effect(effects, cls, feature, sign)
     if size <= 0:  # the measured effects say none of them moves it: the default figures
         size, cls = _effect(None, ways[0], feature, sign), ways[0]
-    # most of the way, but for a gap just over the tolerance only into the middle of the band
-    change = min(AIM * abs(gap), abs(gap) - TOLERANCE[feature] / 2)
-    limit = MAX_FACTOR * abs(strength)
-    amount = float(np.clip(strength * change / size, -limit, limit))
-    return [Move(cls, amount, feature, current, sign * change * strength, limit)]
+    # strength 1: most of the way (AIM), 2: all of it; but for a gap just over the tolerance
+    # only into the middle of the band
+    share = min(AIM * abs(strength), 1.0)
+    change = float(np.copysign(min(share * abs(gap), abs(gap) - TOLERANCE[feature] / 2), strength))
+    limit = MAX_FACTOR * max(abs(strength), 1.0)
+    amount = float(np.clip(change / size, -limit, limit))
+    return [Move(cls, amount, feature, current, sign * change, limit)]
 
 
 def moves(
@@ -172,10 +175,11 @@ def moves(
         return _towards(
             current, VELOCITY_LEVELS[cls], "velocity", LOUDER, SOFTER, strength, effects
         )
-    # tenuto: notes held their full value — lengthen what is played detached
+    # tenuto: notes held their full value — lengthen what is played detached, half legato and
+    # half "not staccato" (the two vectors that lengthen notes; together more surely than one)
     articulation = float(np.mean(now["log_art"]))
     share = float(np.clip(-min(articulation, 0.0) / ARTICULATION_SCALE, MIN_SHARE, 1.0))
-    return [Move(LONGER, strength * share)]
+    return [Move(LONGER, strength * share / 2), Move(DETACHED, -strength * share / 2)]
 
 
 def resolve(

@@ -1,8 +1,8 @@
 """Directions in force → per-note offsets of the renderer's style latents.
 
 Each direction adds ``strength × steering vector`` to the latents of the notes it covers,
-faded in over one beat from the first note not yet played (so tempo and loudness move on
-smoothly from where they are) and, when it ends, faded out over one beat:
+faded in over two beats from the first note not yet played (so tempo and loudness move on
+smoothly from where they are) and, when it ends, faded out over two beats:
 
 - ``here``: to the end of the next bar, then fading back over one bar;
 - ``from_now`` / ``until_told``: to the end of the piece (``until_told`` is also what the
@@ -32,7 +32,7 @@ from appliance.directions.levels import Effects, Move, moves, refine, span_value
 from appliance.directions.words import DirectionRequest
 from appliance.errors import ApplianceError, reading_model_file
 
-FADE_BEATS = 1.0
+FADE_BEATS = 2.0
 REFINE_STEPS = 2  # previews per level at most
 REFINE_DONE = 0.1  # a correction smaller than this share of the strength ends them
 Preview = Callable[[np.ndarray], np.ndarray]  # latent offsets → expression of planned notes

@@ -1,0 +1,121 @@
+"""Directions on the shipped model: continuity at the moment of change, levels, a tempo, undo."""
+
+import numpy as np
+import pytest
+
+from appliance.directions.classes import Scope
+from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.timeline import offsets_for, place
+from appliance.directions.words import DirectionRequest
+from appliance.render.base import PerformanceStream, Style, render_all
+from appliance.render.registry import get_renderer, steering_file
+from appliance.score import load_score
+from appliance.score.directions import beat_in_quarters
+from appliance.score.notes import Score
+
+STYLE = Style(seed=5, temperature=0.0)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return get_renderer("neural")
+
+
+@pytest.fixture(scope="module")
+def vectors():
+    return SteeringVectors.load(steering_file())
+
+
+@pytest.fixture(scope="module")
+def score(shared_root):
+    return load_score(shared_root / "asap" / "Bach" / "Prelude" / "bwv_854" / "xml_score.musicxml")
+
+
+def group_means(notes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First note and mean value of each onset group."""
+    starts = np.flatnonzero(np.r_[True, np.diff(notes["onset_beat"]) > 1e-9])
+    return starts, np.add.reduceat(values, starts) / np.diff(np.r_[starts, len(values)])
+
+
+@pytest.mark.parametrize(
+    "cls, feature",
+    [
+        ("ff", "velocity"),
+        ("pp", "velocity"),
+        ("presto", "log_bp"),
+        ("largo", "log_bp"),
+        ("accent", "velocity"),
+    ],
+)
+def test_a_direction_sets_in_without_a_jump(renderer, vectors, score, cls, feature):
+    """At the first note a strong direction changes, the music moves by a small part of the
+    full change only, and over the fade-in (two beats) no step carries most of it."""
+    notes = score.notes
+    base = render_all(renderer, score, STYLE).expression[feature].astype(np.float64)
+    for bar in (4, 9, 14):
+        at = int(np.searchsorted(notes["bar"], bar))
+        steering = Steering(notes, vectors)
+        steering.apply(DirectionRequest(cls, 2.0, Scope.FROM_NOW), at)
+        directed = render_all(renderer, score, STYLE.with_offsets(steering.offsets()))
+        values = directed.expression[feature].astype(np.float64)
+        assert np.array_equal(values[:at], base[:at])  # the past never changes
+        starts, diff = group_means(notes, values - base)
+        first = int(np.searchsorted(starts, at))
+        later = notes["onset_beat"][starts] >= notes["onset_beat"][at] + 3  # after the fade
+        full = float(np.median(diff[later][:16]))
+        assert abs(full) > 0, (cls, bar)  # the direction does something
+        assert abs(diff[first]) <= 0.5 * abs(full), (cls, bar, diff[first], full)
+        fade = slice(first, first + int(np.argmax(later[first:])) + 1)
+        steps = np.abs(np.diff(np.r_[0.0, diff[fade]]))  # from the last unchanged group on
+        assert steps.max() <= 0.75 * abs(full), (cls, bar, steps, full)
+        # without the fade the same direction would set in at once
+        abrupt = np.zeros_like(steering.offsets())
+        abrupt[at:] = 2.0 * vectors.vectors[cls]
+        sudden = render_all(renderer, score, STYLE.with_offsets(abrupt)).expression[feature]
+        _, sudden_diff = group_means(notes, sudden.astype(np.float64) - base)
+        assert abs(sudden_diff[first]) > abs(diff[first]), (cls, bar)
+
+
+def test_a_level_lands_near_itself_and_a_tempo_returns(renderer, vectors, score):
+    notes = score.notes
+    stream = PerformanceStream(renderer, Score(notes), STYLE)
+    base = render_all(renderer, Score(notes), STYLE).expression
+    at = place("andante@bar 6", notes).note
+    end = int(np.searchsorted(notes["bar"], notes["bar"][at] + 2))
+    beat = beat_in_quarters(notes["ts_num"][at:end], notes["ts_den"][at:end])  # 12/8: 1.5
+    andante_bp = np.log(60.0 / (84.0 * float(np.median(beat))))
+    offsets_for(notes, [place("andante@bar 6", notes)], vectors, stream)
+    stream.rewind(at)
+    stream.render_to(end)
+    before = abs(np.median(base["log_bp"][at:end]) - andante_bp)
+    after = abs(np.median(stream.expression["log_bp"][at:end]) - andante_bp)
+    assert after < before and after < 0.15, (before, after)
+
+    # much slower from bar 6, a tempo at bar 10: back to the renderer's own tempo in two beats
+    slow = offsets_for(notes, [place("much slower@bar 6", notes)], vectors)
+    back = offsets_for(
+        notes, [place("much slower@bar 6", notes), place("a tempo@bar 10", notes)], vectors
+    )
+    a_tempo = place("a tempo@bar 10", notes).note
+    assert np.array_equal(back[:a_tempo], slow[:a_tempo])
+    assert np.abs(back[a_tempo:]).sum() < np.abs(slow[a_tempo:]).sum()
+    faded = notes["onset_beat"] >= notes["onset_beat"][a_tempo] + 2.25
+    assert not back[faded].any()  # nothing in force after the fade
+    slower = render_all(renderer, Score(notes), STYLE.with_offsets(slow)).expression["log_bp"]
+    returned = render_all(renderer, Score(notes), STYLE.with_offsets(back)).expression["log_bp"]
+    span = slice(a_tempo + 16, a_tempo + 48)
+    assert np.median(returned[span]) < np.median(slower[span])  # faster again
+
+
+def test_undoing_a_tempo_brings_back_the_tempo_direction(vectors, score):
+    notes = score.notes
+    steering = Steering(notes, vectors)
+    steering.apply(DirectionRequest("adagio", 1.0, Scope.UNTIL_TOLD), 10)
+    steering.apply(DirectionRequest("a_tempo", 1.0, Scope.FROM_NOW), 40)
+    assert steering.active == [DirectionRequest("a_tempo", 1.0, Scope.FROM_NOW)]
+    ended = steering.offsets()
+    assert steering.undo(80).cls == "a_tempo"
+    restored = steering.offsets()
+    assert np.array_equal(restored[:80], ended[:80])  # from the undo on only
+    assert np.allclose(restored[-1], vectors.vectors["adagio"])
+    assert [r.cls for r in steering.active] == ["adagio"]
