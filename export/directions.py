@@ -16,10 +16,15 @@ no marking, from what the human performance did:
 The classifier is one softmax regression per group on the per-note latents (bar, beat and note
 latents concatenated) encoded from each human performance. A steering vector of a class is the
 mean latent of the notes the classifier finds most likely of that class minus the mean of those
-it finds least likely. How large a share counts as "most" and "least" likely (5, 10 or 25 %; or
-the top 10 % against all notes) is chosen per class on the validation pieces: the share whose
-vector moves the rendered music the intended way most often (:mod:`export.bench_directions`
-measures it; the test pieces stay unseen until the benchmark).
+it finds least likely. Classes with an opposite (pp/ff, p/f, crescendo/diminuendo,
+accelerando/ritardando, largo/presto, adagio/allegro, legato/staccato) also get the axis they
+share: half their own vector minus half the opposite's, both such differences. Which candidate a
+class ships — how large a share counts as "most" and "least" likely (5, 10 or 25 %; or the top
+10 % against all notes), own vector or axis — is chosen per class on the validation pieces: the
+one that moves the rendered music the intended way most often, ties broken by how far from
+failing its weakest trials are (the 10th percentile of the change the intended way over the
+median size of the change) (:mod:`export.bench_directions` measures it; the test pieces stay
+unseen until the benchmark).
 
     python -m export.directions fit      # writes models_onnx/renderer/directions.json
 """
@@ -232,10 +237,15 @@ def fit(
         proba = clf.proba(train.latents)
         for c, name in enumerate(classes):
             candidates[name] = steering_candidates(train.latents, proba[:, c])
+    for a, b in OPPOSITES:
+        own_a, own_b = candidates[a][: len(TAILS)], candidates[b][: len(TAILS)]
+        candidates[a] += [(x - y) / 2 for x, y in zip(own_a, own_b, strict=True)]
+        candidates[b] += [(y - x) / 2 for x, y in zip(own_a, own_b, strict=True)]
     chosen, shares, effects = calibrate(model, candidates, folder, splits[2])
     for name, k in chosen.items():
         report["vectors"][name] = [float(v) for v in candidates[name][k]]
-    report["tails"] = {name: TAILS[k] for name, k in chosen.items()}
+    report["tails"] = {name: TAILS[k % len(TAILS)] for name, k in chosen.items()}
+    report["axis"] = {name: k >= len(TAILS) for name, k in chosen.items()}
     report["validation_intended"] = shares
     report["effects"] = effects
     return report
@@ -245,7 +255,16 @@ def fit(
 # "all notes" (the most likely notes against the average: for middle levels such as andante or
 # mp, whose least likely notes lie on both sides, that is the direction that means something).
 TAILS = (0.05, 0.10, 0.25, 1.0)
-CALIBRATION_TRIALS = 12
+CALIBRATION_TRIALS = 20
+OPPOSITES = (
+    ("pp", "ff"),
+    ("p", "f"),
+    ("crescendo", "diminuendo"),
+    ("accelerando", "ritardando"),
+    ("largo", "presto"),
+    ("adagio", "allegro"),
+    ("legato", "staccato"),
+)
 
 
 def steering_candidates(latents: np.ndarray, likelihood: np.ndarray) -> list[np.ndarray]:
@@ -281,7 +300,8 @@ def calibrate(
     trials: int = CALIBRATION_TRIALS,
 ) -> tuple[dict[str, int], dict[str, float], dict[str, dict[str, float]]]:
     """Per class, the candidate that goes the intended way most often on ``split``'s pieces
-    (ties: the middle share); also that share of trials and the chosen vector's effects."""
+    (ties: the one whose weakest trials are furthest from failing); also that share of trials
+    and the chosen vector's effects."""
     from appliance.directions.steer import SteeringVectors
     from appliance.render.neural import NeuralRenderer
     from export.bench_directions import run_trials
@@ -291,25 +311,39 @@ def calibrate(
     if not by_piece:
         return {name: 1 for name in candidates}, {}, {}
     renderer = NeuralRenderer(model)
-    rates: dict[str, list[float]] = {name: [] for name in candidates}
-    effects: list[dict[str, dict[str, float]]] = []
-    for k in range(len(TAILS)):
-        vectors = SteeringVectors({name: c[k].astype(np.float32) for name, c in candidates.items()})
-        results = run_trials(renderer, vectors, by_piece, (1.0,), trials, seed=k)
-        effects.append(effects_of(results))
-        for name in candidates:
-            rows = [t.intended for t in results if t.cls == name]
-            rates[name].append(float(np.mean(rows)) if rows else 0.0)
-    chosen = {}
-    for name, r in rates.items():
-        best = max(r)
-        ties = [k for k, v in enumerate(r) if v == best]
-        chosen[name] = 1 if 1 in ties else ties[0]
+    scores: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
+    effects: dict[str, list[dict[str, float]]] = {name: [] for name in candidates}
+    for k in range(max(len(c) for c in candidates.values())):
+        names = tuple(name for name, c in candidates.items() if k < len(c))
+        vectors = SteeringVectors(
+            {name: c[min(k, len(c) - 1)].astype(np.float32) for name, c in candidates.items()}
+        )
+        results = run_trials(renderer, vectors, by_piece, (1.0,), trials, seed=k, classes=names)
+        measured = effects_of(results)
+        for name in names:
+            rows = [t for t in results if t.cls == name]
+            scores[name].append(_score(rows))
+            effects[name].append(measured.get(name, {}))
+    chosen = {name: max(range(len(r)), key=r.__getitem__) for name, r in scores.items()}
     return (
         chosen,
-        {name: rates[name][k] for name, k in chosen.items()},
-        {name: effects[k][name] for name, k in chosen.items() if name in effects[k]},
+        {name: scores[name][k][0] for name, k in chosen.items()},
+        {name: effects[name][k] for name, k in chosen.items() if effects[name][k]},
     )
+
+
+def _score(rows: list[Trial]) -> tuple[float, float]:
+    """(share of trials going the intended way, 10th percentile of the change the intended way
+    over its median size): the larger the better, in that order."""
+    from export.bench_directions import INTENT
+
+    if not rows:
+        return (0.0, -np.inf)
+    name, sign = INTENT[rows[0].cls]
+    change = np.array([t.delta[name] * sign for t in rows])
+    size = float(np.median(np.abs(change)))
+    margin = float(np.quantile(change, 0.1)) / size if size > 0 else -np.inf
+    return (float(np.mean([t.intended for t in rows])), margin)
 
 
 def measure_effects(

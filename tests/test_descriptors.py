@@ -71,10 +71,38 @@ def test_a_lullaby_asks_for_soft_legato_and_slow(describer: Describer):
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the weather tomorrow", "who are you", "banana", "", "   ", "тише как во сне"]
+    "text", ["what's the weather tomorrow", "who are you", "banana", "", "   ", "какая завтра погода"]
 )
 def test_unrelated_or_unreadable_text_is_not_understood(describer: Describer, text):
     assert describer.describe(text) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("как мама поёт колыбельную", "lullaby"),
+        ("сердито", "angry"),
+        ("мечтательно, как во сне", "dreamy"),
+        ("как буря", "storm"),
+        ("на рассвете", "sunrise"),
+        ("неуверенно", "hesitant"),
+        ("уверенно", "confident"),
+        ("Торжественно", "solemn"),
+    ],
+)
+def test_russian_descriptions_are_found_by_their_words(describer: Describer, text, expected):
+    found = describer.describe(text)
+    assert found is not None and found.matches[0].descriptor == expected
+
+
+def test_russian_blends_and_stem_table():
+    from appliance.directions.stems import RUSSIAN_STEMS, stem_hits
+
+    assert set(RUSSIAN_STEMS) == {d.name for d in DESCRIPTORS}  # every descriptor, in Russian
+    assert set(stem_hits("грустно и нежно")) == {"sad", "tender"}
+    entries = [(name, e) for name, stems in RUSSIAN_STEMS.items() for e in stems]
+    for name, e in entries:  # no stem begins another descriptor's stem
+        assert not [o for other, o in entries if other != name and o.startswith(e)], e
 
 
 def test_latin_text_detection():

@@ -49,6 +49,7 @@ def test_classifier_report_and_vectors(vectors_file):
         assert 0 <= m["accuracy"] <= 1 and 0 <= m["macro_f1"] <= 1, group
     assert SteeringVectors.load(vectors_file).size == len(report["vectors"]["p"])
     assert set(report["tails"]) == set(CLASSES)  # a tail share chosen per class
+    assert set(report["axis"]) == set(CLASSES) and not report["axis"]["fermata"]  # no opposite
     assert all(0 <= v <= 1 for v in report["validation_intended"].values())
 
 

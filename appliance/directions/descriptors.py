@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from appliance.directions.classes import CLASSES, Scope
-from appliance.directions.stems import stem_hits
+from appliance.directions.stems import RUSSIAN_STEMS, stem_hits
 from appliance.directions.words import MAX_STRENGTH, DirectionRequest, ParsedDirections
 from appliance.nlp.embedding import SentenceEmbedder
 
@@ -323,12 +323,16 @@ class Describer:
 
 def markdown_table(descriptors: tuple[Descriptor, ...] = DESCRIPTORS) -> str:
     """The descriptor table as markdown (``python -m appliance.directions.descriptors``)."""
-    rows = ["| descriptor | phrasings | mixture |", "|---|---|---|"]
+    rows = [
+        "| descriptor | phrasings | Russian stems | mixture |",
+        "|---|---|---|---|",
+    ]
     for d in descriptors:
         mix = ", ".join(
             f"{c} {s:+.1f}" for c, s in sorted(d.mixture.items(), key=lambda kv: -kv[1])
         )
-        rows.append(f"| {d.name} | {' · '.join(d.phrasings)} | {mix} |")
+        stems = " · ".join(RUSSIAN_STEMS.get(d.name, ()))
+        rows.append(f"| {d.name} | {' · '.join(d.phrasings)} | {stems} | {mix} |")
     return "\n".join(rows) + "\n"
 
 
