@@ -270,7 +270,7 @@ def _describe(measure_name: str, value: float) -> str:
     if measure_name == "tempo_slope":
         return f"tempo change over the span {100 * (np.exp(-value) - 1):+.1f} %"
     if measure_name == "tempo_distance":
-        return f"distance from the piece's tempo {value:+.3f} (ln)"
+        return f"distance from the tempo to return to {value:+.3f} (ln)"
     if measure_name in ("to_mp", "to_mf"):
         return f"distance from {measure_name[3:]} velocity {value:+.1f}"
     if measure_name in ("to_andante", "to_moderato"):

@@ -21,10 +21,10 @@ accelerando/ritardando, largo/presto, adagio/allegro, legato/staccato) also get 
 share: half their own vector minus half the opposite's, both such differences. Which candidate a
 class ships — how large a share counts as "most" and "least" likely (5, 10 or 25 %; or the top
 10 % against all notes), own vector or axis — is chosen per class on the validation pieces: the
-one that moves the rendered music the intended way most often, ties broken by how far from
-failing its weakest trials are (the 10th percentile of the change the intended way over the
-median size of the change) (:mod:`export.bench_directions` measures it; the test pieces stay
-unseen until the benchmark).
+one that moves the rendered music the intended way most often, ties broken by how clearly its
+weakest trials still move it (the 10th percentile of the change the intended way)
+(:mod:`export.bench_directions` measures it; the test pieces stay unseen until the
+benchmark).
 
     python -m export.directions fit      # writes models_onnx/renderer/directions.json
 """
@@ -313,7 +313,8 @@ def calibrate(
     renderer = NeuralRenderer(model)
     scores: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
     effects: dict[str, list[dict[str, float]]] = {name: [] for name in candidates}
-    for k in range(max(len(c) for c in candidates.values())):
+    count = max(len(c) for c in candidates.values())
+    for k in track(range(count), description="trying steering vector candidates"):
         names = tuple(name for name, c in candidates.items() if k < len(c))
         vectors = SteeringVectors(
             {name: c[min(k, len(c) - 1)].astype(np.float32) for name, c in candidates.items()}
@@ -333,17 +334,16 @@ def calibrate(
 
 
 def _score(rows: list[Trial]) -> tuple[float, float]:
-    """(share of trials going the intended way, 10th percentile of the change the intended way
-    over its median size): the larger the better, in that order."""
+    """(share of trials going the intended way, 10th percentile of the change the intended
+    way): the larger the better, in that order — the second favours vectors whose weakest
+    trials still move the music clearly (candidates of one class share its units)."""
     from export.bench_directions import INTENT
 
     if not rows:
         return (0.0, -np.inf)
     name, sign = INTENT[rows[0].cls]
     change = np.array([t.delta[name] * sign for t in rows])
-    size = float(np.median(np.abs(change)))
-    margin = float(np.quantile(change, 0.1)) / size if size > 0 else -np.inf
-    return (float(np.mean([t.intended for t in rows])), margin)
+    return (float(np.mean([t.intended for t in rows])), float(np.quantile(change, 0.1)))
 
 
 def measure_effects(

@@ -119,3 +119,52 @@ def test_undoing_a_tempo_brings_back_the_tempo_direction(vectors, score):
     assert np.array_equal(restored[:80], ended[:80])  # from the undo on only
     assert np.allclose(restored[-1], vectors.vectors["adagio"])
     assert [r.cls for r in steering.active] == ["adagio"]
+
+
+def midi_notes(path) -> tuple[np.ndarray, np.ndarray]:
+    """Onset seconds and velocities of the notes of a MIDI file, in onset order."""
+    import mido
+
+    t, onsets, velocities = 0.0, [], []
+    for msg in mido.MidiFile(path):
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            onsets.append(t)
+            velocities.append(msg.velocity)
+    order = np.argsort(onsets, kind="stable")
+    return np.asarray(onsets)[order], np.asarray(velocities, np.float64)[order]
+
+
+def test_render_with_directions_writes_midi_whose_curves_show_them(shared_root, tmp_path):
+    """`appliance render SCORE --direct "softer@bar 8" --direct "accelerando@bar 16"`: softer
+    from bar 8 on, and the tempo rising over bars 16–17, against the same render without."""
+    import subprocess
+    import sys
+
+    path = shared_root / "asap" / "Bach" / "Prelude" / "bwv_854" / "xml_score.musicxml"
+    notes = load_score(path).notes
+    outs = {}
+    for name, extra in (
+        ("plain", []),
+        ("directed", ["--direct", "softer@bar 8", "--direct", "accelerando@bar 16"]),
+    ):
+        out = outs[name] = tmp_path / f"{name}.mid"
+        cmd = [sys.executable, "-m", "appliance.cli", "render", str(path), "-o", str(out), *extra]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    (on_a, vel_a), (on_b, vel_b) = midi_notes(outs["plain"]), midi_notes(outs["directed"])
+    assert len(on_a) == len(on_b) == len(notes)
+    beat = notes["onset_beat"]
+    number = notes["bar_number"]
+    before = number < 8
+    assert np.allclose(on_a[before], on_b[before]) and np.array_equal(vel_a[before], vel_b[before])
+    softer = (number >= 9) & (number < 16)  # after the fade, before the accelerando
+    assert vel_b[softer].mean() < vel_a[softer].mean() - 2
+
+    def tempo(onsets: np.ndarray, first: int, last: int) -> float:  # beats per second
+        span = np.flatnonzero((number >= first) & (number <= last))
+        return float((beat[span[-1]] - beat[span[0]]) / (onsets[span[-1]] - onsets[span[0]]))
+
+    rise_plain = tempo(on_a, 17, 17) / tempo(on_a, 16, 16)
+    rise_directed = tempo(on_b, 17, 17) / tempo(on_b, 16, 16)
+    assert rise_directed > rise_plain * 1.03, (rise_plain, rise_directed)

@@ -116,6 +116,28 @@ def test_a_direction_changes_only_notes_after_the_command(library, synth):
     assert applied[0].first_note == first and "p +2.00 from_now" in applied[0].directions
 
 
+def test_a_level_moves_the_tempo_towards_itself_from_where_it_is(library, synth):
+    """"Andante" in the middle of the Maple Leaf Rag (2/4: andante is 84 quarters a minute):
+    the notes after the command are played nearer that tempo than without it."""
+    plain, steered = Rig(library, synth), Rig(library, synth)
+    for rig in (plain, steered):
+        rig.engine.select("joplin-maple-leaf-rag", seed=5)
+        rig.run(2.0)
+    first = steered.engine.apply_text("andante")
+    for rig in (plain, steered):
+        rig.run(6.0)
+    beats = steered.engine.score.notes["onset_beat"]
+
+    def tempo(rig: Rig) -> float:  # quarters per minute over the 40 notes from the 8th after
+        on = {e.note: e.time for e in rig.midi.events if e.kind == "note_on"}
+        a, b = first + 8, first + 48
+        return 60.0 * float(beats[b] - beats[a]) / (on[b] - on[a])
+
+    assert abs(np.log(tempo(steered) / 84.0)) < abs(np.log(tempo(plain) / 84.0))
+    applied = [e for e in steered.bus.events if isinstance(e, DirectionApplied)]
+    assert applied[0].directions == ("andante +1.00 from_now",)
+
+
 def test_seek_to_a_bar_and_back_to_the_beginning(library, synth):
     rig = Rig(library, synth)
     rig.engine.select("bach-bwv846", seed=2)

@@ -5,7 +5,7 @@ into clauses ("slower and softer"); in each clause the direction phrases are fou
 first, whole words), then intensity words ("a bit", "much") scale them and negations ("not so",
 "less", "too") flip them: "too fast" asks for −1 × allegro, i.e. slower. A scope phrase anywhere
 applies to the whole request; otherwise each class has its natural scope (levels last from now
-on, changes and accents are "here").
+on, and so does "a tempo"; changes and accents are "here").
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class ParsedDirections:
 
 
 def default_scope(cls: str) -> Scope:
+    if cls == "a_tempo":  # a return to the tempo: it lasts
+        return Scope.FROM_NOW
     if GROUP_OF[cls] in _LOCAL_GROUPS or cls in _LOCAL_CLASSES:
         return Scope.HERE
     return Scope.FROM_NOW
