@@ -235,7 +235,7 @@ def effect_table(trials: list[Trial], strength: float) -> Table:
         "trials",
         "intended way",
         "median change of its feature",
-        "side effects (median |Δ|)",
+        "side effects (median size of the change)",
     ):
         table.add_column(col)
     for cls in CLASSES:

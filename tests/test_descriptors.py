@@ -71,7 +71,8 @@ def test_a_lullaby_asks_for_soft_legato_and_slow(describer: Describer):
 
 
 @pytest.mark.parametrize(
-    "text", ["what's the weather tomorrow", "who are you", "banana", "", "   ", "какая завтра погода"]
+    "text",
+    ["what's the weather tomorrow", "who are you", "banana", "", "   ", "какая завтра погода"],
 )
 def test_unrelated_or_unreadable_text_is_not_understood(describer: Describer, text):
     assert describer.describe(text) is None

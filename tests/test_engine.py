@@ -117,7 +117,7 @@ def test_a_direction_changes_only_notes_after_the_command(library, synth):
 
 
 def test_a_level_moves_the_tempo_towards_itself_from_where_it_is(library, synth):
-    """"Andante" in the middle of the Maple Leaf Rag (2/4: andante is 84 quarters a minute):
+    """ "Andante" in the middle of the Maple Leaf Rag (2/4: andante is 84 quarters a minute):
     the notes after the command are played nearer that tempo than without it."""
     plain, steered = Rig(library, synth), Rig(library, synth)
     for rig in (plain, steered):

@@ -140,8 +140,15 @@ def test_cli_renders_with_directions(tiny_model, vectors_file, shared_root, tmp_
     assert bad.returncode == 1 and "neural renderer" in bad.stderr
 
 
+def resolve(*args, **kwargs):
+    """(class, strength) pairs of the moves a direction resolves to."""
+    from appliance.directions.levels import moves
+
+    return [(m.cls, m.strength) for m in moves(*args, **kwargs)]
+
+
 def test_levels_move_towards_themselves_from_where_the_music_is():
-    from appliance.directions.levels import AIM, DEFAULT_EFFECTS, MAX_FACTOR, TOLERANCE, resolve
+    from appliance.directions.levels import AIM, DEFAULT_EFFECTS, MAX_FACTOR, TOLERANCE
     from appliance.render.expression import EXPRESSION_DTYPE
 
     notes = table([float(i) for i in range(16)])  # 4/4, one note per beat: beat = quarter
@@ -177,7 +184,7 @@ def test_levels_move_towards_themselves_from_where_the_music_is():
 
 
 def test_levels_go_by_the_planned_notes_and_the_measured_effects():
-    from appliance.directions.levels import AIM, moves, refine, resolve
+    from appliance.directions.levels import AIM, moves, refine
     from appliance.render.expression import EXPRESSION_DTYPE
 
     notes = table([float(i) for i in range(16)])

@@ -180,15 +180,3 @@ def moves(
     articulation = float(np.mean(now["log_art"]))
     share = float(np.clip(-min(articulation, 0.0) / ARTICULATION_SCALE, MIN_SHARE, 1.0))
     return [Move(LONGER, strength * share / 2), Move(DETACHED, -strength * share / 2)]
-
-
-def resolve(
-    cls: str,
-    strength: float,
-    notes: np.ndarray,
-    played: np.ndarray | None,
-    planned: np.ndarray | None = None,
-    effects: Effects | None = None,
-) -> list[tuple[str, float]]:
-    """(class, strength) pairs of :func:`moves`."""
-    return [(m.cls, m.strength) for m in moves(cls, strength, notes, played, planned, effects)]

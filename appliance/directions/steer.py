@@ -119,7 +119,8 @@ class Steering:
         parts = moves(
             request.cls, request.strength, self.notes, played, planned, self.vectors.effects
         )
-        if preview is not None and len(parts) == 1 and parts[0].feature is not None:
+        aimed = len(parts) == 1 and parts[0].feature is not None
+        if aimed and preview is not None and planned is not None and len(planned):
             parts = [
                 self._refined(parts[0], _Active(request, at, self._vector(parts), end), preview)
             ]
