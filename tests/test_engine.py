@@ -95,14 +95,21 @@ def test_sound_starts_pauses_with_a_fade_and_resumes(library, synth):
     assert states == ["playing", "paused", "playing"]
 
 
-def test_a_direction_changes_only_notes_after_the_command(library, synth):
+def directed_after_two_seconds(library, synth, words: str, then: float):
+    """The Maple Leaf Rag played twice alike, ``words`` said to the second after two seconds;
+    both then play ``then`` seconds more. Returns both rigs and the first note directed."""
     plain, steered = Rig(library, synth), Rig(library, synth)
     for rig in (plain, steered):
         rig.engine.select("joplin-maple-leaf-rag", seed=5)
         rig.run(2.0)
-    first = steered.engine.apply_text("much softer")
+    first = steered.engine.apply_text(words)
     for rig in (plain, steered):
-        rig.run(4.0)
+        rig.run(then)
+    return plain, steered, first
+
+
+def test_a_direction_changes_only_notes_after_the_command(library, synth):
+    plain, steered, first = directed_after_two_seconds(library, synth, "much softer", 4.0)
     a = [e for e in plain.midi.events if e.kind == "note_on"]
     b = [e for e in steered.midi.events if e.kind == "note_on"]
     before_a = [e for e in a if e.note < first]
@@ -119,13 +126,7 @@ def test_a_direction_changes_only_notes_after_the_command(library, synth):
 def test_a_level_moves_the_tempo_towards_itself_from_where_it_is(library, synth):
     """ "Andante" in the middle of the Maple Leaf Rag (2/4: andante is 84 quarters a minute):
     the notes after the command are played nearer that tempo than without it."""
-    plain, steered = Rig(library, synth), Rig(library, synth)
-    for rig in (plain, steered):
-        rig.engine.select("joplin-maple-leaf-rag", seed=5)
-        rig.run(2.0)
-    first = steered.engine.apply_text("andante")
-    for rig in (plain, steered):
-        rig.run(6.0)
+    plain, steered, first = directed_after_two_seconds(library, synth, "andante", 6.0)
     beats = steered.engine.score.notes["onset_beat"]
 
     def tempo(rig: Rig) -> float:  # quarters per minute over the 40 notes from the 8th after
