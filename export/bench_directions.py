@@ -1,4 +1,5 @@
-"""Measured effect of every direction class (printed tables, part of ``make bench``).
+"""Measured effect of every direction class (printed tables, part of ``make bench``), and what
+a direction costs the engine's render thread.
 
 On held-out (test) pieces, at random notes, the neural renderer renders the next two bars with
 and without a direction applied at that note (same style and random draws, so the difference is
@@ -30,6 +31,7 @@ have none, and "a tempo" is the tempo of the last eight bars played.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +41,11 @@ from rich.table import Table
 
 from appliance.console import run_app
 from appliance.directions.classes import CLASSES, Scope
-from appliance.directions.levels import A_TEMPO_BARS, TOLERANCE
+from appliance.directions.levels import A_TEMPO_BARS, LEVEL_CLASSES, TOLERANCE
 from appliance.directions.steer import Steering, SteeringVectors
-from appliance.directions.timeline import previewer
+from appliance.directions.timeline import planned, previewer
 from appliance.directions.words import DirectionRequest
+from appliance.perform.engine import RENDER_CHUNK, RERENDER_MARGIN
 from appliance.render.base import PerformanceStream, Style
 from appliance.render.neural import NeuralRenderer
 from appliance.render.registry import get_renderer, steering_file
@@ -309,6 +312,47 @@ def main_cmd(
             )
         table.add_row(cls, *cells)
     console.print(table)
+    for words, cost in command_costs(renderer, vectors, by_piece, trials).items():
+        console.print(
+            f"time from a command to its first re-rendered notes, {words}: "
+            f"p50 {np.median(cost):.1f} ms, p95 {np.quantile(cost, 0.95):.1f} ms "
+            f"(the engine keeps notes due within {RERENDER_MARGIN * 1000:.0f} ms as they are)"
+        )
+
+
+def command_costs(
+    renderer: NeuralRenderer,
+    vectors: SteeringVectors,
+    by_piece: dict[str, list[Record]],
+    trials: int,
+    seed: int = 1,
+) -> dict[str, list[float]]:
+    """Milliseconds the engine's render thread spends on a direction before the first notes
+    are re-rendered: a way ("p") re-renders once; a level ("andante") first renders the next two
+    bars as planned, previews them with the direction up to twice, then re-renders."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(by_piece)
+    out: dict[str, list[float]] = {"a way (p)": [], "a level (andante)": []}
+    for t in range(trials):
+        notes = by_piece[keys[t % len(keys)]][0].notes
+        at = int(rng.integers(1, max(len(notes) - 64, 2)))
+        for label, cls in (("a way (p)", "p"), ("a level (andante)", "andante")):
+            stream = PerformanceStream(renderer, Score(notes), Style(seed=seed))
+            stream.render_to(at)
+            at = stream.rendered
+            steering = Steering(notes, vectors)
+            begin = time.perf_counter()
+            played = stream.expression[:at].copy()
+            ahead = preview = None
+            if cls in LEVEL_CLASSES:
+                ahead = planned(stream, at)
+                preview = previewer(stream, stream.style, at, len(ahead))
+            steering.apply(DirectionRequest(cls, 1.0, Scope.FROM_NOW), at, played, ahead, preview)
+            stream.style = stream.style.with_offsets(steering.offsets())
+            stream.rewind(at)
+            stream.render_next(RENDER_CHUNK)
+            out[label].append(1000 * (time.perf_counter() - begin))
+    return out
 
 
 def main() -> None:
