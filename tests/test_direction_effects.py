@@ -169,3 +169,23 @@ def test_render_with_directions_writes_midi_whose_curves_show_them(shared_root, 
     rise_plain = tempo(on_a, 17, 17) / tempo(on_a, 16, 16)
     rise_directed = tempo(on_b, 17, 17) / tempo(on_b, 16, 16)
     assert rise_directed > rise_plain * 1.03, (rise_plain, rise_directed)
+
+
+def test_the_effect_benchmark_measures_trials_and_command_times(renderer, vectors, small_dataset):
+    from export.bench_directions import command_costs, run_trials
+    from export.evaluate import pieces
+
+    by_piece = pieces(None, small_dataset)
+    trials = run_trials(renderer, vectors, by_piece, (1.0, 2.0), 3, classes=("pp", "andante"))
+    assert {(t.cls, t.strength) for t in trials} == {
+        (c, s) for c in ("pp", "andante") for s in (1.0, 2.0)
+    }
+    for t in trials:
+        if t.cls == "pp":  # velocity down
+            assert t.intended and t.delta["velocity"] < 0
+        assert t.delta["to_andante"] == pytest.approx(
+            t.with_["to_andante"] - t.without["to_andante"]
+        )
+    costs = command_costs(renderer, vectors, by_piece, 2)
+    assert set(costs) == {"a way (p)", "a level (andante)"}
+    assert all(len(v) == 2 and min(v) > 0 for v in costs.values())
