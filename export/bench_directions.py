@@ -43,7 +43,7 @@ from appliance.console import run_app
 from appliance.directions.classes import CLASSES, Scope
 from appliance.directions.levels import A_TEMPO_BARS, LEVEL_CLASSES, TOLERANCE
 from appliance.directions.steer import Steering, SteeringVectors
-from appliance.directions.timeline import planned, previewer
+from appliance.directions.timeline import look_ahead, previewer
 from appliance.directions.words import DirectionRequest
 from appliance.perform.engine import RENDER_CHUNK, RERENDER_MARGIN
 from appliance.render.base import PerformanceStream, Style
@@ -345,8 +345,7 @@ def command_costs(
             played = stream.expression[:at].copy()
             ahead = preview = None
             if cls in LEVEL_CLASSES:
-                ahead = planned(stream, at)
-                preview = previewer(stream, stream.style, at, len(ahead))
+                ahead, preview = look_ahead(stream, stream.style, steering.offsets(), at)
             steering.apply(DirectionRequest(cls, 1.0, Scope.FROM_NOW), at, played, ahead, preview)
             stream.style = stream.style.with_offsets(steering.offsets())
             stream.rewind(at)

@@ -195,7 +195,7 @@ class Steering:
                 else HERE_FADE_BARS * self._bar_beats(a.end)
             )
             t1 = beat[a.end]
-            fade = max(fade, 1e-6)  # the first note of the fade already a quarter of the way
+            fade = max(fade, 1e-6)  # like the fade-in, the first note is a quarter beat in
             down = np.clip(1.0 - (beat[a.end :] - t1) / fade - 1.0 / (fade * 4), 0, 1)
             w[a.end :] = np.minimum(w[a.end :], down)
         return w

@@ -81,6 +81,16 @@ def previewer(stream: PerformanceStream, style: Style, at: int, count: int) -> P
     return render
 
 
+def look_ahead(
+    stream: PerformanceStream, style: Style, offsets: np.ndarray, at: int
+) -> tuple[np.ndarray, Preview]:
+    """What a level applied at note ``at`` goes by: the next ``PLAN_BARS`` bars as ``stream``
+    plays them with ``style`` and the ``offsets`` in force, and a previewer of those bars."""
+    stream.style = style.with_offsets(offsets)
+    ahead = planned(stream, at)
+    return ahead, previewer(stream, style, at, len(ahead))
+
+
 def offsets_for(
     notes: np.ndarray,
     placed: list[PlacedDirection],
@@ -89,9 +99,9 @@ def offsets_for(
 ) -> np.ndarray:
     """Latent offsets of directions applied in score order.
 
-    With a ``stream`` (the score being rendered), the music is rendered up to each direction
-    first, so that levels ("andante", "mp") move it from where it is; the stream's style then
-    carries the offsets."""
+    With a ``stream`` (the score being rendered), the music is rendered up to each level
+    ("andante", "mp") and a little beyond first, so that it moves the music from where it is;
+    the stream's style then carries the offsets."""
     steering = Steering(notes, vectors)
     for p in sorted(placed, key=lambda d: d.note):
         played = ahead = preview = None
@@ -99,16 +109,14 @@ def offsets_for(
             steering.undo(p.note)
         elif p.parsed.control == "reset":
             steering.reset(p.note)
-        if stream is not None:
+        if stream is not None and needs_plan(p.parsed):
             stream.style = stream.style.with_offsets(steering.offsets())
             stream.rewind(p.note)
             stream.render_to(p.note)
             played = stream.expression[: p.note].copy()
-            if needs_plan(p.parsed):
-                ahead = planned(stream, p.note)
-                preview = previewer(stream, stream.style, p.note, len(ahead))
+            ahead, preview = look_ahead(stream, stream.style, steering.offsets(), p.note)
         for request in p.parsed.directions:
             steering.apply(request, p.note, played, ahead, preview)
-        if stream is not None:
-            stream.style = stream.style.with_offsets(steering.offsets())
+    if stream is not None:
+        stream.style = stream.style.with_offsets(steering.offsets())
     return steering.offsets()

@@ -29,7 +29,7 @@ import numpy as np
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
-from appliance.directions.timeline import needs_plan, planned, previewer
+from appliance.directions.timeline import look_ahead, needs_plan
 from appliance.directions.words import ParsedDirections
 from appliance.errors import ApplianceError
 from appliance.events import (
@@ -307,12 +307,10 @@ class Engine:
                 steering.undo(at)
             elif parsed.control == "reset":
                 steering.reset(at)
-            played = stream.expression[: min(at, stream.rendered)].copy()
-            ahead = preview = None
-            if needs_plan(parsed):  # the music about to be played, as it would sound now
-                stream.style = self.style.with_offsets(steering.offsets())
-                ahead = planned(stream, at)
-                preview = previewer(stream, self.style, at, len(ahead))
+            played = ahead = preview = None
+            if needs_plan(parsed):  # a level goes by the music about to be played
+                played = stream.expression[: min(at, stream.rendered)].copy()
+                ahead, preview = look_ahead(stream, self.style, steering.offsets(), at)
             for request in parsed.directions:
                 steering.apply(request, at, played, ahead, preview)
             self.style = self.style.with_offsets(steering.offsets())
