@@ -41,7 +41,7 @@ from rich.table import Table
 
 from appliance.console import run_app
 from appliance.directions.classes import CLASSES, Scope
-from appliance.directions.levels import A_TEMPO_BARS, LEVEL_CLASSES, TOLERANCE
+from appliance.directions.levels import A_TEMPO_BARS, LEVEL_CLASSES, TOLERANCE, VELOCITY_LEVELS
 from appliance.directions.steer import Steering, SteeringVectors
 from appliance.directions.timeline import look_ahead, previewer
 from appliance.directions.words import DirectionRequest
@@ -89,7 +89,6 @@ MEASURES = (
     "to_andante",
     "to_moderato",
 )
-LEVEL_VELOCITY = {"mp": 64.0, "mf": 80.0}  # the usual MIDI velocities of the middle dynamics
 
 
 def _slope(y: np.ndarray) -> float:
@@ -116,8 +115,8 @@ def measure(
         return abs(tempo - float(np.log(60.0 / (markings.TEMPO_WORD_BPM[word] * beat_q))))
 
     return {
-        "to_mp": abs(velocity - LEVEL_VELOCITY["mp"]),
-        "to_mf": abs(velocity - LEVEL_VELOCITY["mf"]),
+        "to_mp": abs(velocity - VELOCITY_LEVELS["mp"]),
+        "to_mf": abs(velocity - VELOCITY_LEVELS["mf"]),
         "to_andante": to_word("andante"),
         "to_moderato": to_word("moderato"),
         "velocity": float(expr["velocity"].mean()),
@@ -133,9 +132,13 @@ def measure(
 class Trial:
     cls: str
     strength: float
-    delta: dict[str, float]  # with the direction minus without
-    without: dict[str, float]
-    with_: dict[str, float]
+    without: dict[str, float]  # the measures without the direction
+    with_: dict[str, float]  # and with it
+
+    @property
+    def delta(self) -> dict[str, float]:
+        """With the direction minus without, per measure."""
+        return {m: self.with_[m] - self.without[m] for m in MEASURES}
 
     @property
     def intended(self) -> bool:
@@ -219,7 +222,7 @@ def run_trials(
                 span = notes[start:stop]
                 was = measure(base, reference, span)
                 now = measure(directed, reference, span)
-                out.append(Trial(cls, strength, {m: now[m] - was[m] for m in MEASURES}, was, now))
+                out.append(Trial(cls, strength, was, now))
             stream.style = base_style
     return out
 
@@ -342,9 +345,9 @@ def command_costs(
             at = stream.rendered
             steering = Steering(notes, vectors)
             begin = time.perf_counter()
-            played = stream.expression[:at].copy()
-            ahead = preview = None
-            if cls in LEVEL_CLASSES:
+            played = ahead = preview = None
+            if cls in LEVEL_CLASSES:  # as the engine: only a level looks back and ahead
+                played = stream.expression[:at].copy()
                 ahead, preview = look_ahead(stream, stream.style, steering.offsets(), at)
             steering.apply(DirectionRequest(cls, 1.0, Scope.FROM_NOW), at, played, ahead, preview)
             stream.style = stream.style.with_offsets(steering.offsets())

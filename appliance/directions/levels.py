@@ -32,7 +32,7 @@ import numpy as np
 from appliance.score import markings
 from appliance.score.directions import beat_in_quarters
 
-TEMPO_LEVELS = {"andante": markings.TEMPO_WORD_BPM["andante"], "moderato": 104.0}
+TEMPO_LEVELS = {w: markings.TEMPO_WORD_BPM[w] for w in ("andante", "moderato")}
 VELOCITY_LEVELS = {"mp": 64.0, "mf": 80.0}  # the usual MIDI velocities of the middle dynamics
 # The classes that have a way, per way (the one with the largest measured effect is used).
 FASTER, SLOWER = ("allegro", "presto"), ("adagio", "largo")
@@ -42,10 +42,10 @@ LEVEL_CLASSES = (*TEMPO_LEVELS, *VELOCITY_LEVELS, "a_tempo", "tenuto")
 # How close counts as "there": MIDI velocity, ln of the beat period (5 % in tempo).
 TOLERANCE = {"velocity": 4.0, "beat_period": 0.05}
 AIM = 0.8
-MAX_FACTOR = 3.0  # at most this many times the request's strength
+MAX_FACTOR = 3.0  # at most this many times the request's strength (or 1, if weaker)
 REFINE_LIMIT = 3.0  # a preview may change a level's strength by at most this factor
-# Feature change per unit strength of the way vectors when the fitted file has none (the
-# figures measured for the shipped model): velocity, ln beat period, ln duration ratio.
+# Feature change per unit strength of the way vectors when the fitted file has none (rough
+# figures of the shipped model's vectors): velocity, ln beat period.
 DEFAULT_EFFECTS: dict[str, dict[str, float]] = {
     "allegro": {"beat_period": -0.1},
     "presto": {"beat_period": -0.1},
