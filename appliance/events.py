@@ -110,6 +110,27 @@ class Feedback(Event):
 
 
 @dataclass(frozen=True)
+class Volume(Event):
+    """The box's output level in percent (0 silent … 100 the loudest without clipping)."""
+
+    type: ClassVar[str] = "volume"
+    percent: int = 80
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.percent <= 100:
+            raise ValueError("volume percent must be between 0 and 100")
+
+
+@dataclass(frozen=True)
+class Authenticate(Event):
+    """A listening phone that has paired since it connected presents its session token, so that
+    the same connection may conduct (no second connection)."""
+
+    type: ClassVar[str] = "authenticate"
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class Talk(Event):
     """The walkie-talkie button: pressed (recording) or released."""
 
@@ -149,11 +170,34 @@ class TransportChanged(Event):
 
 @dataclass(frozen=True)
 class DirectionApplied(Event):
+    """Directions now in effect. ``directions`` are machine-readable ("p +1.00 from_now", or
+    the control "undo" / "reset") so that each phone can say them in its own language
+    (:mod:`appliance.directions.plain`)."""
+
     type: ClassVar[str] = "direction_applied"
     text: str = ""
     directions: tuple[str, ...] = ()  # "p +1.00 from_now", …
     from_bar: int = 0
     first_note: int = 0
+    who: str = ""
+
+
+@dataclass(frozen=True)
+class Moved(Event):
+    """The performance jumped: to the beginning, a bar, or a phrase; ``bar`` as written."""
+
+    type: ClassVar[str] = "moved"
+    target: str = "beginning"
+    bar: int = 0
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the user should know that is not a problem ("one moment…", "ready")."""
+
+    type: ClassVar[str] = "notice"
+    message: str = ""
+    kind: str = ""  # "loading" | "ready" | "" (machine-readable, for the phone's own words)
 
 
 @dataclass(frozen=True)
@@ -208,11 +252,16 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Talk,
         Action,
         ProtocolError,
+        Volume,
+        Authenticate,
+        Moved,
+        Notice,
     )
 }
 # What a phone may send (everything else it sends is refused).
 FROM_PHONE: tuple[type[Event], ...] = (
-    Play, Pause, Stop, Seek, SelectPiece, Direct, Duck, Command, Feedback, Talk,
+    Play, Pause, Stop, Seek, SelectPiece, Direct, Duck, Command, Feedback, Talk, Volume,
+    Authenticate,
 )  # fmt: skip
 
 

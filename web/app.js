@@ -1,47 +1,33 @@
 // The phone app: greeting → camera/microphone → pairing → camera + walkie-talkie button.
-// Plain JavaScript, no libraries, nothing from the internet.
+// Plain JavaScript, no libraries, nothing from the internet. Words: i18n.js and plain.json.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const TEXT = {
-  en: { pairToTalk: "Pair to conduct", listening: "Listening only", hello: "Hello! I am the piano.", start: "Start", talk: "Hold to talk", pause: "Pause",
-        play: "Play", restart: "From the start", next: "Next piece", allow: "Allow camera and microphone",
-        listenOnly: "Just listen", pair: "Pair", skipPair: "Listen without pairing", send: "Send",
-        tooFast: "Too fast", tooSlow: "Too slow", tooLoud: "Too loud", tooSoft: "Too soft",
-        speaking: "Listening…", wrongPin: "That PIN did not work. Look at the piano's screen again.",
-        denied: "No camera or microphone: you can still listen and use the buttons." },
-  de: { pairToTalk: "Koppeln zum Dirigieren", listening: "Nur zuhören", hello: "Hallo! Ich bin das Klavier.", start: "Los", talk: "Zum Sprechen halten", pause: "Pause",
-        play: "Spielen", restart: "Von vorne", next: "Nächstes Stück", allow: "Kamera und Mikrofon erlauben",
-        listenOnly: "Nur zuhören", pair: "Koppeln", skipPair: "Ohne Koppeln zuhören", send: "Senden",
-        tooFast: "Zu schnell", tooSlow: "Zu langsam", tooLoud: "Zu laut", tooSoft: "Zu leise",
-        speaking: "Ich höre…", wrongPin: "Die PIN stimmt nicht.", denied: "Ohne Kamera und Mikrofon: Zuhören geht trotzdem." },
-  es: { pairToTalk: "Vincula para dirigir", listening: "Solo escuchando", hello: "¡Hola! Soy el piano.", start: "Empezar", talk: "Mantén para hablar", pause: "Pausa",
-        play: "Tocar", restart: "Desde el principio", next: "Otra pieza", allow: "Permitir cámara y micrófono",
-        listenOnly: "Solo escuchar", pair: "Vincular", skipPair: "Escuchar sin vincular", send: "Enviar",
-        tooFast: "Muy rápido", tooSlow: "Muy lento", tooLoud: "Muy fuerte", tooSoft: "Muy suave",
-        speaking: "Escuchando…", wrongPin: "El PIN no es correcto.", denied: "Sin cámara ni micrófono: puedes escuchar igual." },
-  ru: { pairToTalk: "Подключите, чтобы дирижировать", listening: "Только слушаю", hello: "Привет! Я пианино.", start: "Начать", talk: "Держите, чтобы говорить", pause: "Пауза",
-        play: "Играть", restart: "Сначала", next: "Другая пьеса", allow: "Разрешить камеру и микрофон",
-        listenOnly: "Только слушать", pair: "Подключить", skipPair: "Слушать без подключения", send: "Отправить",
-        tooFast: "Слишком быстро", tooSlow: "Слишком медленно", tooLoud: "Слишком громко", tooSoft: "Слишком тихо",
-        speaking: "Слушаю…", wrongPin: "Неверный PIN.", denied: "Без камеры и микрофона можно просто слушать." },
-};
+const MAX_POINTS = 120;  // bars shown in the curves
+const TEMPO_RANGE = [20, 220];  // beats per minute
+const LOUDNESS_RANGE = [0, 127];  // MIDI velocity
 
 const state = {
   lang: localStorage.getItem("lang") || (navigator.language || "en").slice(0, 2),
   token: localStorage.getItem("token") || "",
   stream: null, pc: null, channel: null, paired: false, playing: true,
-  curves: [], level: 0, analyser: null, events: [],
+  curves: [], analyser: null, events: [], plain: null,
 };
 if (!TEXT[state.lang]) state.lang = "en";
 
-function t(key) { return (TEXT[state.lang] || TEXT.en)[key] || TEXT.en[key] || key; }
+function t(key, values) {
+  let text = (TEXT[state.lang] || TEXT.en)[key] || TEXT.en[key] || key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replace(`{${name}}`, value);
+  return text;
+}
 function translate() {
   document.documentElement.lang = state.lang;
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    const value = (TEXT[state.lang] || {})[el.dataset.i18n];
-    if (value) el.textContent = value;
-  }
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
+  for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  $("playpause").textContent = state.playing ? t("pause") : t("play");
+  setPaired(state.paired);
+  drawCurves();
 }
 function show(id) {
   for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== id;
@@ -67,42 +53,146 @@ function log(text) {
   while ($("activity").children.length > 30) $("activity").lastChild.remove();
 }
 
+// Near the talk button: what the box understood or has to say, in plain words.
+function say(text) { $("said").textContent = text; }
+
+// --- what the box did, in the phone's language ------------------------------------------------
+
+function directionWords(cls, strength, words) {
+  const said = words.classes[cls][strength >= 0 ? "+" : "-"];
+  const size = Math.abs(strength);
+  if (size < 0.75) return words.little.replace("{words}", said);
+  if (size > 1.5 && !said.startsWith(words.much.split(" ")[0])) return words.much.replace("{words}", said);
+  return said;
+}
+
+// The same wording as appliance/directions/plain.py, from the same table.
+function describeDirections(directions, bar, text) {
+  const words = state.plain && (state.plain[state.lang] || state.plain.en);
+  if (!words) return `${text}: ${directions.join(", ")}`;
+  const parts = [];
+  let scope = "from_now";
+  for (const item of directions) {
+    const fields = item.split(" ");
+    if (fields.length === 1 && (fields[0] === "undo" || fields[0] === "reset")) {
+      parts.push(words[fields[0]].replace("{bar}", bar));
+      scope = "";
+      continue;
+    }
+    if (fields.length !== 3 || !words.classes[fields[0]]) continue;
+    parts.push(directionWords(fields[0], parseFloat(fields[1]), words));
+    scope = fields[2];
+  }
+  let line = parts.join(words.joiner);
+  if (words[scope] && ["here", "from_now", "until_told"].includes(scope)) line += " — " + words[scope].replace("{bar}", bar);
+  const quoted = text && text.trim() ? words.said.replace("{text}", text.trim()) : "";
+  if (!quoted) return line.charAt(0).toUpperCase() + line.slice(1);
+  return `${quoted}: ${line}`;
+}
+
+const FEEDBACK_KEYS = { "like": "like", "dislike": "dislike", "too fast": "tooFast", "too slow": "tooSlow",
+  "too loud": "tooLoud", "too soft": "tooSoft" };
+
+// The box's who-did-what wording (English, from appliance/perform/commands.py) in this language.
+function whatText(what) {
+  const exact = { "joined": "joined", "joined (listening)": "joinedListening", "left": "left",
+    "from the beginning": "fromBeginning", "back a phrase": "backPhrase",
+    "this phrase again": "phraseAgain", "next piece": "nextPiece", "speaking": "speakingAct",
+    "pause": "pause", "play": "play", "stop": "stopped" };
+  if (exact[what]) return t(exact[what]);
+  let m;
+  if ((m = what.match(/^bar (\d+)$/))) return t("fromBar", { bar: m[1] });
+  if ((m = what.match(/^volume (\d+) %$/))) return t("volume", { n: m[1] });
+  if ((m = what.match(/^spoke \(([\d.]+) s recorded\)$/))) return t("spoke", { s: m[1] });
+  if ((m = what.match(/^feedback: (.+)$/))) return t("feedbackAct", { kind: t(FEEDBACK_KEYS[m[1]] || m[1]) });
+  if ((m = what.match(/^paired \(was .+\)$/))) return t("pairedWas");
+  if ((m = what.match(/^play (.+)$/))) return t("playPiece", { piece: m[1] });
+  return what;  // a quoted direction, in the words it was given
+}
+
 function onEvent(event) {
   state.events.push(event);
   switch (event.type) {
     case "now_playing":
       $("now-playing").textContent = `${event.composer}: ${event.title}`;
       state.curves = [];
+      drawCurves();
       break;
     case "position":
-      state.curves.push([event.tempo_bpm, event.velocity]);
-      if (state.curves.length > 120) state.curves.shift();
+      state.curves.push([event.tempo_bpm, event.velocity, event.bar]);
+      if (state.curves.length > MAX_POINTS) state.curves.shift();
       drawCurves();
       break;
     case "transport":
       state.playing = event.state === "playing";
       $("playpause").textContent = state.playing ? t("pause") : t("play");
-      log(`■ ${event.state}`);
+      log(`■ ${t(event.state)}`);
       break;
-    case "action": log(`${event.who}: ${event.what}`); break;
-    case "direction_applied": log(`→ ${event.text || ""} ${event.directions.join(", ")}`); break;
-    case "problem": case "error": log(`! ${event.message}`); break;
+    case "moved": log(`⤺ ${t("fromBar", { bar: event.bar })}`); break;
+    case "action": log(`${event.who}: ${whatText(event.what)}`); break;
+    case "direction_applied": {
+      const line = describeDirections(event.directions, event.from_bar, event.text);
+      say(line);
+      log(`→ ${event.who ? event.who + ": " : ""}${line}`);
+      break;
+    }
+    case "piece_ended": log(`● ${t("pieceEnded")}`); break;
+    case "notice":
+      if (event.kind === "loading") say(t("loading"));
+      else if (event.kind === "paired") { setPaired(true); say(t("pairedNow")); show("main"); }
+      break;
+    case "problem": case "error":
+      say(t("problem", { message: event.message }));
+      log(`! ${event.message}`);
+      break;
   }
 }
 
 function drawCurves() {
   const canvas = $("curves"), ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const lines = [[0, "#ffb020", 20, 220], [1, "#6ec3ff", 20, 110]];
-  for (const [index, colour, lo, hi] of lines) {
+  const w = canvas.width, h = canvas.height, left = 40, right = 40, top = 8, bottom = 24;
+  const plotW = w - left - right, plotH = h - top - bottom;
+  ctx.clearRect(0, 0, w, h);
+  ctx.font = "13px system-ui, sans-serif";
+  ctx.strokeStyle = "#3a3e4a"; ctx.lineWidth = 1;
+  ctx.strokeRect(left, top, plotW, plotH);
+  const axes = [[TEMPO_RANGE, "#ffb020", left - 6, "right"], [LOUDNESS_RANGE, "#6ec3ff", w - right + 6, "left"]];
+  for (const [[lo, hi], colour, x, align] of axes) {
+    ctx.fillStyle = colour; ctx.textAlign = align;
+    for (let i = 0; i <= 2; i++) {
+      const value = lo + ((hi - lo) * i) / 2;
+      ctx.fillText(String(Math.round(value)), x, top + plotH - (plotH * i) / 2 + 4);
+    }
+  }
+  ctx.fillStyle = "#b9bcc6"; ctx.textAlign = "center";
+  const first = state.curves.length ? state.curves[0][2] : "";
+  const last = state.curves.length ? state.curves[state.curves.length - 1][2] : "";
+  ctx.fillText(t("axisBars"), left + plotW / 2, h - 6);
+  ctx.textAlign = "left"; ctx.fillText(String(first), left, h - 6);
+  ctx.textAlign = "right"; ctx.fillText(String(last), left + plotW, h - 6);
+  const lines = [[0, "#ffb020", TEMPO_RANGE], [1, "#6ec3ff", LOUDNESS_RANGE]];
+  for (const [index, colour, [lo, hi]] of lines) {
     ctx.strokeStyle = colour; ctx.lineWidth = 3; ctx.beginPath();
     state.curves.forEach((row, i) => {
-      const x = (i / 119) * canvas.width;
-      const y = canvas.height - ((row[index] - lo) / (hi - lo)) * canvas.height;
+      const x = left + (i / (MAX_POINTS - 1)) * plotW;
+      const share = Math.min(1, Math.max(0, (row[index] - lo) / (hi - lo)));
+      const y = top + plotH - share * plotH;
       if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
     });
     ctx.stroke();
   }
+}
+
+// Listen-only phones see the controls, disabled, and one button to pair.
+function setPaired(paired) {
+  state.paired = paired;
+  document.body.dataset.paired = paired ? "yes" : "no";
+  for (const el of document.querySelectorAll(".conduct button, .conduct input, #pieces button")) el.disabled = !paired;
+  $("pair-now").hidden = paired || $("main").hidden;
+  const talk = $("talk");
+  talk.textContent = paired ? t("talk") : t("pairToConduct");
+  talk.classList.toggle("locked", !paired);
+  if (paired) talk.removeAttribute("aria-disabled"); else talk.setAttribute("aria-disabled", "true");
 }
 
 async function connect() {
@@ -137,9 +227,8 @@ async function connect() {
   const answer = await api("/api/offer", {
     sdp: pc.localDescription.sdp, type: "offer", token: state.token,
   });
-  state.paired = answer.paired;
   await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
-  document.body.dataset.paired = state.paired ? "yes" : "no";
+  setPaired(answer.paired);
 }
 
 // The music's loudness as the page hears it (tests read this).
@@ -191,12 +280,6 @@ async function enterMain() {
   show("main");
   $("camera-note").hidden = !!state.stream;
   await connect();
-  const talk = $("talk");
-  if (!state.paired) {
-    talk.textContent = t("pairToTalk");
-    talk.classList.add("locked");
-    talk.setAttribute("aria-disabled", "true");
-  }
   loadPieces();
 }
 
@@ -211,6 +294,7 @@ async function loadPieces() {
         const li = document.createElement("li");
         const b = document.createElement("button");
         b.textContent = `${p.composer}: ${p.title}`;
+        b.disabled = !state.paired;
         b.onclick = () => send({ type: "select_piece", query: p.id });
         li.append(b);
         return li;
@@ -237,11 +321,30 @@ function holdToTalk() {
     button.textContent = t("talk");
     send({ type: "talk", pressed: false });
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = false;
+    say(t("talkRecorded"));
   };
   button.addEventListener("pointerdown", press);
   for (const name of ["pointerup", "pointercancel", "pointerleave"]) button.addEventListener(name, release);
   button.addEventListener("keydown", (e) => { if (e.key === " " && !e.repeat) press(e); });
   button.addEventListener("keyup", (e) => { if (e.key === " ") release(e); });
+}
+
+async function pairWithPin() {
+  try {
+    const paired = await api("/api/pair", { pin: $("pin").value, name: deviceName() });
+    state.token = paired.token;
+    localStorage.setItem("token", state.token);
+    $("pair-error").hidden = true;
+    if (state.channel && state.channel.readyState === "open") {
+      send({ type: "authenticate", token: state.token });  // this connection may now conduct
+      show("main");
+    } else {
+      await enterMain();
+    }
+  } catch (err) {
+    $("pair-error").textContent = t("wrongPin");
+    $("pair-error").hidden = false;
+  }
 }
 
 function wire() {
@@ -250,18 +353,9 @@ function wire() {
   $("start").onclick = () => show("permission");
   $("allow").onclick = () => startMedia(true);
   $("listen-only").onclick = () => startMedia(false);
-  $("pair").onclick = async () => {
-    try {
-      const paired = await api("/api/pair", { pin: $("pin").value, name: deviceName() });
-      state.token = paired.token;
-      localStorage.setItem("token", state.token);
-      await enterMain();
-    } catch (err) {
-      $("pair-error").textContent = t("wrongPin");
-      $("pair-error").hidden = false;
-    }
-  };
-  $("skip-pair").onclick = () => enterMain();
+  $("pair").onclick = pairWithPin;
+  $("skip-pair").onclick = () => (state.pc ? show("main") : enterMain());
+  $("pair-now").onclick = () => show("pairing");
   $("playpause").onclick = () => send({ type: state.playing ? "pause" : "play" });
   $("restart").onclick = () => send({ type: "seek", target: "beginning", bar: 0 });
   $("next").onclick = () => send({ type: "select_piece", query: "" });
@@ -276,6 +370,7 @@ function wire() {
   };
   holdToTalk();
   translate();
+  fetch("/static/plain.json").then((r) => r.json()).then((table) => { state.plain = table; }).catch(() => {});
 }
 
 wire();

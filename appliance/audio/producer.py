@@ -43,6 +43,8 @@ class Producer:
         self.blocks = 0
         self.late_blocks = 0  # blocks made later than their deadline (clock pacing)
         self.busy_seconds = 0.0  # time spent making blocks
+        self.notes_played = 0  # note-ons sent to the synthesiser
+        self.peak = 0.0  # the loudest sample made so far
         self._running = False
         self._thread: threading.Thread | None = None
 
@@ -60,9 +62,12 @@ class Producer:
                 parts.append(self.synth.render(offset - at))
                 at = offset
             self.synth.send(ev)
+            if ev.kind == "note_on":
+                self.notes_played += 1
         parts.append(self.synth.render(self.block - at))
         audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
         audio *= block.gain[:, None]
+        self.peak = max(self.peak, float(np.abs(audio).max()))
         for sink in self.audio_sinks:
             sink.write(audio)
         if block.events:
@@ -72,6 +77,9 @@ class Producer:
         self.blocks += 1
         self.busy_seconds += time.perf_counter() - t0
         return audio
+
+    def peak_dbfs(self) -> float:
+        return 20.0 * float(np.log10(self.peak)) if self.peak > 0 else float("-inf")
 
     def start(self) -> None:
         self._running = True

@@ -1,7 +1,8 @@
 """Which piano SoundFont to play with: Debian's packages, best first.
 
-``fluid-r3-gm-soundfont`` (about 140 MB, the better piano) is what the box installs; the small
-``timgm6mb-soundfont`` (6 MB) is enough for tests. ``$APPLIANCE_SOUNDFONT`` overrides both.
+FluidR3_GM (about 140 MB, the better piano) is what the box installs: Debian 12 and Raspberry
+Pi OS package it as ``fluid-soundfont-gm``, later releases also as ``fluid-r3-gm-soundfont``; the
+small ``timgm6mb-soundfont`` (6 MB) is enough for tests. ``$APPLIANCE_SOUNDFONT`` overrides both.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def find_soundfont() -> Path:
         if path.is_file():
             return path
     raise ApplianceError(
-        "no piano SoundFont found: install Debian's fluid-r3-gm-soundfont or timgm6mb-soundfont "
-        "(`make run` does)"
+        "no piano SoundFont found: install Debian's fluid-soundfont-gm (FluidR3_GM; "
+        "fluid-r3-gm-soundfont on newer releases) or timgm6mb-soundfont (`make run` does)"
     )
 
 

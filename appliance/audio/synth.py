@@ -1,4 +1,11 @@
-"""FluidSynth with a piano SoundFont, rendering stereo float32 blocks (loaded once at start)."""
+"""FluidSynth with a piano SoundFont, rendering stereo float32 blocks (loaded once at start).
+
+The output is brought to a calibrated level: FluidSynth's own output is quiet (a rendered
+piece averaged about −34 dBFS), so it is raised by ``LEVEL`` — chosen so that a typical piano
+piece measures about ``TARGET_LUFS`` integrated loudness (:mod:`appliance.audio.loudness`;
+`python -m export.bench_level` measures it) — and a soft limiter keeps the loudest chords
+under ``CEILING`` (−1 dBFS) without clipping. The box's volume setting scales this level down.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,10 @@ from appliance.errors import ApplianceError
 from appliance.render.midi import MidiEvent
 
 SAMPLE_RATE = 48_000
+LEVEL = 4.0  # gain on FluidSynth's output (see the module docstring)
+TARGET_LUFS = -16.0
+KNEE = 0.5  # above this the limiter starts to bend (about −6 dBFS)
+CEILING = 0.891  # −1 dBFS: the limiter never goes above it
 CHANNEL = 0
 PIANO_PROGRAM = 0  # General MIDI: acoustic grand piano
 
@@ -49,9 +60,24 @@ class Synth:
         self._fs.cc(CHANNEL, 123, 0)  # all notes off
 
     def render(self, frames: int) -> np.ndarray:
-        """The next ``frames`` of sound: (frames, 2) float32 in [-1, 1]."""
+        """The next ``frames`` of sound: (frames, 2) float32 at the calibrated level, limited."""
         raw = self._fs.get_samples(frames)
-        return (np.asarray(raw, np.float32).reshape(frames, 2) / 32768.0).astype(np.float32)
+        audio = np.asarray(raw, np.float32).reshape(frames, 2) * np.float32(LEVEL / 32768.0)
+        return soft_limit(audio)
 
     def close(self) -> None:
         self._fs.delete()
+
+
+def soft_limit(audio: np.ndarray, knee: float = KNEE, ceiling: float = CEILING) -> np.ndarray:
+    """Unchanged below ``knee``; above it bent smoothly (same slope at the knee) towards
+    ``ceiling``, which it never reaches."""
+    size = np.abs(audio)
+    over = size > knee
+    if not over.any():
+        return audio
+    room = ceiling - knee
+    bent = knee + room * np.tanh((size[over] - knee) / room)
+    out = audio.copy()
+    out[over] = np.sign(audio[over]) * bent
+    return out.astype(np.float32)

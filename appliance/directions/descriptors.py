@@ -13,6 +13,7 @@ descriptors whose stems occur blended by how many of them occur.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -264,6 +265,36 @@ class Description:
         return ParsedDirections(directions, language="", matched_words=0)
 
 
+def anchor_embeddings(embedder: SentenceEmbedder, phrasings: list[str]) -> np.ndarray:
+    """The phrasings' embeddings, computed once per model and table and kept in the cache
+    (``descriptor-anchors-<hash>.npy``), so that the box's first description costs milliseconds."""
+    from appliance.nlp.embedding import model_fingerprint
+    from appliance.paths import cache_dir
+
+    folder = getattr(embedder, "folder", None)
+    if folder is None:
+        return embedder.embed_many(phrasings)
+    key = hashlib.sha256(
+        "\n".join([model_fingerprint(folder), *phrasings]).encode("utf-8")
+    ).hexdigest()[:20]
+    path = cache_dir() / f"descriptor-anchors-{key}.npy"
+    try:
+        anchors = np.load(path, allow_pickle=False)
+        if anchors.shape[0] == len(phrasings):
+            return np.asarray(anchors, np.float32)
+    except (OSError, ValueError):
+        pass
+    anchors = embedder.embed_many(phrasings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, anchors)
+        tmp.replace(path)
+    except OSError:  # a read-only cache only costs time
+        pass
+    return anchors
+
+
 class Describer:
     """Maps descriptions to mixtures; embeds the table's phrasings once."""
 
@@ -276,7 +307,7 @@ class Describer:
         self.descriptors = descriptors
         self._owner = np.array([i for i, d in enumerate(descriptors) for _ in d.phrasings])
         phrasings = [core(p) for d in descriptors for p in d.phrasings]
-        self._anchors = self.embedder.embed_many(phrasings)
+        self._anchors = anchor_embeddings(self.embedder, phrasings)
 
     def similarities(self, text: str) -> np.ndarray:
         """Per descriptor, the cosine similarity of its closest phrasing to ``text``."""

@@ -167,6 +167,19 @@ class Steering:
                 ended.append(a)
         return ended
 
+    def restart(self, at: int) -> None:
+        """The performance starts again at note ``at`` (stop and play, a seek back): directions
+        still in force that were given later hold from ``at`` on; passing ones ("here") and
+        those already ended there are dropped. Only "back to normal" clears them all."""
+        kept = []
+        for a in self._active:
+            if a.start <= at:
+                kept.append(a)
+            elif a.end is None and a.request.scope is not Scope.HERE:
+                a.start = at
+                kept.append(a)
+        self._active = kept
+
     def reset(self, at: int) -> None:
         """Back to normal: end every direction from note ``at`` on."""
         for a in self._active:

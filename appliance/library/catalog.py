@@ -9,6 +9,7 @@ prelude" can be matched (:mod:`appliance.library.match`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -41,6 +42,9 @@ class Piece:
     source: str = "user"  # "music21" (shipped) | "user"
     licence: str = ""
     notes: int = 0
+    opener: bool = True  # may open a session (the box's first, random piece)
+    origin: str = ""  # the file it was added from (adding it again updates this piece)
+    sha256: str = ""  # of the score file's content
 
     def describe(self) -> str:
         parts = [self.composer, self.title, self.catalogue, f"in {self.key}" if self.key else ""]
@@ -48,34 +52,64 @@ class Piece:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Piece:
-        return cls(**{**raw, "aliases": tuple(raw.get("aliases", ()))})
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in raw.items() if k in known}
+        return cls(**{**values, "aliases": tuple(raw.get("aliases", ()))})
 
 
 @dataclass
 class Library:
     folder: Path
     pieces: dict[str, Piece] = field(default_factory=dict)
+    _stamp: tuple[int, int] | None = None  # the index file's (mtime, size) when last read
 
     @classmethod
     def open(cls, folder: Path | None = None) -> Library:
         folder = folder or data_dir() / "library"
         lib = cls(folder)
-        path = folder / INDEX
-        if path.exists():
-            try:
-                raw = json.loads(path.read_text())
-                lib.pieces = {p["id"]: Piece.from_dict(p) for p in raw["pieces"]}
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise ApplianceError(f"the library index {path} is damaged ({exc})") from None
+        lib._read()
         return lib
+
+    @property
+    def index(self) -> Path:
+        return self.folder / INDEX
+
+    def _read(self) -> None:
+        path = self.index
+        if not path.exists():
+            return
+        try:
+            stat = path.stat()
+            raw = json.loads(path.read_text())
+            self.pieces = {p["id"]: Piece.from_dict(p) for p in raw["pieces"]}
+            self._stamp = (stat.st_mtime_ns, stat.st_size)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ApplianceError(f"the library index {path} is damaged ({exc})") from None
+
+    def refresh(self) -> bool:
+        """Read the index again if another process (``appliance library add``) changed it;
+        True if it did. A damaged index keeps the pieces known so far."""
+        try:
+            stat = self.index.stat()
+        except OSError:
+            return False
+        if self._stamp == (stat.st_mtime_ns, stat.st_size):
+            return False
+        try:
+            self._read()
+        except ApplianceError:
+            return False
+        return True
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / INDEX
+        path = self.index
         tmp = path.with_suffix(".tmp")
         raw = {"pieces": [asdict(p) for p in sorted(self.pieces.values(), key=lambda p: p.id)]}
         tmp.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
         tmp.replace(path)
+        stat = path.stat()
+        self._stamp = (stat.st_mtime_ns, stat.st_size)
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -102,17 +136,26 @@ class Library:
         piece_id: str = "",
         source: str = "user",
         licence: str = "",
+        opener: bool = True,
     ) -> Piece:
-        """Check that ``path`` is a playable score, then add it (copied into the library)."""
+        """Check that ``path`` is a playable score, then add it (copied into the library).
+        The same file added again (same place or same content) updates its piece."""
         try:
             score = load_score(path)
         except ScoreError as exc:
             raise ApplianceError(f"not added: {exc}") from None
         if len(score.notes) == 0:
             raise ApplianceError(f"not added: {path} has no notes")
+        self.refresh()
+        origin = str(path.resolve())
+        digest = file_sha256(path)
+        earlier = self._same_file(origin, digest)
         name = f"{composer or score.composer} {title or score.title}"
-        pid = piece_id or self._free_id(slug(name))
-        stored = str(path.resolve())
+        pid = piece_id or (earlier.id if earlier else self._free_id(slug(name)))
+        if earlier is not None:
+            aliases = aliases or earlier.aliases
+            catalogue = catalogue or earlier.catalogue
+        stored = origin
         if copy:
             target = self.folder / "files" / f"{pid}{path.suffix.lower()}"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -129,10 +172,31 @@ class Library:
             source=source,
             licence=licence,
             notes=len(score.notes),
+            opener=opener if earlier is None else earlier.opener and opener,
+            origin=origin,
+            sha256=digest,
         )
         self.pieces[pid] = piece
         self.save()
         return piece
+
+    def _same_file(self, origin: str, digest: str) -> Piece | None:
+        for piece in self.pieces.values():
+            if piece.origin == origin or (piece.sha256 and piece.sha256 == digest):
+                return piece
+        return None
+
+    def set_opener(self, piece_id: str, opener: bool) -> Piece:
+        """Mark whether a piece may open a session."""
+        self.refresh()
+        piece = self.pieces.get(piece_id)
+        if piece is None:
+            raise ApplianceError(
+                f"no piece {piece_id!r} in the library (see `appliance library list`)"
+            )
+        self.pieces[piece_id] = replace(piece, opener=opener)
+        self.save()
+        return self.pieces[piece_id]
 
     def add_folder(
         self, folder: Path, copy: bool = True, progress: Callable[[str], None] | None = None
@@ -164,6 +228,7 @@ class Library:
         return added, problems
 
     def remove(self, piece_id: str) -> Piece:
+        self.refresh()
         piece = self.pieces.pop(piece_id, None)
         if piece is None:
             raise ApplianceError(
@@ -186,3 +251,11 @@ class Library:
 def slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

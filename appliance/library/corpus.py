@@ -25,6 +25,7 @@ class Shipped:
     title: str
     catalogue: str
     aliases: tuple[str, ...]
+    opener: bool = True  # may open a session (not the atonal miniatures)
 
 
 SHIPPED: tuple[Shipped, ...] = (
@@ -62,6 +63,7 @@ SHIPPED: tuple[Shipped, ...] = (
         "Op. 19 No. 2",
         ("Sechs kleine Klavierstücke Nr. 2", "Seis pequeñas piezas para piano 2",
          "Шесть маленьких пьес 2", "Schönberg"),
+        opener=False,
     ),
     Shipped(
         ("schoenberg", "opus19", "movement6.mxl"),
@@ -71,6 +73,7 @@ SHIPPED: tuple[Shipped, ...] = (
         "Op. 19 No. 6",
         ("Sechs kleine Klavierstücke Nr. 6", "Seis pequeñas piezas para piano 6",
          "Шесть маленьких пьес 6", "Schönberg"),
+        opener=False,
     ),
     *(
         Shipped(

@@ -15,7 +15,10 @@ def install_shipped(lib: Library, progress: Callable[[str], None] | None = None)
     problems = []
     corpus = music21_corpus()
     for item in SHIPPED:
-        if item.id in lib.pieces:
+        known = lib.pieces.get(item.id)
+        if known is not None:
+            if not item.opener and known.opener and not known.origin:  # indexed before openers
+                lib.set_opener(item.id, False)
             continue
         path = corpus.joinpath(*item.path)
         if progress:
@@ -31,6 +34,7 @@ def install_shipped(lib: Library, progress: Callable[[str], None] | None = None)
                 piece_id=item.id,
                 source="music21",
                 licence=LICENCE,
+                opener=item.opener,
             )
         except ApplianceError as exc:
             problems.append(str(exc))

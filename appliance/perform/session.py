@@ -19,7 +19,10 @@ from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
 from appliance.errors import ApplianceError
 from appliance.library import open_library
+from appliance.paths import data_dir
+from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
+from appliance.perform.feedback import FeedbackLog
 from appliance.render.neural import NeuralRenderer
 from appliance.render.registry import get_renderer, steering_file
 
@@ -40,6 +43,8 @@ class PlayOptions:
     scores: Path | None = None  # play from the scores under this folder instead (development)
     renderer: str | None = None
     soundfont: Path | None = None
+    volume: int = 80  # percent
+    preload: bool = True  # load the sentence model in the background at start
 
 
 @dataclass
@@ -64,8 +69,15 @@ class Session:
             except ApplianceError as exc:
                 self.problems.append(f"directions are off: {exc}")
         self.engine = Engine(
-            renderer, self.library, self.bus, vectors, settings=EngineSettings(at_end=o.at_end)
+            renderer,
+            self.library,
+            self.bus,
+            vectors,
+            settings=EngineSettings(at_end=o.at_end, volume=o.volume),
         )
+        feedback = FeedbackLog(data_dir() / "recordings" / "feedback.jsonl")
+        self.conductor = Conductor(self.engine, self.bus, feedback)
+        self.engine.on_end = piece_end_policy(self.conductor, o.at_end)
         self.synth = Synth(o.soundfont)
         sinks: list[AudioSink] = []
         self.speaker: Speaker | None = None
@@ -89,11 +101,23 @@ class Session:
         self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
 
     def start(self) -> None:
+        """Start playing: the first piece (the one asked for, else a random piece marked to
+        open a session) in a random style (or ``seed``'s)."""
+        if self.options.preload and self.engine.vectors is not None:
+            self.engine.interpreter.preload()
         self.engine.start()
         self.producer.start()
-        self.engine.select(self.options.piece, self.options.seed)
+        self.conductor.start()
+        piece = self.options.piece
+        self.engine.select(piece, self.options.seed, opening=not piece)
+
+    @property
+    def ready(self) -> bool:
+        """Playing, and every model a command may need is loaded."""
+        return self.engine.interpreter.ready or self.engine.vectors is None
 
     def close(self) -> None:
+        self.conductor.close()
         self.engine.close()
         self.producer.stop()
         self.synth.close()

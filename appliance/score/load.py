@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 import zipfile
 import zlib
@@ -160,6 +161,31 @@ def _parse(path: Path, kind: str, data: bytes) -> Any:
             ) from None
 
 
+_GENERIC_TRACK = re.compile(
+    r"^(?:|track|piano|acoustic grand piano|grand piano|untitled|tempo track|staff|"
+    r"(?:track|staff|piano)\s*-?\s*\d+|\d+)$",
+    re.IGNORECASE,
+)
+
+
+def _midi_title(path: Path) -> str:
+    """A MIDI file's own name for itself: the first track's name, unless it is generic
+    ("Piano", "Track 1"); "" when it has none."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(str(path))
+    except (OSError, ValueError, EOFError, KeyError, IndexError, RecursionError):
+        return ""
+    for track in midi.tracks[:1]:
+        for message in track:
+            if message.type == "track_name":
+                name = str(message.name).strip()
+                if not _GENERIC_TRACK.match(name):
+                    return name[:120]
+    return ""
+
+
 @dataclass
 class ScoreSource:
     """A parsed score in written order, ready to be unfolded along a path."""
@@ -181,8 +207,12 @@ class ScoreSource:
             warnings.simplefilter("ignore")
             part = parts[0] if len(parts) == 1 else pts.merge_parts(parts)
             written = _written_notes(path, part)
-        title = str(getattr(score, "title", None) or getattr(score, "work_title", None) or "")
-        composer = str(getattr(score, "composer", None) or "")
+        title = ""
+        for attribute in ("title", "work_title", "movement_title"):
+            title = title or str(getattr(score, attribute, None) or "").strip()
+        composer = str(getattr(score, "composer", None) or "").strip()
+        if not title and path.suffix.lower() in (".mid", ".midi"):
+            title = _midi_title(path)
         return cls(path, part, written, title or path.stem, composer)
 
     def segments(self, how: Unfolding = "minimal") -> list[Segment]:

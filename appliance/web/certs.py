@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import socket
 from pathlib import Path
 
 from cryptography import x509
@@ -55,14 +54,3 @@ def ensure_certificate(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     hosts_path.write_text(wanted)
     return cert_path, key_path
-
-
-def lan_addresses() -> list[str]:
-    """The box's IPv4 addresses a phone could reach (no loopback)."""
-    out = set()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            out.add(str(info[4][0]))
-    except OSError:
-        pass
-    return sorted(a for a in out if not a.startswith("127."))

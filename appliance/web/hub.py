@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import time
 import wave
@@ -30,16 +29,15 @@ from appliance.bus import Bus
 from appliance.events import (
     FROM_PHONE,
     Action,
-    Command,
+    Authenticate,
     Duck,
     Event,
-    Feedback,
+    Notice,
     ProtocolError,
     Talk,
     from_json,
     to_json,
 )
-from appliance.perform.commands import parse_command
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
 
@@ -77,14 +75,14 @@ class Peer:
 class Hub:
     def __init__(
         self,
-        handle: Callable[[Event], None],
+        submit: Callable[[Event, str], bool],
         bus: Bus,
         snapshot: Callable[[], list[Event]],
         broadcast: Broadcast,
         pairing: Pairing,
         recordings: Path,
     ) -> None:
-        self.handle = handle  # carries out a command (the engine's handle), called in a thread
+        self.submit = submit  # queues a command from a phone (the conductor's); never blocks
         self.snapshot = snapshot  # what a newly connected phone is told first
         self.bus = bus
         self.broadcast = broadcast
@@ -189,26 +187,26 @@ class Hub:
             return [ProtocolError(str(exc))]
         if not isinstance(event, FROM_PHONE):
             return [ProtocolError(f"a phone cannot send {event.type!r} events")]
+        if isinstance(event, Authenticate):
+            return self._authenticate(peer, event.token)
         if not peer.paired:
             return [ProtocolError("pair this phone with the box's PIN to control the music")]
         if isinstance(event, Talk):
             self._talk(peer, event.pressed)
             return []
-        if isinstance(event, Feedback):
-            self._feedback(peer, event)
-            return []
-        command = parse_command(event.text) if isinstance(event, Command) else event
-        if command is None:
-            return []
-        self.bus.publish(Action(peer.name, _describe(command)))
-        asyncio.get_running_loop().run_in_executor(None, self.handle, command)
+        self.submit(event, peer.name)
         return []
 
-    def _feedback(self, peer: Peer, event: Feedback) -> None:
-        self.recordings.mkdir(parents=True, exist_ok=True)
-        with (self.recordings / "feedback.jsonl").open("a") as f:
-            f.write(json.dumps({"time": time.time(), "who": peer.name, "kind": event.kind}) + "\n")
-        self.bus.publish(Action(peer.name, f"feedback: {event.kind.replace('_', ' ')}"))
+    def _authenticate(self, peer: Peer, token: str) -> list[Event]:
+        """A listening phone that has just paired: the same connection may now conduct."""
+        device = self.pairing.device_of(token)
+        if device is None:
+            return [ProtocolError("that pairing is not valid: pair again with the box's PIN")]
+        if not peer.paired:
+            peer.paired, old = True, peer.name
+            peer.name = device
+            self.bus.publish(Action(device, f"paired (was {old})"))
+        return [Notice(peer.name, kind="paired")]
 
     def _talk(self, peer: Peer, pressed: bool) -> None:
         if pressed and not peer.talking:
@@ -224,7 +222,7 @@ class Hub:
 
     async def _keep_ducking(self, peer: Peer) -> None:
         while peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
-            await asyncio.get_running_loop().run_in_executor(None, self.handle, Duck())
+            self.submit(Duck(), "")
             await asyncio.sleep(DUCK_EVERY)
 
     def _save_talk(self, peer: Peer) -> Path | None:
@@ -266,9 +264,3 @@ class Hub:
                     peer.send(event)
                 except Exception:  # a closing channel
                     log.debug("could not send to %s", peer.name)
-
-
-def _describe(event: Event) -> str:
-    fields = {k: v for k, v in json.loads(to_json(event)).items() if k != "type" and v}
-    said = " ".join(map(str, fields.values()))
-    return event.type.replace("_", " ") + (f" {said}" if said else "")

@@ -60,7 +60,7 @@ class WebBox:
         assert self.session.broadcast is not None
         self.pairing = Pairing(self.folder / "paired.json")
         self.hub = Hub(
-            self.session.engine.handle,
+            self.session.conductor.submit,
             self.bus,
             self.session.engine.snapshot,
             self.session.broadcast,

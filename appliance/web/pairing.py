@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,10 @@ class Pairing:
     pin_made: float = 0.0
     failures: int = 0
     tokens: dict[str, str] = field(default_factory=dict)  # token → device name
-    links: set[str] = field(default_factory=set)  # one-time link codes
+    link: str = ""  # the one-time link code in force (replaced with the PIN and after a use)
+    # called with the new PIN whenever it changes (after a use, expiry or too many failures),
+    # so that every place that shows it can show the current one
+    on_new_pin: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         if self.path is not None and self.path.exists():
@@ -36,9 +40,13 @@ class Pairing:
         self.new_pin()
 
     def new_pin(self) -> str:
+        """A new PIN (and a new one-time link with it)."""
         self.pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
         self.pin_made = time.monotonic()
         self.failures = 0
+        self.link = secrets.token_urlsafe(16)
+        if self.on_new_pin is not None:
+            self.on_new_pin(self.pin)
         return self.pin
 
     def current_pin(self) -> str:
@@ -46,14 +54,18 @@ class Pairing:
             self.new_pin()
         return self.pin
 
-    def new_link(self) -> str:
-        code = secrets.token_urlsafe(16)
-        self.links.add(code)
-        return code
+    def current_link(self) -> str:
+        """The one-time pairing link code in force: it lasts as long as the PIN and is replaced
+        with it (after a use, expiry or too many failures)."""
+        self.current_pin()
+        return self.link
+
+    def pin_expires_in(self) -> float:
+        return max(0.0, PIN_LIFETIME - (time.monotonic() - self.pin_made))
 
     def pair_with_pin(self, pin: str, device: str = "phone") -> str | None:
         """A session token for the right PIN (the PIN is then replaced), else None."""
-        if secrets.compare_digest(pin.strip(), self.current_pin()):
+        if _same(pin.strip(), self.current_pin()):
             self.new_pin()
             return self._issue(device)
         self.failures += 1
@@ -62,8 +74,8 @@ class Pairing:
         return None
 
     def pair_with_link(self, code: str, device: str = "phone") -> str | None:
-        if code in self.links:
-            self.links.discard(code)
+        if _same(code, self.current_link()):
+            self.new_pin()
             return self._issue(device)
         return None
 
@@ -72,7 +84,7 @@ class Pairing:
         if not token:
             return None
         for known, device in self.tokens.items():
-            if secrets.compare_digest(known, token):
+            if _same(known, token):
                 return device
         return None
 
@@ -86,3 +98,10 @@ class Pairing:
             tmp.chmod(0o600)
             tmp.replace(self.path)
         return token
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time comparison of any two strings (non-ASCII ones included)."""
+    return secrets.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )

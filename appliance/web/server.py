@@ -2,19 +2,25 @@
 
 - HTTPS with a self-signed certificate made at first start (``$APPLIANCE_DATA/web/``); plain HTTP
   answers with a redirect to HTTPS.
-- ``GET /`` the phone app (``web/``, static, no CDN); ``GET /status`` the box's page: PIN, QR
-  code, phones connected; ``GET /api/pieces`` the library.
+- ``GET /`` the phone app (``web/``, static, no CDN); ``GET /status`` the box's page (phones
+  connected; on the box's own screen also the PIN and a QR code with a one-time pairing link),
+  kept current by ``GET /api/status``; ``GET /api/pieces`` the library.
 - ``POST /api/pair`` {"pin"} or {"link"} → {"token"}; ``POST /api/offer`` {"sdp", "type",
   "token"} → the answer. Both refuse requests whose ``Origin`` is not the box itself.
-- Advertised on the LAN with zeroconf (``_https._tcp``, a friendly name).
+- Advertised on the LAN with zeroconf (``_https._tcp``, a friendly name) at the address of the
+  interface phones can reach (:mod:`appliance.web.addresses`); when that address changes the
+  certificate, the advertisement and the URL follow, and ``on_url`` is told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -25,13 +31,15 @@ from aiohttp import web
 
 from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, data_dir
-from appliance.web.certs import ensure_certificate, lan_addresses
+from appliance.web.addresses import AddressWatcher, reachable_addresses
+from appliance.web.certs import ensure_certificate
 from appliance.web.hub import Hub, OfferError
 from appliance.web.pairing import Pairing
 
 log = logging.getLogger(__name__)
 WEB_ROOT = REPO_ROOT / "web"
 MAX_BODY = 128 * 1024
+PIN_CHECK = 2.0  # seconds between looks at the PIN's age
 
 
 @dataclass
@@ -66,34 +74,53 @@ def qr_text(text: str) -> str:
 
 
 class WebServer:
-    def __init__(self, hub: Hub, library: Any, settings: WebSettings | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        library: Any,
+        settings: WebSettings | None = None,
+        on_url: Callable[[str], None] | None = None,
+    ) -> None:
         self.hub = hub
         self.library = library
         self.settings = settings or WebSettings()
         self.pairing = hub.pairing
+        self.on_url = on_url  # told the new URL when the box's address changes
         self._runner: web.AppRunner | None = None
         self._redirect: web.AppRunner | None = None
         self._zeroconf: Any = None
+        self._context: ssl.SSLContext | None = None
+        self._watcher: AddressWatcher | None = None
+        self._pin_keeper: asyncio.Task[None] | None = None
+        self.hosts: list[str] = []
         self.url = ""
         self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> str:
+    def _hosts(self, addresses: list[str]) -> list[str]:
+        """Names and addresses for the certificate, the one to show first."""
         s = self.settings
-        hosts = list(s.hosts) or [*lan_addresses(), "localhost", "127.0.0.1", socket.gethostname()]
+        hosts = list(s.hosts) or [*addresses, "localhost", "127.0.0.1", socket.gethostname()]
         if s.host not in ("0.0.0.0", "") and s.host not in hosts:
             hosts.insert(0, s.host)
-        cert, key = ensure_certificate(data_dir() / "web", hosts)
-        import ssl
+        return list(dict.fromkeys(hosts))
 
+    async def start(self) -> str:
+        s = self.settings
+        watch = not s.hosts and s.host in ("0.0.0.0", "")
+        addresses = await asyncio.to_thread(reachable_addresses) if watch else []
+        hosts = self.hosts = self._hosts(addresses)
+        cert, key = ensure_certificate(data_dir() / "web", hosts)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
+        self._context = context
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
         app.add_routes(
             [
                 web.get("/", self._index),
                 web.get("/status", self._status),
+                web.get("/api/status", self._status_json),
                 web.get("/api/pieces", self._pieces),
                 web.post("/api/pair", self._pair),
                 web.post("/api/offer", self._offer),
@@ -119,9 +146,39 @@ class WebServer:
         if s.advertise:
             await asyncio.to_thread(self._advertise, port, hosts)
         await self.hub.start()
+        if watch:
+            self._watcher = AddressWatcher(self._addresses_changed, addresses)
+            self._watcher.start()
+        self._pin_keeper = asyncio.create_task(self._keep_pin_current())
         return self.url
 
+    async def _keep_pin_current(self) -> None:
+        """Renew an expired PIN on time, so that every place showing it is told at once."""
+        while True:
+            self.pairing.current_pin()
+            await asyncio.sleep(PIN_CHECK)
+
+    async def _addresses_changed(self, addresses: list[str]) -> None:
+        """A new address (DHCP, Wi-Fi reconnect): new certificate names, advertisement, URL."""
+        hosts = self.hosts = self._hosts(addresses)
+        cert, key = await asyncio.to_thread(ensure_certificate, data_dir() / "web", hosts)
+        if self._context is not None:  # new connections get the new certificate
+            self._context.load_cert_chain(str(cert), str(key))
+        self.url = f"https://{hosts[0]}:{self.port}/"
+        if self.settings.advertise:
+            if self._zeroconf is not None:
+                await asyncio.to_thread(self._zeroconf.close)
+                self._zeroconf = None
+            await asyncio.to_thread(self._advertise, self.port, hosts)
+        log.info("the box is now at %s", self.url)
+        if self.on_url is not None:
+            self.on_url(self.url)
+
     async def close(self) -> None:
+        if self._pin_keeper is not None:
+            self._pin_keeper.cancel()
+        if self._watcher is not None:
+            await self._watcher.stop()
         await self.hub.close()
         if self._zeroconf is not None:
             await asyncio.to_thread(self._zeroconf.close)
@@ -247,20 +304,53 @@ class WebServer:
         ]
         return web.json_response({"pieces": pieces})
 
+    def status(self, local: bool) -> dict[str, Any]:
+        """What the status page shows; the PIN and the pairing QR code only on the box itself."""
+        out: dict[str, Any] = {
+            "name": self.settings.name,
+            "url": self.url,
+            "phones": [{"name": p.name, "paired": p.paired} for p in self.hub.peers],
+        }
+        if local:
+            link = f"{self.url}?link={self.pairing.current_link()}"
+            out |= {
+                "pin": self.pairing.current_pin(),
+                "pin_expires_in": round(self.pairing.pin_expires_in()),
+                "qr": qr_svg(link),
+            }
+        return out
+
+    async def _status_json(self, request: web.Request) -> web.Response:
+        return web.json_response(self.status(is_local(request.remote)))
+
     async def _status(self, request: web.Request) -> web.Response:
-        link = f"{self.url}?link={self.pairing.new_link()}"
+        state = self.status(is_local(request.remote))
         peers = "".join(
-            f"<li>{escape(p.name)}{'' if p.paired else ' (listening)'}</li>" for p in self.hub.peers
+            f"<li>{escape(p['name'])}{'' if p['paired'] else ' (listening)'}</li>"
+            for p in state["phones"]
         )
+        if "pin" in state:
+            pairing = f"""<div class="qr" id="qr">{state["qr"]}</div>
+<p>PIN to pair a phone: <b class="pin" id="pin">{escape(state["pin"])}</b></p>"""
+        else:
+            pairing = "<p>The PIN to pair a phone is shown on the box's own screen.</p>"
         html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(self.settings.name)}</title><link rel="stylesheet" href="/static/style.css"></head>
 <body class="status"><h1>{escape(self.settings.name)}</h1>
-<p>Open <b>{escape(self.url)}</b> on a phone on this Wi-Fi, or scan:</p>
-<div class="qr">{qr_svg(link)}</div>
-<p>PIN to pair a phone: <b class="pin">{escape(self.pairing.current_pin())}</b></p>
-<h2>Phones</h2><ul>{peers or "<li>none yet</li>"}</ul></body></html>"""
+<p>Open <b id="url">{escape(self.url)}</b> on a phone on this Wi-Fi, or scan:</p>
+{pairing}
+<h2>Phones</h2><ul id="phones">{peers or "<li>none yet</li>"}</ul>
+<script src="/static/status.js"></script></body></html>"""
         return web.Response(text=html, content_type="text/html")
+
+
+def is_local(remote: str | None) -> bool:
+    """Whether a request comes from the box itself (its own screen or console)."""
+    try:
+        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_ipv4(host: str) -> bool:
