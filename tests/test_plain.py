@@ -22,4 +22,7 @@ def test_every_language_says_every_class_both_ways():
 
 def test_other_languages():
     assert describe(("p +0.50 from_now",), 7, "", "de") == "Etwas leiser — ab Takt 7"
-    assert describe(("allegro +1.00 from_now",), 2, "быстрее", "ru") == "«быстрее»: быстрее — с такта 2"
+    assert (
+        describe(("allegro +1.00 from_now",), 2, "быстрее", "ru")
+        == "«быстрее»: быстрее — с такта 2"
+    )

@@ -154,6 +154,12 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     page.fill("#command", "a bit softer")
     page.press("#command", "Enter")
     wait_for(lambda: any("softer" in t for t in page.locator("#activity li").all_inner_texts()))
+    # What the box understood, in plain words, next to the talk button.
+    said = wait_for(lambda: "from bar" in page.inner_text("#said") and page.inner_text("#said"))
+    assert said.startswith("“a bit softer”: a little softer — from bar")
+    # Feedback acts at once: "too loud" is a gentle, lasting softer.
+    page.click("[data-feedback=too_loud]")
+    wait_for(lambda: page.inner_text("#said").startswith("“too loud”: a little softer"))
 
     # A second phone that does not pair: it hears the music but cannot control it.
     other = phone(browser).new_page()
@@ -164,7 +170,10 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     wait_for(lambda: other.evaluate("window.appliance.state.pc.connectionState") == "connected")
     assert other.evaluate("window.appliance.state.paired") is False
     assert hears_music(other) > 0.002
-    other.click("#playpause")
+    # Its controls are shown disabled, with one button to pair; the box refuses them anyway.
+    assert other.is_disabled("#playpause") and other.is_disabled("#command")
+    assert other.is_visible("#pair-now")
+    other.evaluate("window.appliance.send({type: 'pause'})")
     activity = other.locator("#activity li")
     wait_for(lambda: any("pair this phone" in t for t in activity.all_inner_texts()))
     assert engine.state == "playing"
@@ -173,6 +182,17 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     assert any(n.startswith("listener") for n in names)
     # Both phones see who did what.
     assert any("joined" in t for t in page.locator("#activity li").all_inner_texts())
+    # Pairing from listen-only upgrades the same connection: no second one, no ghost listener.
+    other.click("#pair-now")
+    other.fill("#pin", box.pairing.current_pin())
+    other.click("#pair")
+    wait_for(lambda: other.evaluate("window.appliance.state.paired") is True)
+    assert not other.is_disabled("#playpause")
+    assert len(box.hub.peers) == 2 and all(p.paired for p in box.hub.peers)
+    other.click("#playpause")
+    wait_for(lambda: engine.state == "paused")
+    other.click("#playpause")
+    wait_for(lambda: engine.state == "playing")
     other.context.close()
     context.close()
 
@@ -317,3 +337,103 @@ def test_a_busy_port_is_a_clear_message(tmp_path):
     with ThreadPoolExecutor(1) as pool, pytest.raises(ApplianceError, match="--https-port"):
         pool.submit(asyncio.run, server.start()).result(30)
     busy.close()
+
+
+LANGUAGES = ("en", "de", "es", "ru")
+
+
+def test_every_string_of_the_page_is_translated(box, browser):
+    """Every static text of the page has a key, every key a text in every language, and no
+    German, Spanish or Russian text is left in English."""
+    page = phone(browser).new_page()
+    page.goto(box.url)
+    page.wait_for_selector("#start")
+    problems = page.evaluate(
+        """() => {
+        const out = [];
+        for (const lang of Object.keys(TEXT)) {
+          for (const key of Object.keys(TEXT.en)) {
+            if (!TEXT[lang][key]) out.push(`${lang}: no ${key}`);
+            else if (lang !== "en" && TEXT[lang][key] === TEXT.en[key]
+                     && !SAME_AS_ENGLISH_OK.has(key)) out.push(`${lang}: ${key} is English`);
+          }
+        }
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const text = node.textContent.trim();
+          if (!text || node.parentElement.closest("select, script, [data-i18n]")) continue;
+          if (/^[\\p{Emoji}\\s]+$/u.test(text)) continue;
+          out.push(`no key for text: ${text}`);
+        }
+        for (const el of document.querySelectorAll("[aria-label]")) {
+          if (!el.dataset.i18nAria) out.push(`no key for aria-label ${el.getAttribute("aria-label")}`);
+        }
+        for (const el of document.querySelectorAll("[placeholder]")) {
+          if (!el.dataset.i18nPlaceholder && el.placeholder !== "••••••") out.push(`no key for placeholder ${el.placeholder}`);
+        }
+        return out;
+      }"""
+    )
+    assert problems == []
+    for lang in ("de", "es", "ru"):
+        page.select_option("#language", lang)
+        english = page.evaluate("Object.values(TEXT.en)")
+        shown = page.evaluate(
+            """() => [...document.querySelectorAll("[data-i18n]")].map((e) => e.textContent)
+               .concat([...document.querySelectorAll("[data-i18n-aria]")].map((e) => e.getAttribute("aria-label")))
+               .concat([...document.querySelectorAll("[data-i18n-placeholder]")].map((e) => e.placeholder))"""
+        )
+        left = [t for t in shown if t in english and t not in ("Piano", "PIN")]
+        assert left == [], (lang, left)
+    page.context.close()
+
+
+def test_the_main_view_in_four_languages(box, browser):
+    """Screenshots (build/screenshots/lang-*.png) of a paired phone's main view, a direction
+    said in the language, the box's answer in plain words of that language."""
+    said = {"en": "a bit slower", "de": "etwas langsamer", "es": "más lento", "ru": "медленнее"}
+    expect = {"en": "a little slower", "de": "etwas langsamer", "es": "más lento",
+              "ru": "медленнее"}  # fmt: skip
+    for lang in LANGUAGES:
+        token = box.pairing.pair_with_pin(box.pairing.current_pin(), f"phone {lang}")
+        context = phone(browser)
+        context.add_init_script(
+            f"localStorage.setItem('token', '{token}'); localStorage.setItem('lang', '{lang}');"
+        )
+        page = context.new_page()
+        page.goto(box.url)
+        page.click("#start")
+        page.click("#allow")
+        page.wait_for_selector("#main", state="visible")
+        wait_for(lambda p=page: p.evaluate("window.appliance.state.paired") is True)
+        wait_for(lambda p=page: p.evaluate("document.querySelector('#now-playing').textContent"))
+        page.fill("#command", said[lang])
+        page.press("#command", "Enter")
+        wait_for(lambda p=page, w=expect[lang]: w in p.inner_text("#said").lower(), timeout=30)
+        wait_for(lambda p=page: p.evaluate("window.appliance.state.curves.length") >= 2, 30)
+        assert page.evaluate("document.documentElement.lang") == lang
+        shot(page, f"lang-{lang}")
+        page.evaluate("window.scrollTo(0, document.querySelector('#more').offsetTop)")
+        shot(page, f"lang-{lang}-lower")
+        context.close()
+
+
+def test_the_status_page_keeps_the_pin_current_and_shows_it_only_on_the_box(box, browser):
+    from appliance.web.server import is_local
+
+    assert is_local("127.0.0.1") and is_local("::1")
+    assert not is_local("192.0.2.5") and not is_local(None) and not is_local("nonsense")
+    remote = box.server.status(local=False)
+    assert "pin" not in remote and "qr" not in remote and "phones" in remote
+    page = phone(browser).new_page()
+    page.goto(box.url + "status")
+    assert page.inner_text("#pin") == box.pairing.current_pin()
+    old_link = box.pairing.current_link()
+    new = box.call(_renew(box.pairing))
+    wait_for(lambda: page.inner_text("#pin") == new, timeout=10)  # no reload
+    assert box.pairing.current_link() != old_link  # the QR code's link changed with it
+    page.context.close()
+
+
+async def _renew(pairing):
+    return pairing.new_pin()

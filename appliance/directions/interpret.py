@@ -14,6 +14,7 @@ import threading
 
 from appliance.directions.classes import Scope
 from appliance.directions.descriptors import Describer
+from appliance.directions.lexicon import LANGUAGES
 from appliance.directions.words import ParsedDirections, parse_directions
 
 
@@ -50,6 +51,8 @@ class Interpreter:
 
     def needs_model(self, text: str, language: str | None = None) -> bool:
         """Whether understanding ``text`` will take the sentence model (the rules do not)."""
+        if language is not None and language not in LANGUAGES:
+            return False  # refused when it is carried out
         return self.free_form and not parse_directions(text, language).understood
 
     def interpret(self, text: str, language: str | None = None) -> ParsedDirections:

@@ -155,7 +155,9 @@ class Conductor:
             engine.select(event.query, play=not halted or engine.state == "playing")
         elif isinstance(event, Direct):
             interpreter = engine.interpreter
-            if not interpreter.ready and interpreter.needs_model(event.text, event.language):
+            if not interpreter.ready and interpreter.needs_model(
+                event.text, event.language or None
+            ):
                 self._publish(
                     Notice("one moment… (still loading the language model)", kind="loading")
                 )

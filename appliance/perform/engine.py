@@ -28,6 +28,7 @@ import numpy as np
 
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
+from appliance.directions.lexicon import LANGUAGES
 from appliance.directions.steer import Steering, SteeringVectors
 from appliance.directions.timeline import look_ahead, needs_plan
 from appliance.directions.words import ParsedDirections
@@ -333,6 +334,9 @@ class Engine:
         return self.apply(self._understood(text, language), text)
 
     def _understood(self, text: str, language: str | None) -> ParsedDirections:
+        if language is not None and language not in LANGUAGES:
+            known = ", ".join(LANGUAGES)
+            raise ApplianceError(f"the box does not know the language {language!r} ({known})")
         parsed = self.interpreter.interpret(text, language)
         if not parsed.understood:
             raise ApplianceError(f"{text!r} is not a direction the box knows")
