@@ -37,6 +37,7 @@ bench: install-dev
 	$(PY) -m export.bench_directions
 	$(PY) -m export.bench_engine
 	$(PY) -m export.bench_web
+	$(PY) -m export.bench_level
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests
@@ -63,7 +64,7 @@ model: install-train
 
 # A package "a|b" is satisfied by any installed alternative, else the first one apt knows.
 apt:
-	@missing=""; for alts in $(APT_PACKAGES); do \
+	@missing=""; for alts in $$(echo '$(APT_PACKAGES)'); do \
 	  have=""; for p in $${alts//|/ }; do dpkg -s $$p >/dev/null 2>&1 && have=$$p; done; \
 	  [ -n "$$have" ] || missing="$$missing $$alts"; \
 	done; \

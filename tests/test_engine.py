@@ -220,3 +220,40 @@ def test_midi_out_sends_the_performance_to_a_port_chosen_by_name(library, synth)
     rig.engine.pause()
     rig.run(0.2)
     assert any(m.type == "control_change" and m.control == 123 for m in loopback.SENT)
+
+
+def _velocities_after_restart(library, synth, words: list[str]) -> np.ndarray:
+    rig = Rig(library, synth)
+    rig.engine.select("bach-bwv846", seed=1)
+    rig.run(3.0)
+    for w in words:
+        rig.engine.apply_text(w)
+    rig.run(1.0)
+    rig.engine.stop()
+    rig.engine.play()
+    start = len(rig.midi.events)
+    rig.run(5.0)
+    return np.array([e.value for e in rig.midi.events[start:] if e.kind == "note_on"])
+
+
+def test_stop_then_play_keeps_the_directions_unless_back_to_normal(library, synth):
+    plain = _velocities_after_restart(library, synth, [])
+    softer = _velocities_after_restart(library, synth, ["much softer"])
+    normal = _velocities_after_restart(library, synth, ["much softer", "back to normal"])
+    n = min(len(plain), len(softer))  # softer also plays a little slower
+    assert n > 10
+    assert softer[:n].mean() < plain[:n].mean() - 3
+    assert np.array_equal(normal, plain)
+
+
+def test_volume_scales_the_output(library, synth):
+    rig = Rig(library, synth)
+    rig.engine.select("bach-bwv846", seed=1)
+    full = rms(rig.run(1.0))
+    rig.engine.set_volume(100)
+    rig.run(0.3)
+    loud = rms(rig.run(1.0))
+    rig.engine.set_volume(50)
+    rig.run(0.3)
+    half = rms(rig.run(1.0))
+    assert loud > full > half > 0 and half / loud < 0.4  # 50 % is about −12 dB

@@ -101,3 +101,71 @@ def test_a_development_library_from_a_folder_of_scores(tmp_path: Path, shared_ro
     assert all(not lib.file_of(p).is_relative_to(lib.folder) for p in lib.pieces.values())
     with pytest.raises(ApplianceError, match="not a folder"):
         scores_library(tmp_path / "missing")
+
+
+def _midi(path: Path, name: str | None) -> Path:
+    import mido
+
+    midi = mido.MidiFile()
+    track = mido.MidiTrack()
+    if name is not None:
+        track.append(mido.MetaMessage("track_name", name=name))
+    for i, pitch in enumerate((60, 64, 67, 72)):
+        track.append(mido.Message("note_on", note=pitch, velocity=70, time=0 if i == 0 else 240))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=240))
+    midi.tracks.append(track)
+    midi.save(str(path))
+    return path
+
+
+def test_titles_come_from_the_score_before_the_file_name(tmp_path: Path):
+    from tests.scores import directions_score
+
+    lib = open_library(tmp_path / "lib")
+    named = lib.add_file(_midi(tmp_path / "x1.mid", "Evening Song"))
+    generic = lib.add_file(_midi(tmp_path / "morning_tune.mid", "Piano"))
+    xml = tmp_path / "y.musicxml"
+    xml.write_text(directions_score().replace(
+        "<score-partwise version=\"3.1\">",
+        "<score-partwise version=\"3.1\"><movement-title>Little Waltz</movement-title>",
+    ))  # fmt: skip
+    waltz = lib.add_file(xml)
+    assert (named.title, generic.title, waltz.title) == ("Evening Song", "morning_tune",
+                                                         "Little Waltz")  # fmt: skip
+
+
+def test_adding_the_same_file_again_updates_it_and_a_running_box_sees_it(tmp_path: Path):
+    box = open_library(tmp_path / "lib")  # the running box's view
+    shell = open_library(tmp_path / "lib")  # `appliance library add` in another process
+    path = _midi(tmp_path / "tune.mid", "Evening Song")
+    first = shell.add_file(path)
+    assert first.id not in box.pieces
+    assert box.refresh() and box.pieces[first.id].title == "Evening Song"
+    assert not box.refresh()  # nothing new
+    again = shell.add_file(path, title="Evening Song (revised)")
+    assert again.id == first.id and len(shell.pieces) == len(box.pieces)
+    box.refresh()
+    assert box.pieces[first.id].title == "Evening Song (revised)"
+    copy = tmp_path / "copy-of-tune.mid"
+    copy.write_bytes(path.read_bytes())
+    assert shell.add_file(copy).id == first.id  # the same content is the same piece
+
+
+def test_which_pieces_may_open_a_session(tmp_path: Path):
+    from tests.rigs import Recorder
+
+    lib = open_library(tmp_path / "lib")
+    assert not lib.pieces["schoenberg-op19-6"].opener
+    assert lib.pieces["bach-bwv846"].opener
+    for pid in lib.pieces:
+        if pid != "mozart-k545-1":
+            lib.set_opener(pid, False)
+    from appliance.perform.engine import Engine
+    from appliance.render.registry import get_renderer
+
+    engine = Engine(get_renderer("deadpan"), lib, Recorder())
+    for _ in range(3):
+        assert engine.select("", opening=True, play=False).id == "mozart-k545-1"
+        engine.piece = None
+    with pytest.raises(ApplianceError, match="no piece"):
+        lib.set_opener("nope", True)

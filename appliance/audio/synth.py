@@ -1,10 +1,12 @@
 """FluidSynth with a piano SoundFont, rendering stereo float32 blocks (loaded once at start).
 
 The output is brought to a calibrated level: FluidSynth's own output is quiet (a rendered
-piece averaged about −34 dBFS), so it is raised by ``LEVEL`` — chosen so that a typical piano
-piece measures about ``TARGET_LUFS`` integrated loudness (:mod:`appliance.audio.loudness`;
-`python -m export.bench_level` measures it) — and a soft limiter keeps the loudest chords
-under ``CEILING`` (−1 dBFS) without clipping. The box's volume setting scales this level down.
+piece averaged about −34 dBFS), so it is raised by a gain per SoundFont (``LEVELS``) chosen so
+that a typical piano piece measures about ``TARGET_LUFS`` integrated loudness at full volume
+(:mod:`appliance.audio.loudness`; ``python -m export.bench_level`` measures the shipped pieces:
+a quiet prelude comes out a few dB under it, a loud rag a few dB over — the pieces' own dynamics
+are kept, not normalised away), and a soft limiter keeps the loudest chords under ``CEILING``
+(−1 dBFS) without clipping. The box's volume setting scales this level down.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from appliance.errors import ApplianceError
 from appliance.render.midi import MidiEvent
 
 SAMPLE_RATE = 48_000
-LEVEL = 4.0  # gain on FluidSynth's output (see the module docstring)
-TARGET_LUFS = -16.0
+# gain on FluidSynth's output per SoundFont file (see the module docstring)
+LEVELS = {"FluidR3_GM.sf2": 3.0, "TimGM6mb.sf2": 5.0}
+DEFAULT_LEVEL = 3.0
+TARGET_LUFS = -18.0
 KNEE = 0.5  # above this the limiter starts to bend (about −6 dBFS)
 CEILING = 0.891  # −1 dBFS: the limiter never goes above it
 CHANNEL = 0
@@ -45,6 +49,7 @@ class Synth:
         if sfid < 0:
             raise ApplianceError(f"FluidSynth cannot load the SoundFont {self.soundfont}")
         self._fs.program_select(CHANNEL, sfid, 0, PIANO_PROGRAM)
+        self.level = LEVELS.get(self.soundfont.name, DEFAULT_LEVEL)
 
     def send(self, ev: MidiEvent) -> None:
         if ev.kind == "note_on":
@@ -62,7 +67,7 @@ class Synth:
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` of sound: (frames, 2) float32 at the calibrated level, limited."""
         raw = self._fs.get_samples(frames)
-        audio = np.asarray(raw, np.float32).reshape(frames, 2) * np.float32(LEVEL / 32768.0)
+        audio = np.asarray(raw, np.float32).reshape(frames, 2) * np.float32(self.level / 32768.0)
         return soft_limit(audio)
 
     def close(self) -> None:

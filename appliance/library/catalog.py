@@ -149,7 +149,7 @@ class Library:
         self.refresh()
         origin = str(path.resolve())
         digest = file_sha256(path)
-        earlier = self._same_file(origin, digest)
+        earlier = self._same_file(origin, digest, source)
         name = f"{composer or score.composer} {title or score.title}"
         pid = piece_id or (earlier.id if earlier else self._free_id(slug(name)))
         if earlier is not None:
@@ -180,9 +180,12 @@ class Library:
         self.save()
         return piece
 
-    def _same_file(self, origin: str, digest: str) -> Piece | None:
+    def _same_file(self, origin: str, digest: str, source: str) -> Piece | None:
+        """The piece added earlier from this file (same place or same content), of the same
+        source: a shipped piece added by hand becomes a piece of its own."""
         for piece in self.pieces.values():
-            if piece.origin == origin or (piece.sha256 and piece.sha256 == digest):
+            same = piece.origin == origin or (piece.sha256 and piece.sha256 == digest)
+            if same and piece.source == source:
                 return piece
         return None
 
