@@ -63,7 +63,11 @@ def test_score_info_and_run(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "phones: open https://127.0.0.1:" in result.stdout
     assert "PIN to pair a phone" in result.stdout
-    assert "▶ " in result.stdout  # a piece started
+    assert "♪ " in result.stdout and "▶ playing" in result.stdout  # a piece started
+    import re
+
+    assert re.search(r"played \d+\.\d s of audio: [1-9]\d* notes", result.stdout)
+    assert "✓ ready" in result.stdout
 
 
 def test_play_library_and_devices_from_the_command_line(tmp_path):
@@ -99,8 +103,12 @@ def test_play_library_and_devices_from_the_command_line(tmp_path):
     )  # fmt: skip
     assert played.returncode == 0, played.stdout + played.stderr
     assert "Prelude in C major" in played.stdout
-    assert "→ a bit softer" in played.stdout
-    assert "bar   3" in played.stdout
+    assert "“a bit softer”: a little softer — from bar" in played.stdout
+    assert "⤺ from bar 3" in played.stdout and "bar   3" in played.stdout
+    rendered = run("render", "the maple leaf rag", "-o", str(tmp_path / "rag.mid"))
+    assert rendered.returncode == 0 and "joplin-maple-leaf-rag" in rendered.stdout
+    missing = run("render", "a piece nobody has", "-o", str(tmp_path / "x.mid"))
+    assert missing.returncode == 1 and "neither a score file nor a piece" in missing.stderr
     with wave.open(str(wav)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
     assert np.abs(pcm).max() > 100

@@ -291,6 +291,9 @@ class WebServer:
         return web.json_response(answer)
 
     async def _pieces(self, request: web.Request) -> web.Response:
+        refresh = getattr(self.library, "refresh", None)
+        if refresh is not None:  # pieces added while the box runs
+            await asyncio.to_thread(refresh)
         pieces = [
             {
                 "id": p.id,
