@@ -38,6 +38,7 @@ bench: install-dev
 	$(PY) -m export.bench_engine
 	$(PY) -m export.bench_web
 	$(PY) -m export.bench_level
+	$(PY) -m export.bench_first_command
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests

@@ -205,3 +205,22 @@ def test_the_end_of_a_piece_is_a_command_on_the_ordered_path(library, synth):
         conductor.close()
     playing = kinds(rig.bus.events, NowPlaying)
     assert len(playing) == 2 and playing[1].piece_id != "schoenberg-op19-6"
+
+
+def test_a_description_while_the_model_loads_says_one_moment_then_applies(library, synth):
+    from appliance.events import Notice
+
+    rig = Rig(library, synth)
+    rig.engine.interpreter = Interpreter()  # nothing loaded yet
+    rig.engine.select("bach-bwv846", seed=1)
+    conductor = conductor_for(rig)
+    try:
+        conductor.submit(Direct("like a lullaby"), "phone A")
+        conductor.submit(Direct("undo"), "phone A")
+        assert conductor.wait_idle(120)
+    finally:
+        conductor.close()
+    seen = kinds(rig.bus.events, Notice, DirectionApplied)
+    assert isinstance(seen[0], Notice) and seen[0].kind == "loading"
+    assert [e.text for e in seen[1:]] == ["like a lullaby", "undo"]
+    assert rig.engine.interpreter.ready

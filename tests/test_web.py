@@ -348,40 +348,19 @@ def test_every_string_of_the_page_is_translated(box, browser):
     page = phone(browser).new_page()
     page.goto(box.url)
     page.wait_for_selector("#start")
-    problems = page.evaluate(
-        """() => {
-        const out = [];
-        for (const lang of Object.keys(TEXT)) {
-          for (const key of Object.keys(TEXT.en)) {
-            if (!TEXT[lang][key]) out.push(`${lang}: no ${key}`);
-            else if (lang !== "en" && TEXT[lang][key] === TEXT.en[key]
-                     && !SAME_AS_ENGLISH_OK.has(key)) out.push(`${lang}: ${key} is English`);
-          }
-        }
-        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-          const text = node.textContent.trim();
-          if (!text || node.parentElement.closest("select, script, [data-i18n]")) continue;
-          if (/^[\\p{Emoji}\\s]+$/u.test(text)) continue;
-          out.push(`no key for text: ${text}`);
-        }
-        for (const el of document.querySelectorAll("[aria-label]")) {
-          if (!el.dataset.i18nAria) out.push(`no key for aria-label ${el.getAttribute("aria-label")}`);
-        }
-        for (const el of document.querySelectorAll("[placeholder]")) {
-          if (!el.dataset.i18nPlaceholder && el.placeholder !== "••••••") out.push(`no key for placeholder ${el.placeholder}`);
-        }
-        return out;
-      }"""
-    )
+    problems = page.evaluate((Path(__file__).parent / "i18n_check.js").read_text())
     assert problems == []
     for lang in ("de", "es", "ru"):
         page.select_option("#language", lang)
         english = page.evaluate("Object.values(TEXT.en)")
         shown = page.evaluate(
-            """() => [...document.querySelectorAll("[data-i18n]")].map((e) => e.textContent)
-               .concat([...document.querySelectorAll("[data-i18n-aria]")].map((e) => e.getAttribute("aria-label")))
-               .concat([...document.querySelectorAll("[data-i18n-placeholder]")].map((e) => e.placeholder))"""
+            """() => [
+              ...[...document.querySelectorAll("[data-i18n]")].map((e) => e.textContent),
+              ...[...document.querySelectorAll("[data-i18n-aria]")]
+                .map((e) => e.getAttribute("aria-label")),
+              ...[...document.querySelectorAll("[data-i18n-placeholder]")]
+                .map((e) => e.placeholder),
+            ]"""
         )
         left = [t for t in shown if t in english and t not in ("Piano", "PIN")]
         assert left == [], (lang, left)
