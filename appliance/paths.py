@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -37,3 +38,12 @@ def shared_data_dir() -> Path:
     """The aligned training data (``$APPLIANCE_SHARED_DATA`` or ../shared/data from the repo)."""
     env = os.environ.get("APPLIANCE_SHARED_DATA")
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, read in 1 MiB pieces."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -9,17 +9,9 @@ from pathlib import Path
 from rich.progress import Progress
 
 from appliance.errors import ApplianceError
-from appliance.paths import cache_dir, shared_data_dir
+from appliance.paths import cache_dir, file_sha256, shared_data_dir
 
 ARCHIVES = ("asap.tar.xz", "batik.tar.xz")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def expected_checksums(shared: Path) -> dict[str, str]:
@@ -51,7 +43,7 @@ def extract(shared: Path | None = None, cache: Path | None = None, quiet: bool =
         archive = shared / name
         if not archive.exists():
             raise ApplianceError(f"{archive} is missing")
-        if _sha256(archive) != sums[name]:
+        if file_sha256(archive) != sums[name]:
             raise ApplianceError(f"{archive} does not match its checksum in SHA256SUMS")
         with tarfile.open(archive, "r:xz") as tar, Progress(disable=quiet) as progress:
             members = tar.getmembers()

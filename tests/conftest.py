@@ -7,6 +7,10 @@ from appliance.paths import REPO_ROOT, shared_data_dir
 TINY = REPO_ROOT / "export" / "configs" / "tiny.toml"
 
 
+# The engine rigs' fixtures (`library`, `synth`) for every test module; a module may define its own.
+pytest_plugins = ["tests.rigs"]
+
+
 @pytest.fixture(scope="session")
 def shared_root() -> Path:
     """The shared training data, unpacked into the cache (checksums verified)."""

@@ -1,11 +1,14 @@
 """Test rigs: the real engine, renderer and FluidSynth driven block by block, no event loop."""
 
 import numpy as np
+import pytest
 
 from appliance.audio.producer import Producer
 from appliance.audio.sinks import MemorySink, MidiSink
+from appliance.audio.synth import Synth
 from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
+from appliance.library import open_library
 from appliance.perform.engine import Engine, EngineSettings
 from appliance.render.midi import MidiEvent
 from appliance.render.registry import get_renderer, steering_file
@@ -58,3 +61,14 @@ class Rig:
 
 def rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(audio**2))) if len(audio) else 0.0
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """The shipped library in a folder of the test module's own."""
+    return open_library(tmp_path_factory.mktemp("library"))
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return Synth()

@@ -4,9 +4,6 @@ feedback — with the real engine, renderer and FluidSynth."""
 import threading
 import time
 
-import pytest
-
-from appliance.audio.synth import Synth
 from appliance.directions.interpret import Interpreter
 from appliance.events import (
     Action,
@@ -21,20 +18,9 @@ from appliance.events import (
     Seek,
     SelectPiece,
 )
-from appliance.library import open_library
 from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.feedback import FeedbackLog
 from tests.rigs import Rig
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    return open_library(tmp_path_factory.mktemp("library"))
-
-
-@pytest.fixture(scope="module")
-def synth():
-    return Synth()
 
 
 class HeldDescriber:
@@ -58,6 +44,15 @@ def conductor_for(rig, **kw):
     conductor = Conductor(rig.engine, rig.bus, **kw)
     conductor.start()
     return conductor
+
+
+def held_box(library, synth, **kw):
+    """The Bach prelude playing, its free-form understanding held until the test lets go."""
+    held = HeldDescriber()
+    rig = Rig(library, synth)
+    rig.engine.interpreter = Interpreter(describer=held)
+    rig.engine.select("bach-bwv846", seed=1)
+    return held, rig, conductor_for(rig, **kw)
 
 
 def test_commands_from_several_sources_apply_in_the_order_given(library, synth):
@@ -88,11 +83,7 @@ def test_commands_from_several_sources_apply_in_the_order_given(library, synth):
 
 
 def test_a_slow_direction_never_holds_up_transport_and_is_not_overtaken(library, synth):
-    held = HeldDescriber()
-    rig = Rig(library, synth)
-    rig.engine.interpreter = Interpreter(describer=held)
-    rig.engine.select("bach-bwv846", seed=1)
-    conductor = conductor_for(rig)
+    held, rig, conductor = held_box(library, synth)
     try:
         conductor.submit(Direct("like a lullaby"), "phone A")
         assert held.asked.wait(10)
@@ -115,11 +106,7 @@ def test_a_slow_direction_never_holds_up_transport_and_is_not_overtaken(library,
 
 
 def test_a_piece_asked_for_before_a_pause_is_loaded_but_not_started(library, synth):
-    held = HeldDescriber()
-    rig = Rig(library, synth)
-    rig.engine.interpreter = Interpreter(describer=held)
-    rig.engine.select("bach-bwv846", seed=1)
-    conductor = conductor_for(rig)
+    held, rig, conductor = held_box(library, synth)
     try:
         conductor.submit(Direct("like a storm"), "a")  # holds the ordered path
         assert held.asked.wait(10)
@@ -156,11 +143,7 @@ def test_errors_of_any_kind_become_problems_and_the_path_goes_on(library, synth)
 
 
 def test_a_full_queue_refuses_with_a_problem_and_keeps_the_rest(library, synth):
-    held = HeldDescriber()
-    rig = Rig(library, synth)
-    rig.engine.interpreter = Interpreter(describer=held)
-    rig.engine.select("bach-bwv846", seed=1)
-    conductor = conductor_for(rig, limit=4)
+    held, rig, conductor = held_box(library, synth, limit=4)
     try:
         accepted = [conductor.submit(Direct("like rain"), "a") for _ in range(8)]
         held.gate.set()

@@ -5,23 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.audio.synth import Synth
 from appliance.events import DirectionApplied, NowPlaying, PieceEnded, Position, TransportChanged
-from appliance.library import open_library
 from appliance.perform.gain import Ducker, Ramp, db_to_gain
 from appliance.perform.schedule import Schedule
 from tests.notetables import table
 from tests.rigs import RATE, Rig, rms
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    return open_library(tmp_path_factory.mktemp("library"))
-
-
-@pytest.fixture(scope="module")
-def synth():
-    return Synth()
 
 
 def test_sound_starts_pauses_with_a_fade_and_resumes(library, synth):

@@ -9,7 +9,6 @@ prelude" can be matched (:mod:`appliance.library.match`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -21,7 +20,7 @@ from typing import Any
 
 from appliance.errors import ApplianceError, ScoreError
 from appliance.library.key import estimate_key
-from appliance.paths import data_dir
+from appliance.paths import data_dir, file_sha256
 from appliance.score.load import SCORE_SUFFIXES, load_score
 from appliance.score.notes import Score
 
@@ -254,11 +253,3 @@ class Library:
 def slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
