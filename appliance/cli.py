@@ -109,7 +109,7 @@ def _score_of(what: str) -> Score:
     from appliance.library.match import find
 
     lib = open_library()
-    piece = lib.pieces.get(what) or find(list(lib.pieces.values()), what)
+    piece = find(list(lib.pieces.values()), what)
     if piece is None:
         raise ApplianceError(
             f"{what!r} is neither a score file nor a piece in the library "

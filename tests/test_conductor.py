@@ -133,12 +133,14 @@ def test_errors_of_any_kind_become_problems_and_the_path_goes_on(library, synth)
     try:
         conductor.submit(SelectPiece("bach-bwv846"), "a")
         conductor.submit(Seek("beginning"), "a")
+        conductor.submit(Direct("softer", language="xx"), "a")
         conductor.submit(Direct("softer"), "a")
         assert conductor.wait_idle(60)
     finally:
         conductor.close()
     problems = [p.message for p in kinds(rig.bus.events, Problem)]
     assert any("disk on fire" in p for p in problems)
+    assert any("does not know the language 'xx'" in p for p in problems)
     assert kinds(rig.bus.events, DirectionApplied)
 
 

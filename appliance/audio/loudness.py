@@ -51,6 +51,10 @@ def integrated_lufs(audio: np.ndarray, rate: int = RATE) -> float:
     return float(_block_loudness(np.array([gated.mean()]))[0])
 
 
+def amplitude_dbfs(amplitude: float) -> float:
+    """A sample amplitude in dB relative to full scale (−inf for 0)."""
+    return 20.0 * float(np.log10(amplitude)) if amplitude > 0 else float("-inf")
+
+
 def peak_dbfs(audio: np.ndarray) -> float:
-    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
-    return 20.0 * np.log10(peak) if peak > 0 else float("-inf")
+    return amplitude_dbfs(float(np.max(np.abs(audio))) if len(audio) else 0.0)

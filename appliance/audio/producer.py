@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from appliance.audio.loudness import amplitude_dbfs
 from appliance.audio.sinks import AudioSink, MidiSink
 from appliance.audio.synth import Synth
 from appliance.perform.engine import Block
@@ -79,7 +80,7 @@ class Producer:
         return audio
 
     def peak_dbfs(self) -> float:
-        return 20.0 * float(np.log10(self.peak)) if self.peak > 0 else float("-inf")
+        return amplitude_dbfs(self.peak)
 
     def start(self) -> None:
         self._running = True

@@ -16,6 +16,7 @@ from appliance.directions.classes import Scope
 from appliance.directions.descriptors import Describer
 from appliance.directions.lexicon import LANGUAGES
 from appliance.directions.words import ParsedDirections, parse_directions
+from appliance.errors import ApplianceError
 
 
 class Interpreter:
@@ -51,15 +52,21 @@ class Interpreter:
 
     def needs_model(self, text: str, language: str | None = None) -> bool:
         """Whether understanding ``text`` will take the sentence model (the rules do not)."""
-        if language is not None and language not in LANGUAGES:
-            return False  # refused when it is carried out
-        return self.free_form and not parse_directions(text, language).understood
+        return self.free_form and not _rules(text, language).understood
 
     def interpret(self, text: str, language: str | None = None) -> ParsedDirections:
-        parsed = parse_directions(text, language)
+        parsed = _rules(text, language)
         if parsed.understood or not self.free_form:
             return parsed
         description = self.describer.describe(text)
         if description is None:
             return parsed
         return description.requests(Scope.FROM_NOW)
+
+
+def _rules(text: str, language: str | None) -> ParsedDirections:
+    """The word tables' reading; a language the box does not know is the user's error."""
+    if language is not None and language not in LANGUAGES:
+        known = ", ".join(LANGUAGES)
+        raise ApplianceError(f"the box does not know the language {language!r} ({known})")
+    return parse_directions(text, language)

@@ -73,7 +73,6 @@ class Conductor:
         self._epoch = 0  # counts pauses and stops
         self._epoch_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.done = 0  # commands carried out (or refused with a Problem)
         self._idle = threading.Condition()
         self._pending = 0
 
@@ -144,7 +143,6 @@ class Conductor:
     def _finished(self) -> None:
         with self._idle:
             self._pending -= 1
-            self.done += 1
             self._idle.notify_all()
 
     def _carry_out(self, job: _Job) -> None:
