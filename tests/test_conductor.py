@@ -154,6 +154,8 @@ def test_a_full_queue_refuses_with_a_problem_and_keeps_the_rest(library, synth):
         held.gate.set()
         conductor.close()
     assert accepted.count(False) >= 3 and accepted[0]
+    idle = Conductor(rig.engine, limit=4)  # not started: nothing is taken off its queues
+    assert [idle.submit(Pause()) for _ in range(5)] == [True] * 4 + [False]  # transport too
     assert any("too many" in p.message for p in kinds(rig.bus.events, Problem))
 
 

@@ -46,7 +46,7 @@ from appliance.perform.feedback import FeedbackLog, feedback_directions
 log = logging.getLogger(__name__)
 
 TRANSPORT: tuple[type[Event], ...] = (Play, Pause, Stop, Duck, Volume)
-QUEUE_LIMIT = 64  # ordered commands waiting at most; more are refused with a Problem
+QUEUE_LIMIT = 64  # commands waiting at most, per worker; more are refused with a Problem
 BOX = "box"  # who: the box itself (the end of a piece)
 
 
@@ -69,7 +69,7 @@ class Conductor:
         self.bus = bus
         self.feedback = feedback
         self._ordered: queue.Queue[_Job | None] = queue.Queue(limit)
-        self._transport: queue.Queue[_Job | None] = queue.Queue()
+        self._transport: queue.Queue[_Job | None] = queue.Queue(limit)
         self._epoch = 0  # counts pauses and stops
         self._epoch_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
