@@ -245,3 +245,30 @@ def test_volume_scales_the_output(library, synth):
     rig.run(0.3)
     half = rms(rig.run(1.0))
     assert loud > full > half > 0 and half / loud < 0.4  # 50 % is about −12 dB
+
+
+def test_a_slow_direction_never_strikes_a_note_twice(library, synth):
+    """Planning a direction took 300 ms (a busy CPU) while the music moved on: the notes that
+    started meanwhile are not re-rendered, so none is struck a second time."""
+    from collections import Counter
+
+    rig = Rig(library, synth)
+    rig.engine.select("maple leaf rag", seed=3)
+    rig.run(2.0)
+    steering = rig.engine.steering
+    assert steering is not None
+    apply = steering.apply
+
+    def slow_apply(*args, **kwargs):
+        for _ in range(30):  # 300 ms of audio go by while the direction is planned
+            rig.producer.make_block()
+        return apply(*args, **kwargs)
+
+    steering.apply = slow_apply  # type: ignore[method-assign]
+    struck_before = len([e for e in rig.midi.events if e.kind == "note_on"])
+    rig.engine.direct("much louder")
+    rig.run(2.0)
+    struck = Counter(e.note for e in rig.midi.events if e.kind == "note_on" and e.note >= 0)
+    twice = [note for note, n in struck.items() if n > 1]
+    assert len([e for e in rig.midi.events if e.kind == "note_on"]) > struck_before + 20
+    assert twice == []

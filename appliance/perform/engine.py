@@ -358,7 +358,7 @@ class Engine:
             self.style = self.style.with_offsets(steering.offsets())
             first = self._rerender_from(at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
-        bar = int(score.notes["bar_number"][at])
+        bar = int(score.notes["bar_number"][min(first, len(score.notes) - 1)])
         self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first, who))
         return first
 
@@ -449,11 +449,15 @@ class Engine:
         return first
 
     def _rerender_from(self, at: int) -> int:
-        """Re-render from note ``at`` (rounded up to an onset group) with the current style."""
+        """Re-render from note ``at`` (rounded up to an onset group) with the current style.
+
+        ``at`` was chosen a while ago (planning a direction takes time, more on a busy box): the
+        cut is decided again under the schedule's lock, after every note that has started by
+        now, so that no note is ever struck twice."""
         stream = self._need_stream()
         stream.style = self.style
-        cut = stream.rewind(at)
         with self._lock:
+            cut = stream.rewind(max(at, self.schedule.last_started + 1))
             self.schedule.cut(cut)
         self._render_step(stream)
         return cut

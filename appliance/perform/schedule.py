@@ -19,6 +19,7 @@ class Schedule:
     def __init__(self) -> None:
         self._events: list[MidiEvent] = []  # not yet dispatched, sorted
         self._started: set[int] = set()  # notes whose note-on has been dispatched
+        self.last_started = -1  # the highest note index whose note-on has been dispatched
         self.pedal_down = False  # pedal state after the last scheduled event
         self.end_time = 0.0  # latest event time scheduled
         self._pedal_sent = False  # pedal state of the events dispatched
@@ -75,6 +76,7 @@ class Schedule:
         for ev in out:
             if ev.kind == "note_on":
                 self._started.add(ev.note)
+                self.last_started = max(self.last_started, ev.note)
             elif ev.kind == "pedal":
                 self._pedal_sent = ev.value > 0
         return out
@@ -82,5 +84,6 @@ class Schedule:
     def clear(self) -> None:
         self._events.clear()
         self._started.clear()
+        self.last_started = -1
         self.pedal_down = self._pedal_sent = False
         self.end_time = 0.0
