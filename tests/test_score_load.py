@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from appliance.errors import ScoreError
-from appliance.score import load_score, markings, open_score
+from appliance.score import load_trusted_score, markings, open_score
 from tests import scores
 
 
@@ -16,7 +16,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_note_table_carries_the_directions(tmp_path):
-    s = load_score(write(tmp_path, "d.musicxml", scores.directions_score()))
+    s = load_trusted_score(write(tmp_path, "d.musicxml", scores.directions_score()))
     n = s.notes
     # The tied G (half + whole) is one note; the grace note is kept and flagged.
     assert list(n["pitch"]) == [60, 62, 64, 65, 67, 71, 69, 67]
@@ -66,8 +66,8 @@ def test_mxl_archive_loads_like_the_xml(tmp_path):
             '<rootfile full-path="score.xml"/></rootfiles></container>',
         )
         z.writestr("score.xml", xml)
-    a = load_score(mxl).notes
-    b = load_score(write(tmp_path, "d.musicxml", xml)).notes
+    a = load_trusted_score(mxl).notes
+    b = load_trusted_score(write(tmp_path, "d.musicxml", xml)).notes
     assert np.array_equal(a, b)
 
 
@@ -82,14 +82,14 @@ def test_midi_scores_load(tmp_path):
         track.append(mido.Message("note_off", note=pitch, velocity=0, time=480))
     path = tmp_path / "s.mid"
     midi.save(str(path))
-    n = load_score(path).notes
+    n = load_trusted_score(path).notes
     assert list(n["pitch"]) == [60, 64, 67]
     assert list(n["onset_quarter"]) == [0, 1, 2]
 
 
 def assert_clear_error(path: Path, fragment: str, **kwargs) -> None:
     with pytest.raises(ScoreError) as info:
-        load_score(path, **kwargs)
+        load_trusted_score(path, **kwargs)
     message = str(info.value)
     assert str(path) in message
     assert fragment in message
@@ -142,7 +142,7 @@ def test_external_entities_are_never_resolved(tmp_path):
     )
     path = write(tmp_path, "xxe.musicxml", xml)
     with pytest.raises(ScoreError) as info:
-        load_score(path)
+        load_trusted_score(path)
     assert "entities" in str(info.value)
     assert "TOP-SECRET" not in str(info.value)
 

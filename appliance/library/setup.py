@@ -35,6 +35,7 @@ def install_shipped(lib: Library, progress: Callable[[str], None] | None = None)
                 source="music21",
                 licence=LICENCE,
                 opener=item.opener,
+                trusted=True,  # installed with the software, not from outside
             )
         except ApplianceError as exc:
             problems.append(str(exc))
@@ -42,7 +43,8 @@ def install_shipped(lib: Library, progress: Callable[[str], None] | None = None)
 
 
 def open_library(folder: Path | None = None) -> Library:
-    """The box's library, with the shipped pieces installed if they are missing."""
+    """The box's library, with the shipped pieces installed if they are missing (also when a
+    damaged index had no usable backup: ``problems`` then says so)."""
     lib = Library.open(folder)
     if not any(p.source == "music21" for p in lib.pieces.values()):
         install_shipped(lib)
@@ -59,7 +61,7 @@ def scores_library(scores: Path, index_root: Path | None = None) -> Library:
         raise ApplianceError(f"--library {scores} is not a folder")
     root = index_root or cache_dir() / "libraries"
     lib = Library.open(root / slug(str(scores.resolve())))
-    _, problems = lib.add_folder(scores, copy=False)
+    _, problems = lib.add_folder(scores, copy=False, trusted=True)  # the developer's own files
     if not lib.pieces:
         raise ApplianceError(f"no playable scores under {scores} ({len(problems)} refused)")
     return lib

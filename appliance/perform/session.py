@@ -61,6 +61,7 @@ class Session:
             self.library = scores_library(o.scores)
         else:
             self.library = open_library(o.library)
+        self.problems.extend(self.library.problems)  # a damaged index, and what was done
         renderer = get_renderer(o.renderer)
         vectors = None
         if isinstance(renderer, NeuralRenderer):

@@ -1,8 +1,13 @@
 """Load MusicXML (.musicxml/.xml/.mxl) and MIDI scores into the note table, safely.
 
 Files are checked before partitura sees them: size limit, format sniffed from the content,
-.mxl archives tested, and XML entity declarations refused (they are never resolved). Every
-problem becomes a :class:`ScoreError` that names the file.
+.mxl archives unpacked with every size checked (:mod:`appliance.score.mxl`), XML decoded and
+refused if it declares entities (:mod:`appliance.score.xmlsafe`), MIDI walked for what makes
+readers hang (:mod:`appliance.score.midi_check`), and notes and bars capped
+(:mod:`appliance.score.limits`). Every problem becomes a :class:`ScoreError` that names the
+file. This module parses in the calling process: a score from outside goes through
+:func:`appliance.score.sandbox.load_score`, which runs it in a child with memory and time
+limits.
 
 Repeats: a score is played as written once (every bar once, the last volta ending only:
 partitura's "minimal" unfolding). Training data instead follows each performance's own path.
@@ -14,53 +19,49 @@ import io
 import logging
 import re
 import warnings
-import zipfile
-import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from lxml import etree
 
 from appliance.errors import ScoreError
-from appliance.score import directions
+from appliance.score import directions, mxl, xmlsafe
+from appliance.score.limits import MAX_BARS, MAX_NOTES, MAX_SCORE_BYTES
+from appliance.score.midi_check import check_midi
 from appliance.score.notes import NOTE_DTYPE, Score, sort_notes
 from appliance.score.unfold import Segment, unfold
 
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
-MAX_SCORE_BYTES = 32 * 1024 * 1024
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 MAX_REPEAT_VARIANT_SEARCH = 11  # 2**11 variants at most when matching a performance's repeats
 
 Unfolding = Literal["minimal", "maximal", "none"]
-_XML_PARSER_OPTIONS: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "huge_tree": False,
-}
 
 log = logging.getLogger(__name__)
 
 
-def load_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) -> Score:
-    """Load a score file and play it as written once."""
-    return open_score(path, max_bytes=max_bytes).score("minimal")
+def load_trusted_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) -> Score:
+    """Load a score file in this process and play it as written once: for files checked
+    before (a library piece whose checksum still matches) and the training data."""
+    path = Path(path)
+    source = open_score(path, max_bytes=max_bytes)
+    with _unreadable(path, "a score"):
+        return source.score("minimal")
 
 
 def open_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) -> ScoreSource:
     """Parse a score file into a :class:`ScoreSource` (written order, before unfolding)."""
     path = Path(path)
     kind, data = read_score_bytes(path, max_bytes=max_bytes)
-    score = _parse(path, kind, data)
-    return ScoreSource.from_partitura(path, score)
+    with _unreadable(path, "MIDI" if kind == "midi" else "MusicXML"):
+        return ScoreSource.from_partitura(path, _parse(kind, data))
 
 
 def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
-    """Return ("musicxml" | "midi", bytes) after the safety checks."""
+    """Return ("musicxml" | "midi", bytes) after the safety checks; the MusicXML is UTF-8."""
     if not path.exists():
         raise ScoreError(path, "file not found")
     if not path.is_file():
@@ -72,37 +73,50 @@ def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
         )
     if size == 0:
         raise ScoreError(path, "file is empty")
-    data = path.read_bytes()
+    with path.open("rb") as f:
+        data = f.read(max_bytes + 1)  # the file may have grown since
+    if len(data) > max_bytes:
+        raise ScoreError(path, f"file is over the {max_bytes / 1e6:.0f} MB limit")
+    try:
+        return _checked(path, data)
+    except ValueError as exc:
+        raise ScoreError(path, str(exc)) from None
+
+
+def _checked(path: Path, data: bytes) -> tuple[str, bytes]:
     if data[:4] == b"MThd":
+        check_midi(data)
         return "midi", data
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
-        return "musicxml", _unpack_mxl(path, data)
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
-        return "musicxml", _checked_musicxml(path, data)
-    raise ScoreError(path, "not a MusicXML (.musicxml, .xml, .mxl) or MIDI file")
+        return "musicxml", checked_musicxml(mxl.score_xml(data))
+    if _looks_like_xml(data):
+        return "musicxml", checked_musicxml(data)
+    raise ValueError("not a MusicXML (.musicxml, .xml, .mxl) or MIDI file")
 
 
-def _safe_parse_xml(path: Path, data: bytes, what: str) -> Any:
-    if b"<!ENTITY" in data:
-        raise ScoreError(path, f"{what} declares XML entities, which are refused for safety")
-    parser = etree.XMLParser(**_XML_PARSER_OPTIONS)
+def _looks_like_xml(data: bytes) -> bool:
     try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise ScoreError(path, f"{what} is not well-formed XML ({exc})") from None
+        encoding, bom = xmlsafe.encoding_of(data)
+    except ValueError:
+        return True  # XML in an encoding it gets wrong: say so
+    head = data[bom : bom + 400].decode(encoding, errors="ignore")
+    return head.lstrip(" \t\r\n")[:1] == "<"
 
 
-def _checked_musicxml(path: Path, data: bytes) -> bytes:
-    """The score's XML after the checks, with an id on every note (partitura relies on them)."""
-    root = _safe_parse_xml(path, data, "the score")
+def checked_musicxml(data: bytes) -> bytes:
+    """The score's XML (as UTF-8) after the checks, with an id on every note (partitura relies
+    on them); raises ValueError."""
+    text = xmlsafe.as_utf8(data, "the score")
+    root = xmlsafe.parse_utf8(text, "the score")
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == "score-timewise":
-        raise ScoreError(path, "timewise MusicXML is not supported; save the score as partwise")
+        raise ValueError("timewise MusicXML is not supported; save the score as partwise")
     if tag != "score-partwise":
-        raise ScoreError(path, f"not a MusicXML score (its root element is <{tag}>)")
+        raise ValueError(f"not a MusicXML score (its root element is <{tag}>)")
+    _check_size(root)
     notes = root.findall(".//note")
     if all(n.get("id") for n in notes):
-        return data
+        return text
     taken = {n.get("id") for n in notes}
     counter = 0
     for n in notes:
@@ -111,54 +125,46 @@ def _checked_musicxml(path: Path, data: bytes) -> bytes:
                 counter += 1
             n.set("id", f"auto{counter}")
             counter += 1
-    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return out
+    return xmlsafe.serialize(root)
 
 
-def _unpack_mxl(path: Path, data: bytes) -> bytes:
+def _check_size(root: Any) -> None:
+    """Refuse scores over the note and bar caps, and time signatures of 0 beats."""
+    bars = max((len(part.findall("measure")) for part in root.iterfind("part")), default=0)
+    if bars > MAX_BARS:
+        raise ValueError(f"the score has {bars:,} bars in a part, over the limit of {MAX_BARS:,}")
+    sounding = sum(1 for n in root.iter("note") if n.find("rest") is None)
+    if sounding > MAX_NOTES:
+        raise ValueError(f"the score has {sounding:,} notes, over the limit of {MAX_NOTES:,}")
+    for beats in root.iter("beats"):
+        counts = re.findall(r"\d+", beats.text or "")
+        if counts and sum(int(c) for c in counts) == 0:
+            raise ValueError("the score has a time signature with 0 beats in a bar")
+
+
+@contextmanager
+def _unreadable(path: Path, what: str) -> Iterator[None]:
+    """Whatever partitura (or mido) raises on a file that passed the checks means "unreadable"."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            if "META-INF/container.xml" in names:
-                container = _safe_parse_xml(
-                    path, archive.read("META-INF/container.xml"), "the .mxl container"
-                )
-                rootfile = container.find(".//{*}rootfile")
-                if rootfile is None or not rootfile.get("full-path"):
-                    raise ScoreError(path, "the .mxl container names no score file")
-                inner = str(rootfile.get("full-path"))
-            else:
-                candidates = [n for n in names if n.endswith((".xml", ".musicxml"))]
-                if not candidates:
-                    raise ScoreError(path, "the .mxl archive holds no MusicXML file")
-                inner = sorted(candidates)[0]
-            if inner not in names:
-                raise ScoreError(path, f"the .mxl archive lacks its score file {inner!r}")
-            if archive.getinfo(inner).file_size > MAX_UNPACKED_BYTES:
-                raise ScoreError(path, "the score inside the .mxl archive is too large")
-            xml = archive.read(inner)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise ScoreError(path, f"damaged or truncated .mxl archive ({exc})") from None
-    return _checked_musicxml(path, xml)
+        yield
+    except ScoreError:
+        raise
+    except Exception as exc:  # partitura raises many kinds, RecursionError included
+        raise ScoreError(
+            path, f"could not be read as {what} ({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def _parse(path: Path, kind: str, data: bytes) -> Any:
+def _parse(kind: str, data: bytes) -> Any:
+    import mido
     import partitura
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.getLogger("partitura").setLevel(logging.ERROR)
-        try:
-            if kind == "midi":
-                return partitura.load_score_midi(str(path))
-            return partitura.load_musicxml(io.BytesIO(data))
-        except ScoreError:
-            raise
-        except Exception as exc:  # partitura raises many kinds; all mean "unreadable"
-            what = "MIDI" if kind == "midi" else "MusicXML"
-            raise ScoreError(
-                path, f"could not be read as {what} ({type(exc).__name__}: {exc})"
-            ) from None
+        if kind == "midi":
+            return partitura.load_score_midi(mido.MidiFile(file=io.BytesIO(data)))
+        return partitura.load_musicxml(io.BytesIO(data))
 
 
 _GENERIC_TRACK = re.compile(
