@@ -4,6 +4,8 @@ transport state, the PIN and the address — and typed commands on stdin."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
 import threading
 import time
@@ -31,6 +33,7 @@ from appliance.perform.session import PlayOptions, Session
 from appliance.web.server import WebServer, WebSettings
 
 console = Console(highlight=False)
+log = logging.getLogger(__name__)
 HELP = (
     "type: pause · resume · stop · from the beginning · back · bar N · next · "
     "play <piece> · volume N · softer / faster / more legato / like a lullaby … · quit"
@@ -72,15 +75,27 @@ async def _show(bus: Bus, quiet_positions: bool) -> None:
             continue  # the console's own commands need no echo
         line = describe(event)
         if line:
-            console.print(escape(line))
+            # text that cannot be shown (a lone surrogate, a terminal without UTF-8) is
+            # replaced, never allowed to end the console's view
+            shown = line.encode("utf-8", "replace").decode("utf-8")
+            try:
+                console.print(escape(shown))
+            except (UnicodeError, OSError):
+                log.warning("could not show an event on the console")
 
 
 def _read_commands(session: Session, quit_: threading.Event) -> None:
     """stdin, one command a line, queued in order (never waits for one to be carried out)."""
+    with contextlib.suppress(AttributeError, ValueError):  # bytes that are not text: replaced
+        sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
     for line in sys.stdin:
         if line.strip().lower() in ("quit", "exit", "q"):
             break
-        session.conductor.submit(Command(line.strip()[:500]), CONSOLE)
+        if not line.strip():
+            continue
+        refusal = session.conductor.submit(Command(line.strip()[:500]), CONSOLE)
+        if refusal is not None:
+            console.print(f"! {escape(refusal)} — {HELP}", style="dim")
     else:
         return  # end of input: keep playing
     quit_.set()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 MAX_TEXT = 500
+MAX_NESTING = 4  # brackets deep: an event is a flat object (lists of strings at most)
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,8 @@ def _check(name: str, value: Any, annotation: Any) -> Any:
             raise ValueError(f"field {name!r} must be {annotation.__name__}")
         if annotation is str and len(value) > MAX_TEXT:
             raise ValueError(f"field {name!r} is longer than {MAX_TEXT} characters")
+        if annotation is str and not _is_text(value):
+            raise ValueError(f"field {name!r} is not valid Unicode text")
         return value
     if origin is tuple and isinstance(value, list):
         (inner, _) = typing.get_args(annotation)
@@ -304,11 +307,48 @@ def from_dict(raw: Any) -> Event:
 
 
 def from_json(text: str) -> Event:
+    if nesting(text) > MAX_NESTING:
+        raise ValueError(f"nested more than {MAX_NESTING} deep")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg}") from None
+    except ValueError:  # a number of thousands of digits
+        raise ValueError("not JSON the box takes: a number is too long") from None
+    except RecursionError:
+        raise ValueError("nested too deep") from None
     try:
         return from_dict(raw)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
+
+
+def nesting(text: str) -> int:
+    """How deep the brackets of a JSON text go (outside its strings), without parsing it."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _is_text(value: str) -> bool:
+    """False for strings holding lone surrogates (JSON allows "\\ud800"; UTF-8 does not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -31,17 +31,20 @@ def _insecure() -> ssl.SSLContext:
     return context
 
 
-async def post(url: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
-    """POST JSON to the box as its own page would (with its Origin); (status, JSON answer)."""
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=_insecure()
-        ) as response:
-            try:
-                answer = await response.json(content_type=None)
-            except ValueError:
-                answer = {}
-            return response.status, answer if isinstance(answer, dict) else {}
+async def post(
+    url: str, path: str, body: Any, local_address: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST JSON to the box as its own page would (with its Origin); (status, JSON answer).
+    ``local_address``: the loopback address to come from (127.0.0.x: another device)."""
+    connector = aiohttp.TCPConnector(local_addr=(local_address, 0) if local_address else None)
+    async with aiohttp.ClientSession(connector=connector) as http, http.post(
+        url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=_insecure()
+    ) as response:
+        try:
+            answer = await response.json(content_type=None)
+        except ValueError:
+            answer = {}
+        return response.status, answer if isinstance(answer, dict) else {}
 
 
 @dataclass
@@ -51,6 +54,7 @@ class SimPhone:
     events: list[dict[str, Any]] = field(default_factory=list)
     token: str | None = None
     paired: bool = False
+    address: str | None = None  # the loopback address it comes from (None: 127.0.0.1)
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -61,7 +65,8 @@ class SimPhone:
         self._reader: asyncio.Task[None] | None = None
 
     async def pair(self, url: str, pin: str) -> bool:
-        status, answer = await post(url, "api/pair", {"pin": pin, "name": self.name})
+        body = {"pin": pin, "name": self.name}
+        status, answer = await post(url, "api/pair", body, self.address)
         if status == 200:
             self.token = str(answer["token"])
         return status == 200
@@ -94,7 +99,7 @@ class SimPhone:
         body: dict[str, Any] = {"sdp": self.pc.localDescription.sdp, "type": "offer"}
         if self.token:
             body["token"] = self.token
-        status, answer = await post(url, "api/offer", body)
+        status, answer = await post(url, "api/offer", body, self.address)
         if status != 200:
             raise ConnectionError(f"offer refused ({status}): {answer.get('error')}")
         self.paired = bool(answer.get("paired"))

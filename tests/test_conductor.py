@@ -147,7 +147,7 @@ def test_errors_of_any_kind_become_problems_and_the_path_goes_on(library, synth)
 def test_a_full_queue_refuses_with_a_problem_and_keeps_the_rest(library, synth):
     held, rig, conductor = held_box(library, synth, limit=4)
     try:
-        accepted = [conductor.submit(Direct("like rain"), "a") for _ in range(8)]
+        accepted = [conductor.submit(Direct("like rain"), "a") is None for _ in range(8)]
         held.gate.set()
         assert conductor.wait_idle(30)
     finally:
@@ -155,7 +155,7 @@ def test_a_full_queue_refuses_with_a_problem_and_keeps_the_rest(library, synth):
         conductor.close()
     assert accepted.count(False) >= 3 and accepted[0]
     idle = Conductor(rig.engine, limit=4)  # not started: nothing is taken off its queues
-    assert [idle.submit(Pause()) for _ in range(5)] == [True] * 4 + [False]  # transport too
+    assert [idle.submit(Pause()) is None for _ in range(5)] == [True] * 4 + [False]  # transport too
     assert any("too many" in p.message for p in kinds(rig.bus.events, Problem))
 
 

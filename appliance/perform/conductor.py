@@ -9,7 +9,12 @@ piece (and later speech and faces).
   after it wait their turn rather than overtaking it.
 - A piece asked for before a later pause or stop is loaded but not started.
 - Every error becomes a :class:`~appliance.events.Problem` on the bus; nothing is lost silently.
-  When the queue is full the command is refused with a Problem (the music goes on).
+- A burst cannot keep the box busy: each phone may give a few commands at once and then a few
+  a second (:mod:`appliance.perform.throttle`; more are refused and the phone is told), the
+  queues are bounded (when full, a command is refused with a Problem), and a backlog is carried
+  out without the work a later command replaces anyway (:mod:`appliance.perform.coalesce`:
+  of pieces asked for in a row only the last is loaded; directions in a row are applied with
+  one re-render).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from appliance.bus import Bus
 from appliance.directions.words import DirectionRequest, ParsedDirections
@@ -39,9 +43,12 @@ from appliance.events import (
     Stop,
     Volume,
 )
+from appliance.library.match import find
+from appliance.perform.coalesce import Job, Step, coalesce
 from appliance.perform.commands import describe_command, parse_command
 from appliance.perform.engine import Engine
 from appliance.perform.feedback import FeedbackLog, feedback_directions
+from appliance.perform.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +56,6 @@ TRANSPORT: tuple[type[Event], ...] = (Play, Pause, Stop, Duck, Volume)
 QUEUE_LIMIT = 64  # commands waiting at most, per worker; more are refused with a Problem
 BOX = "box"  # who: the box itself (the end of a piece)
 
-
-@dataclass(frozen=True)
-class _Job:
-    event: Event
-    who: str
-    transport_epoch: int  # pauses/stops given before this command
 
 
 class Conductor:
@@ -64,12 +65,16 @@ class Conductor:
         bus: Bus | None = None,
         feedback: FeedbackLog | None = None,
         limit: int = QUEUE_LIMIT,
+        throttle: Throttle | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
         self.feedback = feedback
-        self._ordered: queue.Queue[_Job | None] = queue.Queue(limit)
-        self._transport: queue.Queue[_Job | None] = queue.Queue(limit)
+        self.throttle = throttle or Throttle()
+        self._throttle_lock = threading.Lock()
+        self.coalesced = 0  # commands made moot by later ones in a backlog (not carried out)
+        self._ordered: queue.Queue[Job | None] = queue.Queue(limit)
+        self._transport: queue.Queue[Job | None] = queue.Queue(limit)
         self._epoch = 0  # counts pauses and stops
         self._epoch_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -98,20 +103,27 @@ class Conductor:
 
     # -- giving commands ---------------------------------------------------------------------
 
-    def submit(self, event: Event, who: str = "") -> bool:
-        """Queue a command from ``who`` ("" for nobody worth naming); False if refused.
-        Never blocks: safe from the event loop, the console and the audio side alike."""
+    def submit(self, event: Event, who: str = "", source: str | None = None) -> str | None:
+        """Queue a command from ``who`` ("" for nobody worth naming); None when queued, else
+        why it was refused. ``source``: the key that throttles it (one per phone; commands
+        without one, from the box itself and its console, are not throttled). Never blocks:
+        safe from the event loop, the console and the audio side alike."""
         if isinstance(event, Command):
             parsed = parse_command(event.text)
             if parsed is None:
-                return False
+                return "an empty command"
             event = parsed
+        if source is not None:
+            with self._throttle_lock:
+                allowed = self.throttle.allow(source)
+            if not allowed:
+                return "too many commands at once: wait a moment"
         if who and who != BOX:
             self._publish(Action(who, describe_command(event)))
         with self._epoch_lock:
             if isinstance(event, Pause | Stop):
                 self._epoch += 1
-            job = _Job(event, who, self._epoch)
+            job = Job(event, who, self._epoch)
         jobs = self._transport if isinstance(event, TRANSPORT) else self._ordered
         with self._idle:
             self._pending += 1
@@ -119,51 +131,105 @@ class Conductor:
             jobs.put_nowait(job)
         except queue.Full:
             self._finished()
-            self._publish(Problem("too many commands at once: that one was dropped"))
-            return False
-        return True
+            message = "too many commands at once: that one was dropped"
+            self._publish(Problem(message))
+            return message
+        return None
 
     # -- carrying them out -------------------------------------------------------------------
 
-    def _work(self, jobs: queue.Queue[_Job | None]) -> None:
+    def _work(self, jobs: queue.Queue[Job | None]) -> None:
         while True:
-            job = jobs.get()
-            if job is None:
-                return
-            try:
-                self._carry_out(job)
-            except ApplianceError as exc:
-                self._publish(Problem(str(exc)))
-            except Exception as exc:  # never lost: the user hears that it failed
-                log.exception("command %s failed", job.event.type)
-                self._publish(Problem(f"could not do {job.event.type.replace('_', ' ')}: {exc}"))
-            finally:
+            backlog = [jobs.get()]
+            while True:  # everything waiting now: reduced to what still matters
+                try:
+                    backlog.append(jobs.get_nowait())
+                except queue.Empty:
+                    break
+            closing = None in backlog
+            if closing:
+                backlog = backlog[: backlog.index(None)]
+            waiting = [job for job in backlog if job is not None]
+            steps = coalesce(waiting, self._will_load)
+            self.coalesced += len(waiting) - sum(len(step) for step in steps)
+            for step in steps:
+                self._step(step)
+            for _ in waiting:
                 self._finished()
+            if closing:
+                return
+
+    def _will_load(self, event: SelectPiece) -> bool:
+        library = self.engine.library
+        if not event.query.strip():
+            return len(library.pieces) > 0
+        return find(list(library.pieces.values()), event.query) is not None
+
+    def _step(self, step: Step) -> None:
+        try:
+            if len(step) > 1:
+                self._directions(step)
+            else:
+                self._carry_out(step[0])
+        except ApplianceError as exc:
+            self._publish(Problem(str(exc)))
+        except Exception as exc:  # never lost: the user hears that it failed
+            kind = step[0].event.type
+            log.exception("command %s failed", kind)
+            self._publish(Problem(f"could not do {kind.replace('_', ' ')}: {exc}"))
 
     def _finished(self) -> None:
         with self._idle:
             self._pending -= 1
             self._idle.notify_all()
 
-    def _carry_out(self, job: _Job) -> None:
+    def _carry_out(self, job: Job) -> None:
         event, engine = job.event, self.engine
         if isinstance(event, SelectPiece):
             with self._epoch_lock:
                 halted = self._epoch != job.transport_epoch
             engine.select(event.query, play=not halted or engine.state == "playing")
         elif isinstance(event, Direct):
-            interpreter = engine.interpreter
-            if not interpreter.ready and interpreter.needs_model(
-                event.text, event.language or None
-            ):
-                self._publish(
-                    Notice("one moment… (still loading the language model)", kind="loading")
-                )
-            engine.direct(event.text, event.language or None, who=job.who)
+            self._directions([job])
         elif isinstance(event, Feedback):
             self._feedback(event, job.who)
         else:
             engine.command(event)
+
+    def _directions(self, step: Step) -> None:
+        """Directions given in a row: understood one by one (what is not understood is said),
+        applied together with one re-render; an "undo" or "reset" on its own, in its place."""
+        engine = self.engine
+        together: list[tuple[ParsedDirections, Job]] = []
+        for job in step:
+            direct = job.event
+            assert isinstance(direct, Direct)
+            language = direct.language or None
+            interpreter = engine.interpreter
+            try:
+                if not interpreter.ready and interpreter.needs_model(direct.text, language):
+                    self._publish(
+                        Notice("one moment… (still loading the language model)", kind="loading")
+                    )
+                parsed = engine.understand(direct.text, language)
+            except ApplianceError as exc:
+                self._publish(Problem(str(exc)))
+                continue
+            if parsed.control is not None:
+                self._apply_together(together)
+                together = []
+                engine.apply(parsed, direct.text, who=job.who)
+            else:
+                together.append((parsed, job))
+        self._apply_together(together)
+
+    def _apply_together(self, together: list[tuple[ParsedDirections, Job]]) -> None:
+        if not together:
+            return
+        requests = tuple(r for parsed, _ in together for r in parsed.directions)
+        texts = [job.event.text for _, job in together if isinstance(job.event, Direct)]
+        who = ", ".join(dict.fromkeys(job.who for _, job in together if job.who))
+        self.engine.apply(ParsedDirections(requests), " · ".join(texts), who=who)
 
     def _feedback(self, event: Feedback, who: str) -> None:
         """Remember it, and act on it at once with a gentle direction where it asks for one."""

@@ -321,15 +321,16 @@ class Engine:
 
     def direct(self, text: str, language: str | None = None, who: str = "") -> ParsedDirections:
         """Apply directions in words from the first note not yet started."""
-        parsed = self._understood(text, language)
+        parsed = self.understand(text, language)
         self.apply(parsed, text, who)
         return parsed
 
     def apply_text(self, text: str, language: str | None = None) -> int:
         """Like :meth:`direct`; returns the first note the directions change."""
-        return self.apply(self._understood(text, language), text)
+        return self.apply(self.understand(text, language), text)
 
-    def _understood(self, text: str, language: str | None) -> ParsedDirections:
+    def understand(self, text: str, language: str | None) -> ParsedDirections:
+        """The directions ``text`` asks for (an :class:`ApplianceError` when none)."""
         parsed = self.interpreter.interpret(text, language)
         if not parsed.understood:
             raise ApplianceError(f"{text!r} is not a direction the box knows")

@@ -40,6 +40,7 @@ from appliance.events import (
 )
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
+from appliance.web.sdp_check import sdp_problem
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,19 @@ MAX_MESSAGE = 4096  # bytes per data-channel message
 MAX_SDP = 64 * 1024
 MAX_TALK = 30.0  # seconds recorded per button press at most
 DUCK_EVERY = 1.0  # seconds between duck requests while the button is held
+MAX_PEERS = 16  # phones connected or connecting at once
+MAX_PEERS_PER_CLIENT = 4  # of them from one address
+CONNECT_TIMEOUT = 10.0  # seconds an answered offer has to connect before it is dropped
+REFUSAL_EVERY = 1.0  # seconds between "too many commands" answers to one phone
 _numbers = itertools.count(1)
 
 
 class OfferError(ValueError):
-    """An offer the box cannot answer (the HTTP layer turns it into a 400 with the message)."""
+    """An offer the box cannot answer (the HTTP layer answers ``status`` with the message)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -59,6 +68,10 @@ class Peer:
     pc: RTCPeerConnection
     name: str
     paired: bool
+    client: str = ""  # the address it came from
+    token: str | None = None  # its pairing (checked again on every command: it may be revoked)
+    source: str = field(default_factory=lambda: f"phone-{next(_numbers)}")  # throttling key
+    last_refusal: float = 0.0
     channel: Any = None
     talking: bool = False
     talk_frames: list[np.ndarray] = field(default_factory=list)
@@ -75,14 +88,16 @@ class Peer:
 class Hub:
     def __init__(
         self,
-        submit: Callable[[Event, str], bool],
+        submit: Callable[[Event, str, str | None], str | None],
         bus: Bus,
         snapshot: Callable[[], list[Event]],
         broadcast: Broadcast,
         pairing: Pairing,
         recordings: Path,
     ) -> None:
-        self.submit = submit  # queues a command from a phone (the conductor's); never blocks
+        # queues a command (event, who, throttling key) — the conductor's; never blocks;
+        # answers None, or why the command was refused
+        self.submit = submit
         self.snapshot = snapshot  # what a newly connected phone is told first
         self.bus = bus
         self.broadcast = broadcast
@@ -97,13 +112,17 @@ class Hub:
     async def close(self) -> None:
         if self._forward is not None:
             self._forward.cancel()
-        await asyncio.gather(*(p.pc.close() for p in self.peers), return_exceptions=True)
-        self.peers.clear()
+        await asyncio.gather(*(self._drop(p) for p in list(self.peers)), return_exceptions=True)
 
     # -- signalling ----------------------------------------------------------------------------
 
-    async def answer(self, offer: Any, token: str | None) -> dict[str, Any]:
-        """Answer a phone's offer ({"sdp", "type": "offer"}); raises OfferError when it is bad."""
+    async def answer(self, offer: Any, token: str | None, client: str = "") -> dict[str, Any]:
+        """Answer a phone's offer ({"sdp", "type": "offer"}) from address ``client``; raises
+        OfferError when it is bad or the box has as many phones as it takes."""
+        if len(self.peers) >= MAX_PEERS:
+            raise OfferError(f"the box has as many phones as it takes ({MAX_PEERS})", 503)
+        if sum(p.client == client for p in self.peers) >= MAX_PEERS_PER_CLIENT:
+            raise OfferError("too many connections from this device", 429)
         if not isinstance(offer, dict):
             raise OfferError("the offer must be a JSON object")
         sdp, kind = offer.get("sdp"), offer.get("type")
@@ -113,10 +132,13 @@ class Hub:
             raise OfferError("the offer is too large")
         if not sdp.startswith("v=0"):
             raise OfferError("the offer is not an SDP session description")
+        problem = sdp_problem(sdp)
+        if problem:
+            raise OfferError(f"the offer cannot be used: {problem}")
         device = self.pairing.device_of(token)
         name = device or f"listener {next(_numbers)}"
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        peer = Peer(pc, name, paired=device is not None)
+        peer = Peer(pc, name, paired=device is not None, client=client, token=token)
         self._wire(peer)  # before the remote description: it announces the phone's tracks
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -137,6 +159,7 @@ class Hub:
             music.stop()
             raise OfferError(f"no answer possible: {exc}") from None
         self.peers.append(peer)
+        peer.tasks.append(asyncio.create_task(self._connect_or_drop(peer)))
         self.bus.publish(Action(name, "joined" + ("" if peer.paired else " (listening)")))
         local = pc.localDescription
         return {"sdp": local.sdp, "type": local.type, "paired": peer.paired, "name": name}
@@ -164,10 +187,23 @@ class Hub:
             if pc.connectionState in ("failed", "closed"):
                 await self._drop(peer)
 
+    async def _connect_or_drop(self, peer: Peer) -> None:
+        """An answered offer that does not connect in time is dropped with all it holds."""
+        await asyncio.sleep(CONNECT_TIMEOUT)
+        if peer.pc.connectionState != "connected":
+            log.info("%s did not connect in %.0f s: dropped", peer.name, CONNECT_TIMEOUT)
+            await self._drop(peer)
+
     async def _drop(self, peer: Peer) -> None:
         if peer in self.peers:
             self.peers.remove(peer)
             self.bus.publish(Action(peer.name, "left"))
+        current = asyncio.current_task()
+        for task in peer.tasks:
+            if task is not current:
+                task.cancel()
+        peer.tasks.clear()
+        peer.talking, peer.talk_frames = False, []
         for sender in peer.pc.getSenders():
             if isinstance(sender.track, MusicTrack):
                 sender.track.stop()
@@ -189,19 +225,29 @@ class Hub:
             return [ProtocolError(f"a phone cannot send {event.type!r} events")]
         if isinstance(event, Authenticate):
             return self._authenticate(peer, event.token)
+        if peer.paired and self.pairing.device_of(peer.token) is None:
+            peer.paired = False  # its pairing was revoked (or has expired) meanwhile
+            self.bus.publish(Action(peer.name, "no longer paired (listening)"))
         if not peer.paired:
             return [ProtocolError("pair this phone with the box's PIN to control the music")]
         if isinstance(event, Talk):
             self._talk(peer, event.pressed)
             return []
-        self.submit(event, peer.name)
-        return []
+        refusal = self.submit(event, peer.name, peer.source)
+        if refusal is None:
+            return []
+        now = time.monotonic()
+        if now - peer.last_refusal < REFUSAL_EVERY:
+            return []  # told a moment ago: a flood gets one answer a second, not one each
+        peer.last_refusal = now
+        return [ProtocolError(refusal)]
 
     def _authenticate(self, peer: Peer, token: str) -> list[Event]:
         """A listening phone that has just paired: the same connection may now conduct."""
         device = self.pairing.device_of(token)
         if device is None:
             return [ProtocolError("that pairing is not valid: pair again with the box's PIN")]
+        peer.token = token
         if not peer.paired:
             peer.paired, old = True, peer.name
             peer.name = device
@@ -222,7 +268,7 @@ class Hub:
 
     async def _keep_ducking(self, peer: Peer) -> None:
         while peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
-            self.submit(Duck(), "")
+            self.submit(Duck(), "", None)
             await asyncio.sleep(DUCK_EVERY)
 
     def _save_talk(self, peer: Peer) -> Path | None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import aioice.ice
 
-from appliance.bus import Bus
+from appliance.bus import Bus, Subscription
+from appliance.events import Problem
 from appliance.perform.session import PlayOptions, Session
 from appliance.web.hub import Hub
 from appliance.web.pairing import Pairing
@@ -35,6 +36,7 @@ class WebBox:
         self.ready = threading.Event()
         self.url = ""
         self.error: BaseException | None = None
+        self.problems: list[Problem] = []  # every Problem published, in order
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -56,6 +58,8 @@ class WebBox:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         self.bus = Bus(asyncio.get_running_loop())
+        problems = self.bus.subscribe(Problem)
+        keeper = asyncio.create_task(self._keep_problems(problems))
         self.session = await asyncio.to_thread(Session, self.options, self.bus)
         assert self.session.broadcast is not None
         self.pairing = Pairing(self.folder / "paired.json")
@@ -81,6 +85,12 @@ class WebBox:
         await self._stop.wait()
         await self.server.close()
         self.session.close()
+        keeper.cancel()
+
+    async def _keep_problems(self, problems: Subscription) -> None:
+        async for problem in problems:
+            if isinstance(problem, Problem):
+                self.problems.append(problem)
 
     def call(self, coro: Any, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -25,7 +25,7 @@ class MusicTrack(MediaStreamTrack):
     def __init__(self, broadcast: Broadcast) -> None:
         super().__init__()
         self.broadcast = broadcast
-        self.ring: Ring = broadcast.listen()
+        self._ring: Ring | None = None  # listening starts with the first frame sent
         self._start: float | None = None
         self._pts = 0
         self.frames = 0
@@ -35,18 +35,21 @@ class MusicTrack(MediaStreamTrack):
             raise ConnectionError("track ended")
         if self._start is None:
             self._start = time.monotonic()
+            self._ring = self.broadcast.listen()
         else:
             wait = self._start + self._pts / RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        ring = self._ring
+        assert ring is not None
         waited = 0.0
-        while self.ring.buffered < FRAME and waited < MAX_WAIT:  # the next block is due
+        while ring.buffered < FRAME and waited < MAX_WAIT:  # the next block is due
             await asyncio.sleep(0.002)
             waited += 0.002
-        excess = self.ring.buffered - MAX_QUEUED
+        excess = ring.buffered - MAX_QUEUED
         if excess > 0:
-            self.ring.read(excess)
-        block = self.ring.read(FRAME)
+            ring.read(excess)
+        block = ring.read(FRAME)
         pcm = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
         frame.sample_rate = RATE
@@ -56,6 +59,17 @@ class MusicTrack(MediaStreamTrack):
         self.frames += 1
         return frame
 
+    @property
+    def ring(self) -> Ring:
+        """This phone's queue of the music (a phone that never connects never gets one, so
+        the producer writes nothing for it)."""
+        return self._ring if self._ring is not None else Ring(FRAME)
+
+    @property
+    def listening(self) -> bool:
+        return self._ring is not None
+
     def stop(self) -> None:
         super().stop()
-        self.broadcast.leave(self.ring)
+        if self._ring is not None:
+            self.broadcast.leave(self._ring)
