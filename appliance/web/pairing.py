@@ -1,18 +1,37 @@
-"""Who may control the box: a short PIN shown on the box, one-time links, session tokens.
+"""Who may control the box: a short PIN shown on the box, a one-time link, session tokens.
 
-A phone that shows the PIN (or opens a one-time link from the QR code) gets a session token;
-with it, its commands are obeyed. Everyone else may listen. Pure logic; the server keeps one
-``Pairing`` and persists its tokens in the data folder so that paired phones stay paired.
+A phone that shows the PIN (or opens the one-time link from the QR code) gets a session token;
+with it, its commands are obeyed. Everyone else may listen. The PIN and the link are shown only
+on the box's own screen, or to a paired phone that invites someone. They are replaced together:
+after a use, after :data:`PIN_LIFETIME` and after :data:`MAX_FAILURES` wrong PINs; a link
+never outlives its PIN. Tokens are kept as hashes in :class:`~appliance.web.phones.PhoneBook`,
+last :data:`~appliance.web.phones.TOKEN_LIFETIME` after their last use, and can be revoked
+(``appliance phones forget``). Pure logic apart from that file.
+
+How likely is a guessed PIN? The server holds PIN guesses to the limits of
+:mod:`appliance.web.ratelimit` (per client: 5 free wrong tries, then waits of 1, 2, 4 … s up
+to 10 min, one try forgiven per 10 min; everyone together: 20 wrong tries at once, then one per
+5 minutes). A 6-digit PIN is one of 10^6; each guess hits with a chance of at most 1 in
+(10^6 - tries). With any number of addresses, at most 20 + T/300 guesses are checked in T
+seconds, so (figures from :func:`appliance.web.ratelimit.most_tries`, checked by the tests):
+
+- a PIN's life (10 min): 15 tries from one address, 22 from many; chance ≤ 0.0022 % (1 in 45,000)
+- a day: 159 tries from one address, 308 from many; chance ≤ 0.031 % (1 in 3,200)
+- a month (30 days): 4,335 tries from one address, 8,660 from many; chance ≤ 0.87 % (1 in 115)
+
+A month-long attack also keeps the PIN unusable for others (the shared bucket is empty), which
+the box logs; the QR code's link (128 random bits) is not held to the shared bucket.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from appliance.web.phones import PhoneBook
 
 PIN_DIGITS = 6
 PIN_LIFETIME = 600.0  # seconds; a new PIN after that (or after a use)
@@ -25,19 +44,20 @@ class Pairing:
     pin: str = ""
     pin_made: float = 0.0
     failures: int = 0
-    tokens: dict[str, str] = field(default_factory=dict)  # token → device name
     link: str = ""  # the one-time link code in force (replaced with the PIN and after a use)
     # called with the new PIN whenever it changes (after a use, expiry or too many failures),
     # so that every place that shows it can show the current one
     on_new_pin: Callable[[str], None] | None = None
+    phones: PhoneBook = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.path is not None and self.path.exists():
-            try:
-                self.tokens = dict(json.loads(self.path.read_text())["tokens"])
-            except (OSError, ValueError, KeyError, TypeError):
-                self.tokens = {}
+        self.phones = PhoneBook(self.path)
         self.new_pin()
+
+    @property
+    def problem(self) -> str | None:
+        """What went wrong reading the paired phones (a damaged file), for the console."""
+        return self.phones.problem
 
     def new_pin(self) -> str:
         """A new PIN (and a new one-time link with it)."""
@@ -67,7 +87,7 @@ class Pairing:
         """A session token for the right PIN (the PIN is then replaced), else None."""
         if _same(pin.strip(), self.current_pin()):
             self.new_pin()
-            return self._issue(device)
+            return self.phones.add(device)
         self.failures += 1
         if self.failures >= MAX_FAILURES:
             self.new_pin()
@@ -76,28 +96,23 @@ class Pairing:
     def pair_with_link(self, code: str, device: str = "phone") -> str | None:
         if _same(code, self.current_link()):
             self.new_pin()
-            return self._issue(device)
+            return self.phones.add(device)
         return None
 
     def device_of(self, token: str | None) -> str | None:
-        """The paired device's name for a valid token, else None."""
-        if not token:
-            return None
-        for known, device in self.tokens.items():
-            if _same(known, token):
-                return device
-        return None
+        """The paired device's name for a valid token (its last use noted), else None."""
+        phone = self.phones.find(token)
+        return None if phone is None else phone.name
 
-    def _issue(self, device: str) -> str:
-        token = secrets.token_urlsafe(24)
-        self.tokens[token] = device[:40] or "phone"
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"tokens": self.tokens}))
-            tmp.chmod(0o600)
-            tmp.replace(self.path)
-        return token
+    def still_valid(self, token_hash: str) -> bool:
+        """Whether the pairing whose token has this hash (:func:`~appliance.web.phones.token_hash`)
+        still holds: False once it is forgotten (even by another process) or expired. Cheap (a
+        ``stat`` of the file); for a connection to check before obeying a command."""
+        return self.phones.valid(token_hash) is not None
+
+    def refresh(self) -> bool:
+        """Re-read the paired phones if the file changed on disk."""
+        return self.phones.refresh()
 
 
 def _same(a: str, b: str) -> bool:

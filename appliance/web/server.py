@@ -5,8 +5,13 @@
 - ``GET /`` the phone app (``web/``, static, no CDN); ``GET /status`` the box's page (phones
   connected; on the box's own screen also the PIN and a QR code with a one-time pairing link),
   kept current by ``GET /api/status``; ``GET /api/pieces`` the library.
-- ``POST /api/pair`` {"pin"} or {"link"} → {"token"}; ``POST /api/offer`` {"sdp", "type",
-  "token"} → the answer. Both refuse requests whose ``Origin`` is not the box itself.
+- ``POST /api/pair`` {"pin"} or {"link"} → {"token"}, held to the guessing limits of
+  :mod:`appliance.web.ratelimit` (429 with ``Retry-After``); ``POST /api/invite`` {"token"} →
+  {"pin", "link", "qr", "expires_in"} for a paired phone that invites someone; ``POST
+  /api/offer`` {"sdp", "type", "token"} → the answer. All refuse requests whose ``Origin`` is
+  not the box itself.
+- Slow or large requests are cut short (:mod:`appliance.web.http_limits`); the redirect's
+  ``Location`` is built from a checked ``Host`` header (:mod:`appliance.web.hosts`).
 - Advertised on the LAN with zeroconf (``_https._tcp``, a friendly name) at the address of the
   interface phones can reach (:mod:`appliance.web.addresses`); when that address changes the
   certificate, the advertisement and the URL follow, and ``on_url`` is told.
@@ -20,6 +25,7 @@ import json
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -33,13 +39,16 @@ from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, data_dir
 from appliance.web.addresses import AddressWatcher, reachable_addresses
 from appliance.web.certs import ensure_certificate
+from appliance.web.hosts import https_location
+from appliance.web.http_limits import HANDLER_ARGS, MAX_BODY, limit_bodies, read_json
 from appliance.web.hub import Hub, OfferError
 from appliance.web.pairing import Pairing
+from appliance.web.ratelimit import GuessGuard
 
 log = logging.getLogger(__name__)
 WEB_ROOT = REPO_ROOT / "web"
-MAX_BODY = 128 * 1024
-PIN_CHECK = 2.0  # seconds between looks at the PIN's age
+PIN_CHECK = 2.0  # seconds between looks at the PIN's age (and at the paired phones' file)
+WARN_EVERY = 600.0  # seconds between warnings that someone is guessing PINs
 
 
 @dataclass
@@ -92,6 +101,9 @@ class WebServer:
         self._context: ssl.SSLContext | None = None
         self._watcher: AddressWatcher | None = None
         self._pin_keeper: asyncio.Task[None] | None = None
+        self.guard = GuessGuard()  # how often PINs may be guessed, per client and overall
+        self.clock: Callable[[], float] = time.monotonic
+        self._warned = -WARN_EVERY
         self.hosts: list[str] = []
         self.url = ""
         self.port = 0
@@ -115,7 +127,7 @@ class WebServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(cert), str(key))
         self._context = context
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[limit_bodies, self._errors])
         app.add_routes(
             [
                 web.get("/", self._index),
@@ -123,11 +135,12 @@ class WebServer:
                 web.get("/api/status", self._status_json),
                 web.get("/api/pieces", self._pieces),
                 web.post("/api/pair", self._pair),
+                web.post("/api/invite", self._invite),
                 web.post("/api/offer", self._offer),
                 web.static("/static", WEB_ROOT),
             ]
         )
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, **HANDLER_ARGS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.https_port, ssl_context=context)
         await self._listen(site, s.https_port, "--https-port")
@@ -138,7 +151,7 @@ class WebServer:
         if s.http_port:
             redirect = web.Application()
             redirect.router.add_route("*", "/{tail:.*}", self._to_https)
-            self._redirect = web.AppRunner(redirect)
+            self._redirect = web.AppRunner(redirect, **HANDLER_ARGS)
             await self._redirect.setup()
             await self._listen(
                 web.TCPSite(self._redirect, s.host, s.http_port), s.http_port, "--http-port"
@@ -153,9 +166,11 @@ class WebServer:
         return self.url
 
     async def _keep_pin_current(self) -> None:
-        """Renew an expired PIN on time, so that every place showing it is told at once."""
+        """Renew an expired PIN on time, so that every place showing it is told at once; notice
+        phones forgotten from the command line."""
         while True:
             self.pairing.current_pin()
+            self.pairing.refresh()
             await asyncio.sleep(PIN_CHECK)
 
     async def _addresses_changed(self, addresses: list[str]) -> None:
@@ -236,9 +251,12 @@ class WebServer:
             return web.json_response({"error": "the box could not do that"}, status=500)
 
     async def _to_https(self, request: web.Request) -> web.Response:
-        host = (request.host or "").split(":")[0] or "localhost"
         port = self.port or self.settings.https_port
-        raise web.HTTPMovedPermanently(f"https://{host}:{port}{request.path_qs}")
+        try:
+            location = https_location(request.headers.get("Host", ""), port, request.path_qs)
+        except ValueError:
+            raise web.HTTPBadRequest(text="a valid Host header is needed") from None
+        raise web.HTTPMovedPermanently(location)
 
     async def _index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(WEB_ROOT / "index.html")
@@ -256,12 +274,7 @@ class WebServer:
                 text=json.dumps({"error": "requests must come from the box's own page"}),
                 content_type="application/json",
             )
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "the body must be JSON"}), content_type="application/json"
-            ) from None
+        body = await read_json(request)
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(
                 text=json.dumps({"error": "the body must be a JSON object"}),
@@ -272,22 +285,72 @@ class WebServer:
     async def _pair(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         device = str(body.get("name") or "phone")[:40]
-        token = None
-        if isinstance(body.get("pin"), str):
-            token = self.pairing.pair_with_pin(body["pin"], device)
-        elif isinstance(body.get("link"), str):
-            token = self.pairing.pair_with_link(body["link"], device)
+        pin, link = body.get("pin"), body.get("link")
+        if not isinstance(pin, str) and not isinstance(link, str):
+            return web.json_response({"error": "send a PIN or a link"}, status=400)
+        # From here to the outcome nothing awaits: concurrent guesses are counted one by one.
+        client, now, shared = request.remote or "?", self.clock(), isinstance(pin, str)
+        wait = self.guard.wait(client, now, shared)
+        if wait > 0:
+            return self._too_many(client, wait)
+        if isinstance(pin, str):
+            token = self.pairing.pair_with_pin(pin, device)
+        else:
+            token = self.pairing.pair_with_link(str(link), device)
         if token is None:
+            self.guard.failed(client, now, shared)
             return web.json_response({"error": "wrong or expired PIN"}, status=403)
+        self.guard.succeeded(client)
         return web.json_response({"token": token, "name": device})
+
+    def _too_many(self, client: str, wait: float) -> web.Response:
+        seconds = max(1, round(wait))
+        now = self.clock()
+        if self.guard.everyone.wait(now) > 0 and now - self._warned >= WARN_EVERY:
+            self._warned = now
+            log.warning(
+                "many wrong PINs (last from %s): PIN pairing paused; the QR code works", client
+            )
+        return web.json_response(
+            {"error": f"too many wrong tries: wait {seconds} s", "retry_after": seconds},
+            status=429,
+            headers={"Retry-After": str(seconds)},
+        )
+
+    async def _invite(self, request: web.Request) -> web.Response:
+        """A paired phone shows the PIN and the pairing QR code to someone it invites."""
+        body = await self._json(request)
+        token = body.get("token") if isinstance(body.get("token"), str) else None
+        client = request.remote or "?"
+        if self.guard.wait(client, self.clock(), shared=False) > 0:
+            return self._too_many(client, self.guard.wait(client, self.clock(), shared=False))
+        device = self.pairing.device_of(token)
+        if device is None:
+            self.guard.failed(client, self.clock(), shared=False)
+            return web.json_response(
+                {"error": "only a paired phone can invite: pair again with the box's PIN"},
+                status=403,
+            )
+        log.info("%s shows the PIN to invite someone", device)
+        return web.json_response(self._invitation())
+
+    def _invitation(self) -> dict[str, Any]:
+        """The PIN, the one-time link and its QR code, and how long they last."""
+        link = f"{self.url}?link={self.pairing.current_link()}"
+        return {
+            "pin": self.pairing.current_pin(),
+            "link": link,
+            "qr": qr_svg(link),
+            "expires_in": round(self.pairing.pin_expires_in()),
+        }
 
     async def _offer(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         token = body.get("token") if isinstance(body.get("token"), str) else None
         try:
-            answer = await self.hub.answer(body, token)
+            answer = await self.hub.answer(body, token, request.remote or "")
         except OfferError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            return web.json_response({"error": str(exc)}, status=exc.status)
         return web.json_response(answer)
 
     async def _pieces(self, request: web.Request) -> web.Response:
@@ -315,12 +378,14 @@ class WebServer:
             "phones": [{"name": p.name, "paired": p.paired} for p in self.hub.peers],
         }
         if local:
-            link = f"{self.url}?link={self.pairing.current_link()}"
+            invitation = self._invitation()
             out |= {
-                "pin": self.pairing.current_pin(),
-                "pin_expires_in": round(self.pairing.pin_expires_in()),
-                "qr": qr_svg(link),
+                "pin": invitation["pin"],
+                "pin_expires_in": invitation["expires_in"],
+                "qr": invitation["qr"],
             }
+            if self.pairing.problem:
+                out["problem"] = self.pairing.problem
         return out
 
     async def _status_json(self, request: web.Request) -> web.Response:
@@ -337,6 +402,8 @@ class WebServer:
 <p>PIN to pair a phone: <b class="pin" id="pin">{escape(state["pin"])}</b></p>"""
         else:
             pairing = "<p>The PIN to pair a phone is shown on the box's own screen.</p>"
+        if "problem" in state:
+            pairing += f'<p class="error">{escape(state["problem"])}</p>'
         html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(self.settings.name)}</title><link rel="stylesheet" href="/static/style.css"></head>
