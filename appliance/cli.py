@@ -26,6 +26,7 @@ from appliance.render.registry import (
 )
 from appliance.score import load_score, markings
 from appliance.score.notes import Score
+from appliance.web.phones import PhoneBook
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="The expressive piano appliance."
@@ -336,6 +337,56 @@ def library_init() -> None:
     for problem in problems:
         console.print(f"[yellow]skipped[/yellow] {problem}")
     console.print(f"{len(lib)} pieces in {lib.folder}")
+
+
+phones_app = typer.Typer(no_args_is_help=True, help="The phones paired with the box.")
+app.add_typer(phones_app, name="phones")
+
+
+def _phone_book() -> PhoneBook:
+    from appliance.web.server import pairing_store
+
+    book = PhoneBook(pairing_store())
+    if book.problem:
+        console.print(f"[yellow]warning:[/yellow] {book.problem}", soft_wrap=True)
+    return book
+
+
+def _when(stamp: float | None) -> str:
+    from datetime import datetime
+
+    return "never" if stamp is None else datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+
+
+@phones_app.command("list")
+def phones_list() -> None:
+    """List the paired phones: name, id, when paired, last seen, when the pairing ends."""
+    book = _phone_book()
+    phones = book.listing()
+    table = Table(title=f"{len(phones)} paired phone(s)")
+    for column in ("name", "id", "paired", "last seen", "expires"):
+        table.add_column(column)
+    for p in phones:
+        table.add_row(p.name, p.id, _when(p.paired), _when(p.last_seen), _when(p.expires))
+    console.print(table)
+
+
+@phones_app.command("forget")
+def phones_forget(
+    who: str = typer.Argument("", metavar="NAME|ID", help="the phone's name or id (see list)"),
+    every: bool = typer.Option(False, "--all", help="forget every paired phone"),
+) -> None:
+    """Forget a paired phone (or all): it can no longer control the box, at once, even while
+    the box runs; it may pair again with the PIN."""
+    if bool(who) == every:
+        raise ApplianceError("name one phone (its name or id) or give --all")
+    gone = _phone_book().forget(None if every else who)
+    if not gone and not every:
+        raise ApplianceError(f"no paired phone is called {who!r} (see `appliance phones list`)")
+    for p in gone:
+        console.print(f"forgot {p.name} ({p.id})")
+    if every:
+        console.print(f"{len(gone)} phone(s) forgotten")
 
 
 def main() -> None:
