@@ -107,6 +107,7 @@ def checked_musicxml(data: bytes) -> bytes:
     """The score's XML (as UTF-8) after the checks, with an id on every note (partitura relies
     on them); raises ValueError."""
     text = xmlsafe.as_utf8(data, "the score")
+    _check_tags(text)
     root = xmlsafe.parse_utf8(text, "the score")
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == "score-timewise":
@@ -126,6 +127,20 @@ def checked_musicxml(data: bytes) -> bytes:
             n.set("id", f"auto{counter}")
             counter += 1
     return xmlsafe.serialize(root)
+
+
+_TAG = {name: re.compile(rb"<%s[\s>/]" % name) for name in (b"part", b"measure", b"note")}
+
+
+def _check_tags(text: bytes) -> None:
+    """Refuse scores far over the bar and note caps before building their tree (a tree of a
+    hundred thousand bars alone needs hundreds of MB)."""
+    count = {name: sum(1 for _ in tag.finditer(text)) for name, tag in _TAG.items()}
+    bars = count[b"measure"] // max(count[b"part"], 1)
+    if bars > MAX_BARS:
+        raise ValueError(f"the score has {bars:,} bars in a part, over the limit of {MAX_BARS:,}")
+    if count[b"note"] > 4 * MAX_NOTES:  # notes and rests; the exact count comes after parsing
+        raise ValueError(f"the score has over {MAX_NOTES:,} notes, the limit")
 
 
 def _check_size(root: Any) -> None:

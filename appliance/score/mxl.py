@@ -42,8 +42,12 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, what: str) -> b
         while piece := member.read(_PIECE):
             out += piece
             if len(out) > limit:
-                raise ValueError(f"{what} unpacks to over {limit / 1e6:.1f} MB, the limit")
+                raise ValueError(f"{what} unpacks to over {_size(limit)}, the limit")
     return bytes(out)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n / 1e3:.0f} kB"
 
 
 def _score_name(archive: zipfile.ZipFile, names: set[str]) -> str:

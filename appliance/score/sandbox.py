@@ -94,7 +94,7 @@ def _answer(path: Path, code: int, out: bytes, tail: str, memory: int, seconds: 
 
 
 def _too_slow(seconds: float) -> str:
-    return f"reading the score took over {seconds:.0f} s, the limit; it is refused"
+    return f"reading the score took over {seconds:g} s, the limit; it is refused"
 
 
 def _too_big(memory: int) -> str:
