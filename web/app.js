@@ -347,6 +347,20 @@ async function pairWithPin() {
   }
 }
 
+// A paired phone shows the PIN and the pairing QR code to someone it invites (until they expire).
+async function invite() {
+  try {
+    const invitation = await api("/api/invite", { token: state.token });
+    $("invite-qr").innerHTML = invitation.qr;  // an SVG made by the box itself
+    $("invite-pin").textContent = invitation.pin;
+    $("invitation").hidden = false;
+    clearTimeout(state.inviteTimer);
+    state.inviteTimer = setTimeout(() => { $("invitation").hidden = true; }, invitation.expires_in * 1000);
+  } catch (err) {
+    say(t("problem", { message: err.message }));
+  }
+}
+
 function wire() {
   $("language").value = state.lang;
   $("language").onchange = () => { state.lang = $("language").value; localStorage.setItem("lang", state.lang); translate(); };
@@ -359,6 +373,7 @@ function wire() {
   $("playpause").onclick = () => send({ type: state.playing ? "pause" : "play" });
   $("restart").onclick = () => send({ type: "seek", target: "beginning", bar: 0 });
   $("next").onclick = () => send({ type: "select_piece", query: "" });
+  $("invite").onclick = invite;
   for (const b of document.querySelectorAll("[data-feedback]")) {
     b.onclick = () => send({ type: "feedback", kind: b.dataset.feedback });
   }

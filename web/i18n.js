@@ -32,7 +32,8 @@ const TEXT = {
     volume: "volume {n} %", speakingAct: "speaking", spoke: "spoke ({s} s)",
     feedbackAct: "feedback: {kind}", loading: "One moment… still getting ready.",
     ready: "Ready.", problem: "Problem: {message}", pairedNow: "Paired: you can conduct now.",
-    pieceEnded: "piece ended", you: "you",
+    pieceEnded: "piece ended", you: "you", invite: "Invite someone to conduct",
+    inviteText: "Let them scan this code, or type this PIN on their phone. It works once, for a few minutes.",
   },
   de: {
     title: "Klavier", hello: "Hallo! Ich bin das Klavier.",
@@ -63,7 +64,8 @@ const TEXT = {
     volume: "Lautstärke {n} %", speakingAct: "spricht", spoke: "hat gesprochen ({s} s)",
     feedbackAct: "Rückmeldung: {kind}", loading: "Einen Moment… ich mache mich noch bereit.",
     ready: "Bereit.", problem: "Problem: {message}", pairedNow: "Gekoppelt: du kannst jetzt dirigieren.",
-    pieceEnded: "Stück zu Ende", you: "du",
+    pieceEnded: "Stück zu Ende", you: "du", invite: "Jemanden zum Dirigieren einladen",
+    inviteText: "Lass sie diesen Code scannen oder diese PIN auf ihrem Telefon eingeben. Sie gilt einmal, für ein paar Minuten.",
   },
   es: {
     title: "Piano", hello: "¡Hola! Soy el piano.",
@@ -94,7 +96,8 @@ const TEXT = {
     volume: "volumen {n} %", speakingAct: "habla", spoke: "habló ({s} s)",
     feedbackAct: "opinión: {kind}", loading: "Un momento… todavía me estoy preparando.",
     ready: "Listo.", problem: "Problema: {message}", pairedNow: "Vinculado: ya puedes dirigir.",
-    pieceEnded: "pieza terminada", you: "tú",
+    pieceEnded: "pieza terminada", you: "tú", invite: "Invitar a alguien a dirigir",
+    inviteText: "Que escaneen este código o escriban este PIN en su teléfono. Sirve una vez, durante unos minutos.",
   },
   ru: {
     title: "Пианино", hello: "Привет! Я пианино.",
@@ -125,7 +128,8 @@ const TEXT = {
     volume: "громкость {n} %", speakingAct: "говорит", spoke: "сказал ({s} с)",
     feedbackAct: "отзыв: {kind}", loading: "Минутку… я ещё готовлюсь.",
     ready: "Готово.", problem: "Проблема: {message}", pairedNow: "Подключено: теперь можно дирижировать.",
-    pieceEnded: "пьеса закончилась", you: "вы",
+    pieceEnded: "пьеса закончилась", you: "вы", invite: "Пригласить дирижировать",
+    inviteText: "Пусть отсканируют этот код или введут этот PIN на своём телефоне. Он действует один раз, несколько минут.",
   },
 };
 // Keys whose text may be the same as the English one in a language (names, symbols).
