@@ -170,6 +170,8 @@ async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebSer
 
     assert session.broadcast is not None
     pairing = make_pairing()
+    if pairing.problem:
+        console.print(f"[yellow]![/yellow] {escape(pairing.problem)}")
     hub = Hub(
         session.conductor.submit,
         bus,

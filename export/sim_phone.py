@@ -37,9 +37,22 @@ async def post(
     """POST JSON to the box as its own page would (with its Origin); (status, JSON answer).
     ``local_address``: the loopback address to come from (127.0.0.x: another device)."""
     connector = aiohttp.TCPConnector(local_addr=(local_address, 0) if local_address else None)
-    async with aiohttp.ClientSession(connector=connector) as http, http.post(
-        url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=_insecure()
-    ) as response:
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.post(
+            url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=_insecure()
+        ) as response,
+    ):
+        try:
+            answer = await response.json(content_type=None)
+        except ValueError:
+            answer = {}
+        return response.status, answer if isinstance(answer, dict) else {}
+
+
+async def get(url: str, path: str) -> tuple[int, dict[str, Any]]:
+    """GET JSON from the box (from 127.0.0.1: the box's own screen sees its PIN)."""
+    async with aiohttp.ClientSession() as http, http.get(url + path, ssl=_insecure()) as response:
         try:
             answer = await response.json(content_type=None)
         except ValueError:
@@ -51,6 +64,8 @@ async def post(
 class SimPhone:
     name: str = "sim phone"
     frames: list[tuple[float, float]] = field(default_factory=list)  # (arrival, peak)
+    # (arrival, arrival − the frame's media time): its changes are the latency's
+    delays: list[tuple[float, float]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     token: str | None = None
     paired: bool = False
@@ -119,12 +134,23 @@ class SimPhone:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            now = time.perf_counter()
             peak = float(np.abs(frame.to_ndarray()).max()) / 32768.0
-            self.frames.append((time.perf_counter(), peak))
+            self.frames.append((now, peak))
+            if frame.pts is not None and frame.time_base is not None:
+                self.delays.append((now, now - float(frame.pts * frame.time_base)))
             self.first_frame.set()
 
     def frames_since(self, since: float) -> list[tuple[float, float]]:
         return [f for f in self.frames if f[0] >= since]
+
+    def media_delays(self) -> list[tuple[float, float]]:
+        return list(self.delays)
+
+    def music_share(self, since: float) -> float | None:
+        """Of the frames received since ``since``, the share that carried music."""
+        frames = self.frames_since(since)
+        return sum(peak > SOUND for _, peak in frames) / len(frames) if frames else None
 
     def errors(self) -> list[str]:
         return [str(e.get("message")) for e in self.events if e.get("type") == "error"]

@@ -233,10 +233,12 @@ def test_signalling_refuses_bad_input_with_clear_errors(box):
 def test_data_channel_messages_are_checked(box):
     from appliance.events import ProtocolError
     from appliance.web.hub import Peer
+    from appliance.web.phones import token_hash
 
     hub = box.hub
     listener = Peer(pc=None, name="listener x", paired=False)
-    paired = Peer(pc=None, name="phone y", paired=True)
+    token = hub.pairing.pair_with_pin(hub.pairing.current_pin(), "phone y")
+    paired = Peer(pc=None, name="phone y", paired=True, token_hash=token_hash(token))
 
     async def receive(peer, message):
         return hub.receive(peer, message)

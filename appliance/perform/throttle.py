@@ -11,17 +11,12 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from appliance.bucket import Bucket
 
 RATE = 4.0  # commands a second, per source, sustained
 BURST = 10  # commands at once
 MAX_SOURCES = 256  # buckets kept; the least recently heard are forgotten
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
 
 
 class Throttle:
@@ -36,22 +31,18 @@ class Throttle:
         self.burst = burst
         self.clock = clock
         self.max_sources = max_sources
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
 
     def allow(self, source: str) -> bool:
         """Take one command's worth from ``source``'s bucket; False when it is empty."""
         now = self.clock()
-        bucket = self._buckets.pop(source, None)
-        if bucket is None:
-            bucket = _Bucket(float(self.burst), now)
-        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
-        bucket.stamp = now
+        bucket = self._buckets.pop(source, None) or Bucket(self.burst, 1.0 / self.rate)
         self._buckets[source] = bucket  # most recently heard last
         while len(self._buckets) > self.max_sources:
             self._buckets.popitem(last=False)
-        if bucket.tokens < 1.0:
+        if bucket.wait(now) > 0.0:
             return False
-        bucket.tokens -= 1.0
+        bucket.spend(now)
         return True
 
     def __len__(self) -> int:

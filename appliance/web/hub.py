@@ -40,6 +40,7 @@ from appliance.events import (
 )
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
+from appliance.web.phones import token_hash
 from appliance.web.sdp_check import sdp_problem
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ class Peer:
     name: str
     paired: bool
     client: str = ""  # the address it came from
-    token: str | None = None  # its pairing (checked again on every command: it may be revoked)
+    # the hash of its pairing's token, checked again before every command (it may be revoked)
+    token_hash: str = ""
     source: str = field(default_factory=lambda: f"phone-{next(_numbers)}")  # throttling key
     last_refusal: float = 0.0
     channel: Any = None
@@ -138,7 +140,9 @@ class Hub:
         device = self.pairing.device_of(token)
         name = device or f"listener {next(_numbers)}"
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        peer = Peer(pc, name, paired=device is not None, client=client, token=token)
+        peer = Peer(pc, name, paired=device is not None, client=client)
+        if device is not None and token:
+            peer.token_hash = token_hash(token)
         self._wire(peer)  # before the remote description: it announces the phone's tracks
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -225,7 +229,7 @@ class Hub:
             return [ProtocolError(f"a phone cannot send {event.type!r} events")]
         if isinstance(event, Authenticate):
             return self._authenticate(peer, event.token)
-        if peer.paired and self.pairing.device_of(peer.token) is None:
+        if peer.paired and not self.pairing.still_valid(peer.token_hash):
             peer.paired = False  # its pairing was revoked (or has expired) meanwhile
             self.bus.publish(Action(peer.name, "no longer paired (listening)"))
         if not peer.paired:
@@ -247,7 +251,7 @@ class Hub:
         device = self.pairing.device_of(token)
         if device is None:
             return [ProtocolError("that pairing is not valid: pair again with the box's PIN")]
-        peer.token = token
+        peer.token_hash = token_hash(token)
         if not peer.paired:
             peer.paired, old = True, peer.name
             peer.name = device
