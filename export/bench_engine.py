@@ -10,15 +10,20 @@ to a sound card) while the sink's monitor is recorded:
   the system clock at its end);
 - **CPU**: the process's CPU time over wall time while playing;
 - **underruns** over a soak run (default 10 minutes): blocks the sound card found empty after
-  the start, and blocks the producer made late.
+  the start, and blocks the producer made late — by default with every core kept busy by
+  other processes meanwhile (``--saturate``: one busy process per core), as speech and face
+  workers will.
 
-    python -m export.bench_engine [--soak-minutes 10] [--trials 20]
+    python -m export.bench_engine [--soak-minutes 10] [--trials 20] [--saturate/--no-saturate]
 """
 
 from __future__ import annotations
 
+import os
 import random
 import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -32,6 +37,11 @@ from appliance.perform.session import PlayOptions, Session
 
 console = Console()
 WINDOW = 0.005  # seconds per loudness window
+
+
+def _busy_process() -> subprocess.Popen[bytes]:
+    """A process that keeps one core busy (at the normal priority of anything else)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def _cpu() -> float:
@@ -79,6 +89,7 @@ def main_cmd(
     soak_minutes: float = typer.Option(10.0, help="length of the underrun soak run"),
     piece: str = typer.Option("joplin-maple-leaf-rag", help="piece to play"),
     seed: int = typer.Option(0),
+    saturate: bool = typer.Option(True, help="keep every core busy during the soak"),
 ) -> None:
     """Print the engine's latency, CPU and underrun figures."""
     rng = random.Random(seed)
@@ -120,8 +131,13 @@ def main_cmd(
         underruns0 = session.speaker.underruns
         late0 = session.producer.late_blocks
         blocks0 = session.producer.blocks
+        hogs = [_busy_process() for _ in range(os.cpu_count() or 1)] if saturate else []
         cpu0, wall0 = _cpu(), time.monotonic()
-        time.sleep(soak_minutes * 60)
+        try:
+            time.sleep(soak_minutes * 60)
+        finally:
+            for hog in hogs:
+                hog.kill()
         cpu = (_cpu() - cpu0) / (time.monotonic() - wall0)
         underruns = session.speaker.underruns - underruns0
         late = session.producer.late_blocks - late0
@@ -150,8 +166,10 @@ def main_cmd(
         )
     console.print(table)
     console.print(f"output latency reported by PortAudio: {latency * ms:.0f} ms")
+    busy = f", every core busy with {len(hogs)} other processes" if hogs else ""
+    console.print(f"audio thread real-time: {session.producer.realtime}")
     console.print(
-        f"soak {soak_minutes:g} min: CPU {cpu * 100:.1f} % of one core (whole process), "
+        f"soak {soak_minutes:g} min{busy}: CPU {cpu * 100:.1f} % of one core (whole process), "
         f"{blocks} blocks, sound-card underruns {underruns} (target 0), late blocks {late}"
     )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from appliance.audio.loudness import amplitude_dbfs
+from appliance.audio.priority import favour_this_thread
 from appliance.audio.sinks import AudioSink, MidiSink
 from appliance.audio.synth import Synth
 from appliance.perform.engine import Block
@@ -48,6 +49,7 @@ class Producer:
         self.peak = 0.0  # the loudest sample made so far
         self._running = False
         self._thread: threading.Thread | None = None
+        self.realtime = False  # whether the producer thread got real-time scheduling
 
     def make_block(self) -> np.ndarray:
         """One block of sound (also usable without the thread, e.g. for offline export)."""
@@ -97,6 +99,7 @@ class Producer:
             midi.close()
 
     def _run(self) -> None:
+        self.realtime = favour_this_thread()
         pacer = next((s for s in self.audio_sinks if s.paces), None)
         period = self.block / self.rate
         deadline = time.monotonic()
