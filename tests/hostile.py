@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from tests import scores
@@ -89,7 +89,7 @@ def _repeated(unit: bytes, size: int) -> Iterable[bytes]:
         left -= len(block)
 
 
-def zip_archive(members: list[tuple[str, Iterable[bytes], int | None]]) -> bytes:
+def zip_archive(members: Sequence[tuple[str, Iterable[bytes], int | None]]) -> bytes:
     """A zip written by hand: (name, content pieces, size to claim or None for the truth)."""
     local, central = bytearray(), bytearray()
     for name, pieces, claimed in members:

@@ -169,3 +169,82 @@ def test_which_pieces_may_open_a_session(tmp_path: Path):
         engine.piece = None
     with pytest.raises(ApplianceError, match="no piece"):
         lib.set_opener("nope", True)
+
+
+def test_a_non_utf8_file_name_is_stored_safely_and_leaves_nothing_behind(tmp_path: Path):
+    import os
+
+    lib = open_library(tmp_path / "lib")
+    odd = Path(os.fsdecode(os.fsencode(tmp_path / "x") + b"\xff\xfe song.mid"))
+    odd.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk")  # truncated
+    with pytest.raises(ApplianceError, match="not added") as info:
+        lib.add_file(odd)
+    str(info.value).encode("utf-8")  # printable
+    files = tmp_path / "lib" / "files"
+    assert list(files.iterdir()) == [] and not list((tmp_path / "lib").glob("*.tmp"))
+    _midi(odd, None)
+    piece = lib.add_file(odd)
+    assert piece.title == "x\ufffd\ufffd song" and lib.file_of(piece).name == f"{piece.id}.mid"
+    again = open_library(tmp_path / "lib")
+    assert again.pieces[piece.id].origin == piece.origin and not again.problems
+    assert again.add_file(odd).id == piece.id  # the same file, recognised again
+    assert [p.name for p in files.iterdir()] == [f"{piece.id}.mid"]
+
+
+def test_a_failed_save_leaves_no_stray_file(tmp_path: Path, monkeypatch):
+    from appliance.library import Library
+
+    lib = open_library(tmp_path / "lib")
+    before = dict(lib.pieces)
+
+    def full_disk(self: Library) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(Library, "save", full_disk)
+    with pytest.raises(OSError):
+        lib.add_file(_midi(tmp_path / "tune.mid", "Evening Song"))
+    assert lib.pieces == before
+    assert list((tmp_path / "lib" / "files").iterdir()) == []
+
+
+def test_a_damaged_index_falls_back_to_the_backup_then_to_the_shipped_pieces(tmp_path: Path):
+    folder = tmp_path / "lib"
+    lib = open_library(folder)
+    piece = lib.add_file(_midi(tmp_path / "tune.mid", "Evening Song"))
+    assert (folder / "index.json.bak").read_text() == (folder / "index.json").read_text()
+    (folder / "index.json").write_bytes(b'{"pieces": [{"id": 3')  # cut short
+    restored = open_library(folder)
+    assert piece.id in restored.pieces and len(restored) == len(lib)
+    assert "damaged" in restored.problems[0] and "backup" in restored.problems[0]
+    assert (folder / "index.json.damaged").exists()
+    assert not open_library(folder).problems  # the index was written again
+    (folder / "index.json").write_text("[]")
+    (folder / "index.json.bak").write_text("nonsense")
+    fresh = open_library(folder)
+    assert piece.id not in fresh.pieces and len(fresh) == len(SHIPPED)
+    assert "starts again from the shipped pieces" in fresh.problems[0]
+
+
+def test_added_pieces_are_read_here_only_while_their_content_matches(tmp_path: Path, monkeypatch):
+    from appliance.library import catalog
+
+    lib = open_library(tmp_path / "lib")
+    piece = lib.add_file(_midi(tmp_path / "tune.mid", "Evening Song"))
+    where: list[str] = []
+
+    def spy(name: str):
+        def load(path: Path):
+            from appliance.score import load_trusted_score
+
+            where.append(name)
+            return load_trusted_score(path)
+
+        return load
+
+    monkeypatch.setattr(catalog, "load_score", spy("child"))
+    monkeypatch.setattr(catalog, "load_trusted_score", spy("here"))
+    lib.load(piece)
+    lib.load(lib.pieces["bach-bwv846"])
+    _midi(lib.file_of(piece), "Changed since")
+    lib.load(piece)
+    assert where == ["here", "here", "child"]
