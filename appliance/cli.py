@@ -110,6 +110,7 @@ def _score_of(what: str) -> Score:
     from appliance.library.match import find
 
     lib = open_library()
+    _say_library_problems(lib.problems)
     piece = find(list(lib.pieces.values()), what)
     if piece is None:
         raise ApplianceError(
@@ -279,10 +280,13 @@ def library_add(
     ),
 ) -> None:
     """Add a score (copied into the library) or every score in a folder. Adding the same file
-    again updates its piece; a running box sees the change at once."""
+    again updates its piece; a running box sees the change at once. A score is read in a
+    separate process within memory and time limits, and refused with the reason if it is
+    over them."""
     from appliance.library import open_library
 
     lib = open_library()
+    _say_library_problems(lib.problems)
     if path.is_dir():
         added, problems = lib.add_folder(path)
         for p in added:
@@ -303,6 +307,14 @@ def library_add(
     )
     verb = "updated" if piece.id in before else "added"
     console.print(f"{verb} {piece.id}: {piece.describe()}")
+
+
+def _say_library_problems(problems: list[str]) -> None:
+    """What went wrong opening the library (a damaged index), and what was done about it."""
+    from rich.markup import escape
+
+    for problem in problems:
+        console.print(f"[yellow]![/yellow] {escape(problem)}")
 
 
 @library_app.command("opener")

@@ -112,3 +112,25 @@ def test_play_library_and_devices_from_the_command_line(tmp_path):
     with wave.open(str(wav)) as w:
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
     assert np.abs(pcm).max() > 100
+
+
+def test_library_add_refuses_a_hostile_score_and_survives_a_damaged_index(tmp_path):
+    import os
+
+    from tests import hostile
+
+    score = tmp_path / "zero.mid"
+    score.write_bytes(hostile.midi_zero_numerator())
+    (tmp_path / "data" / "library").mkdir(parents=True)
+    (tmp_path / "data" / "library" / "index.json").write_text("{damaged")
+    result = subprocess.run(
+        [sys.executable, "-m", "appliance.cli", "library", "add", str(score)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "APPLIANCE_DATA": str(tmp_path / "data"), "COLUMNS": "300"},
+    )
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1 and "Traceback" not in said
+    assert "index.json is damaged" in said and "starts again from the shipped pieces" in said
+    assert "not added" in said and "0 beats in a bar" in said
