@@ -47,7 +47,7 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, what: str) -> b
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:.0f} MB" if n >= 1_000_000 else f"{n / 1e3:.0f} kB"
+    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n >> 10} kB"  # as in appliance/score/limits
 
 
 def _score_name(archive: zipfile.ZipFile, names: set[str]) -> str:
