@@ -7,6 +7,7 @@ line with ``-s``, and the ``fuzz_inputs`` property in JUnit XML).
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -68,7 +69,7 @@ def _mutated(base: bytes) -> st.SearchStrategy[bytes]:
     @st.composite
     def build(draw: st.DrawFn) -> bytes:
         data = bytearray(base)
-        for _ in range(draw(st.integers(0, 6))):
+        for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3, 6]))):
             at = draw(st.integers(0, len(data)))
             how = draw(st.sampled_from(["set", "insert", "cut"]))
             chunk = draw(st.binary(min_size=1, max_size=8))
@@ -85,11 +86,19 @@ def _mutated(base: bytes) -> st.SearchStrategy[bytes]:
 
 # MIDI: events built from parts that readers trip over, plus mutations of a good file.
 
-_DELTAS = st.one_of(st.integers(0, 960), st.sampled_from([0x0FFFFFFF, 0x1FFFFF, 0x3FFF]))
-_EVENTS = st.one_of(
-    st.tuples(st.integers(0, 127), st.integers(0, 127)).map(lambda p: b"\x90" + bytes(p)),
+_DELTAS = st.one_of(
+    *[st.integers(0, 960)] * 5, st.sampled_from([0x0FFFFFFF, 0x1FFFFF, 0x3FFF])
+)  # the longest delta times now and then
+_NOTE = st.tuples(st.integers(0, 127), st.integers(1, 127), st.integers(1, 127)).map(
+    lambda n: bytes([0x90, n[0], n[1], n[2], 0x80, n[0], 0])
+)  # note on, a delta time under 128 ticks, note off
+_EVENTS = st.one_of(  # whole notes most of the time, so that many files are read to the end
+    _NOTE,
+    _NOTE,
+    _NOTE,
+    _NOTE,
     st.tuples(st.integers(0, 127), st.integers(0, 127)).map(lambda p: b"\x80" + bytes(p)),
-    st.tuples(st.integers(0, 255), st.integers(0, 8)).map(
+    st.tuples(st.integers(0, 255), st.sampled_from([0, 1, 2, 2, 2, 3, 3, 4, 5, 6, 7, 8])).map(
         lambda t: b"\xff\x58\x04" + bytes([t[0], t[1], 24, 8])
     ),  # time signature, numerator 0 and odd denominators included
     st.binary(min_size=3, max_size=3).map(lambda b: b"\xff\x51\x03" + b),  # tempo
@@ -112,10 +121,10 @@ def _vlq(n: int) -> bytes:
 def _midi_files(draw: st.DrawFn) -> bytes:
     tracks = []
     for _ in range(draw(st.integers(1, 3))):
-        events = draw(st.lists(st.tuples(_DELTAS, _EVENTS), max_size=24))
+        events = draw(st.lists(st.tuples(_DELTAS, _EVENTS), min_size=1, max_size=24))
         body = b"".join(_vlq(d) + e for d, e in events)
         tracks.append(body + (hostile.END_OF_TRACK if draw(st.booleans()) else b""))
-    division = draw(st.sampled_from([480, 1, 0, 0x7FFF, 0xE728]))
+    division = draw(st.sampled_from([480] * 6 + [1, 0, 0x7FFF, 0xE728]))
     return hostile.midi(*tracks, division=division)
 
 
@@ -164,9 +173,28 @@ def _xml_files(draw: st.DrawFn) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
+_NUMBERS = ("duration", "octave", "beats", "beat-type", "divisions", "fifths", "alter", "voice")
+
+
+@st.composite
+def _xml_values(draw: st.DrawFn) -> bytes:
+    """A well-formed score with odd numbers in it: zero, negative or huge durations, octaves,
+    time signatures and divisions."""
+    text = scores.volta_score() if draw(st.booleans()) else scores.directions_score()
+    text = text.replace("<voice>1</voice>", "<voice>1</voice><alter>0</alter>", 1)
+    for _ in range(draw(st.integers(1, 4))):
+        tag = draw(st.sampled_from(_NUMBERS))
+        found = [m.span(1) for m in re.finditer(f"<{tag}>([^<]*)</{tag}>", text)]
+        if found:
+            start, end = draw(st.sampled_from(found))
+            value = draw(st.one_of(st.integers(-3, 12), st.integers(-(10**12), 10**12)))
+            text = text[:start] + str(value) + text[end:]
+    return text.encode()
+
+
 def test_fuzz_musicxml(tmp_path, record_property):
     good = scores.directions_score().encode()
-    strategy = st.one_of(_xml_files(), _mutated(good))
+    strategy = st.one_of(_xml_files(), _xml_values(), _xml_values(), _mutated(good))
     fuzz("fuzz.musicxml", strategy, tmp_path, record_property, examples=200)
 
 
@@ -180,6 +208,7 @@ def _mxl_files(draw: st.DrawFn) -> bytes:
         st.just(hostile.CONTAINER.encode()),
         st.just(b'<container><rootfiles><rootfile full-path="nope.xml"/></rootfiles></container>'),
         _xml_files(),
+        _xml_values(),
         st.binary(max_size=64),
     )
     members = draw(
