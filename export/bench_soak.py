@@ -11,10 +11,14 @@ loopback address of its own (127.0.0.x), as separate devices would be:
   never connect, malformed messages, and a connection that sends its headers slowly.
 
 Reported, between the end of minute 1 and the end of the run: underruns (a phone's music
-queue found short when a frame was due) and late audio blocks, the latency drift at the phones
-(arrival time minus the frame's media time, median over the first and the last minute), the
-box's memory (resident set) growth, commands sent and refused. Targets: 0 underruns, drift
+queue found short when a frame was due) and late audio blocks, the latency drift at the phones,
+the box's memory (resident set) growth, commands sent and refused. Targets: 0 underruns, drift
 under 20 ms, memory growth under 5 %.
+
+The latency is measured end to end at both moments: the music is paused for a few seconds and
+clicks are written into the box's output; the time from each click to the first frame holding
+it at each phone (both processes read the same monotonic clock) is its latency there. The
+drift is the change of a phone's median latency between the two moments.
 
     python -m export.bench_soak [--minutes 30] [--phones 8]
 """
@@ -33,16 +37,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import typer
 from rich.console import Console
 
 from appliance.console import run_app
+from appliance.events import Pause, Play
 from appliance.web.loopback import WebBox, loopback_only
 from appliance.web.music_track import MusicTrack
 
 console = Console()
 WARM_UP = 60.0  # seconds before the measurements start (the first minute)
 DRIFT_LIMIT = 0.020
+CLICKS = 8  # per latency measurement
+CLICK = 0.9  # the click's amplitude (the music stays well under it: about −10 dBFS peaks)
+HEARD = 0.5  # a frame with a peak over this holds a click
 GROWTH_LIMIT = 0.05
 COMMANDS: list[dict[str, Any]] = [
     {"type": "direct", "text": "softer"},
@@ -64,13 +73,17 @@ class SoakResult:
     phones: int
     underruns: int
     late_blocks: int
-    drift_ms: list[float]
+    latency_ms: list[tuple[float, float]]  # per phone: median click latency, minute 1 / end
     rss_start_mb: float
     rss_end_mb: float
     music_share: float  # of the frames the phones received after the warm-up, those with music
     sent: int
     refused: int
     abusive: dict[str, int]
+
+    @property
+    def drift_ms(self) -> list[float]:
+        return [abs(end - start) for start, end in self.latency_ms]
 
     @property
     def growth(self) -> float:
@@ -113,8 +126,6 @@ async def _paired(url: str, name: str, address: str) -> Any:
 
 
 async def _phone(phone: Any, url: str, index: int, seconds: float, stats: dict[str, Any]) -> None:
-    from export.sim_phone import music_per_second
-
     await phone.join(url, timeout=60)
     rng = random.Random(index)
     start = time.perf_counter()
@@ -126,14 +137,8 @@ async def _phone(phone: Any, url: str, index: int, seconds: float, stats: dict[s
         phone.send(command)
         stats["sent"] += 1
     stats["refused"] += sum("too many commands" in e for e in phone.errors())
-    stats["phones"].append(phone.media_delays())
+    stats["phones"].append(phone.loud_arrivals(HEARD))
     stats["frames"].append(phone.music_share(start + WARM_UP))
-    stats.setdefault("per_second", []).append(
-        (
-            [sum(1 for t, _ in phone.frames if int(t - start) == i) for i in range(int(seconds))],
-            music_per_second(phone.frames, start, start + seconds),
-        )
-    )
     await phone.close()
 
 
@@ -228,9 +233,28 @@ def _tracks(box: WebBox) -> list[MusicTrack]:
     ]
 
 
+def _clicks(box: WebBox) -> list[float]:
+    """Pause, write clicks into the box's output, play on; the times the clicks were written."""
+    broadcast = box.session.broadcast
+    assert broadcast is not None
+    conductor = box.session.conductor  # (a piece asked for meanwhile is loaded, not started)
+    conductor.submit(Pause(), "soak")
+    time.sleep(1.0)  # the fade and the last notes' release
+    click = np.zeros((480, 2), np.float32)
+    click[:96] = CLICK
+    times = []
+    for _ in range(CLICKS):
+        time.sleep(0.4)
+        times.append(time.perf_counter())
+        broadcast.write(click)
+    time.sleep(1.0)
+    conductor.submit(Play(), "soak")
+    return times
+
+
 def run_soak(seconds: float, phones: int = 8, abuse: bool = True) -> SoakResult:
     """Run the soak for ``seconds`` (measured after the first minute) and return the figures."""
-    total = WARM_UP + seconds
+    total = WARM_UP + seconds + 10.0  # and the second latency measurement
     with tempfile.TemporaryDirectory() as tmp:
         box = WebBox(Path(tmp), piece="joplin-maple-leaf-rag").start()
         try:
@@ -244,25 +268,30 @@ def run_soak(seconds: float, phones: int = 8, abuse: bool = True) -> SoakResult:
             underruns0 = sum(t.ring.underruns for t in tracks)
             late0 = box.session.producer.late_blocks
             rss0 = rss_mb()
+            first = _clicks(box)
+            time.sleep(max(0.0, seconds - 8.0))
+            last = _clicks(box)
+            underruns = sum(t.ring.underruns for t in tracks) - underruns0
+            late = box.session.producer.late_blocks - late0
+            rss1 = rss_mb()
             if not parent.poll(total + 120):
                 raise RuntimeError("the phones did not finish")
             stats = parent.recv()
             process.join(10)
             if "error" in stats:
                 raise RuntimeError(f"the phones failed: {stats['error']}")
-            underruns = sum(t.ring.underruns for t in tracks) - underruns0
-            late = box.session.producer.late_blocks - late0
-            rss1 = rss_mb()
         finally:
             box.stop()
-    drifts = [_drift(delays) * 1000 for delays in stats["phones"] if delays]
+    latencies = [
+        (_latency(loud, first) * 1000, _latency(loud, last) * 1000) for loud in stats["phones"]
+    ]
     shares = [s for s in stats["frames"] if s is not None]
     return SoakResult(
         seconds=seconds,
         phones=phones,
         underruns=underruns,
         late_blocks=late,
-        drift_ms=drifts,
+        latency_ms=latencies,
         rss_start_mb=rss0,
         rss_end_mb=rss1,
         music_share=statistics.mean(shares) if shares else 0.0,
@@ -272,16 +301,14 @@ def run_soak(seconds: float, phones: int = 8, abuse: bool = True) -> SoakResult:
     )
 
 
-def _drift(delays: list[tuple[float, float]]) -> float:
-    """Median delay (arrival − media time) in the last minute minus that after the first."""
-    if not delays:
-        return 0.0
-    start, end = delays[0][0], delays[-1][0]
-    first = [d for t, d in delays if start + WARM_UP <= t < start + 2 * WARM_UP]
-    last = [d for t, d in delays if t >= end - WARM_UP]
-    if not first or not last:
-        return 0.0
-    return abs(statistics.median(last) - statistics.median(first))
+def _latency(loud: list[float], clicks: list[float]) -> float:
+    """Median time from each click to the first loud frame after it at one phone (a click not
+    heard within a second counts as a second)."""
+    delays = []
+    for at in clicks:
+        heard = [t for t in loud if at <= t < at + 1.0]
+        delays.append(min(heard) - at if heard else 1.0)
+    return statistics.median(delays)
 
 
 def show(result: SoakResult) -> None:
@@ -295,9 +322,11 @@ def show(result: SoakResult) -> None:
         f"  underruns at the phones' music queues: {result.underruns} "
         f"{mark[result.underruns == 0]}; late audio blocks: {result.late_blocks}"
     )
+    starts = [round(a) for a, _ in result.latency_ms]
+    ends = [round(b) for _, b in result.latency_ms]
     console.print(
-        f"  latency drift at the phones, max over phones: {drift:.1f} ms "
-        f"{mark[drift < DRIFT_LIMIT * 1000]}"
+        f"  click latency at the phones (ms) after minute 1: {starts}, at the end: {ends}; "
+        f"drift, max over phones: {drift:.1f} ms {mark[drift < DRIFT_LIMIT * 1000]}"
     )
     console.print(
         f"  box memory: {result.rss_start_mb:.0f} MB → {result.rss_end_mb:.0f} MB "

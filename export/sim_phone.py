@@ -64,8 +64,6 @@ async def get(url: str, path: str) -> tuple[int, dict[str, Any]]:
 class SimPhone:
     name: str = "sim phone"
     frames: list[tuple[float, float]] = field(default_factory=list)  # (arrival, peak)
-    # (arrival, arrival − the frame's media time): its changes are the latency's
-    delays: list[tuple[float, float]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     token: str | None = None
     paired: bool = False
@@ -137,15 +135,14 @@ class SimPhone:
             now = time.perf_counter()
             peak = float(np.abs(frame.to_ndarray()).max()) / 32768.0
             self.frames.append((now, peak))
-            if frame.pts is not None and frame.time_base is not None:
-                self.delays.append((now, now - float(frame.pts * frame.time_base)))
             self.first_frame.set()
 
     def frames_since(self, since: float) -> list[tuple[float, float]]:
         return [f for f in self.frames if f[0] >= since]
 
-    def media_delays(self) -> list[tuple[float, float]]:
-        return list(self.delays)
+    def loud_arrivals(self, over: float) -> list[float]:
+        """Arrival times of the frames whose peak is over ``over`` (clicks, for latency)."""
+        return [at for at, peak in self.frames if peak > over]
 
     def music_share(self, since: float) -> float | None:
         """Of the frames received since ``since``, the share that carried music."""

@@ -264,7 +264,7 @@ def test_a_slow_direction_never_strikes_a_note_twice(library, synth):
             rig.producer.make_block()
         return apply(*args, **kwargs)
 
-    steering.apply = slow_apply  # type: ignore[method-assign]
+    steering.apply = slow_apply
     struck_before = len([e for e in rig.midi.events if e.kind == "note_on"])
     rig.engine.direct("much louder")
     rig.run(2.0)

@@ -24,6 +24,7 @@ from appliance.perform.engine import Block
 log = logging.getLogger(__name__)
 
 BLOCK = 480  # frames: 10 ms at 48 kHz
+MAX_CATCH_UP = 0.1  # seconds behind the clock that are made up at once (more: skipped)
 TARGET_BUFFER = 4 * BLOCK  # frames kept queued at the pacing sink (40 ms: margin on a busy box)
 
 
@@ -113,7 +114,10 @@ class Producer:
                     time.sleep(deadline - now)
                 elif now - deadline > period:
                     self.late_blocks += 1
-                    deadline = now  # do not try to catch up a backlog in a burst
+                    if now - deadline > MAX_CATCH_UP:
+                        deadline = now  # too far behind: start afresh, do not burst
+                    # else the blocks missed are made at once: the listeners' queues take
+                    # them, and the stream loses nothing
                 deadline += period
             try:
                 self.make_block()

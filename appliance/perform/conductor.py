@@ -57,7 +57,6 @@ QUEUE_LIMIT = 64  # commands waiting at most, per worker; more are refused with 
 BOX = "box"  # who: the box itself (the end of a piece)
 
 
-
 class Conductor:
     def __init__(
         self,
