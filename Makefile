@@ -40,6 +40,8 @@ bench: install-dev
 	$(PY) -m export.bench_web
 	$(PY) -m export.bench_level
 	$(PY) -m export.bench_first_command
+	$(PY) -m export.bench_soak --minutes 30 --phones 8
+	$(PY) -m export.hostile_bench
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests

@@ -18,78 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import ssl
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import numpy as np
 import typer
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError
 from rich.console import Console
 from rich.table import Table
 
 from appliance.console import run_app
 from appliance.web.loopback import WebBox
 from appliance.web.music_track import MusicTrack
+from export.sim_phone import SimPhone
 
 console = Console()
-
-
-class Phone:
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.connected = asyncio.Event()
-        self.first_frame = asyncio.Event()
-        self.frames: list[tuple[float, float]] = []  # (arrival time, peak)
-        self.task: asyncio.Task[None] | None = None
-
-    async def join(self, url: str) -> tuple[float, float]:
-        t0 = time.perf_counter()
-        self.pc.addTransceiver("audio", direction="recvonly")
-        self.pc.createDataChannel("events")
-
-        @self.pc.on("track")
-        def on_track(track: Any) -> None:
-            self.task = asyncio.ensure_future(self._read(track))
-
-        @self.pc.on("connectionstatechange")
-        def on_state() -> None:
-            if self.pc.connectionState == "connected":
-                self.connected.set()
-
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        origin = url.rstrip("/")
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        async with aiohttp.ClientSession() as http:
-            body = {"sdp": self.pc.localDescription.sdp, "type": "offer"}
-            async with http.post(
-                url + "api/offer", json=body, headers={"Origin": origin}, ssl=context
-            ) as response:
-                answer = await response.json()
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        await asyncio.wait_for(self.connected.wait(), 20)
-        t_connected = time.perf_counter() - t0
-        await asyncio.wait_for(self.first_frame.wait(), 20)
-        return t_connected, time.perf_counter() - t0
-
-    async def _read(self, track: Any) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            peak = float(np.abs(frame.to_ndarray()).max()) / 32768.0
-            self.frames.append((time.perf_counter(), peak))
-            self.first_frame.set()
-
-    async def close(self) -> None:
-        await self.pc.close()
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -161,7 +105,7 @@ def _cpu() -> float:
 
 
 async def _bench(box: WebBox, peers: int, seconds: float, clicks: int) -> dict[str, Any]:
-    phones = [Phone() for _ in range(peers)]
+    phones = [SimPhone(f"bench phone {i}", address=f"127.0.0.{20 + i}") for i in range(peers)]
     setups = []
     for phone in phones:  # one after another, as people arrive
         setups.append(await phone.join(box.url))

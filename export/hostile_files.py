@@ -1,7 +1,7 @@
 """Hostile score files (issue #13), built in memory: nothing large is kept in the repository.
 
 Sizes are parameters, so the tests use files just over each limit and
-``python -m tests.hostile FOLDER`` writes the full-size ones the issue measured.
+``python -m export.hostile_files FOLDER`` writes the full-size ones the issue measured.
 """
 
 from __future__ import annotations
