@@ -73,6 +73,7 @@ class SoakResult:
     phones: int
     underruns: int
     late_blocks: int
+    most_late_ms: float
     latency_ms: list[tuple[float, float]]  # per phone: median click latency, minute 1 / end
     rss_start_mb: float
     rss_end_mb: float
@@ -267,12 +268,14 @@ def run_soak(seconds: float, phones: int = 8, abuse: bool = True) -> SoakResult:
             tracks = [t for t in _tracks(box) if t.listening]
             underruns0 = sum(t.ring.underruns for t in tracks)
             late0 = box.session.producer.late_blocks
+            box.session.producer.most_late = 0.0  # (start-up is not the soak)
             rss0 = rss_mb()
             first = _clicks(box)
             time.sleep(max(0.0, seconds - 8.0))
             last = _clicks(box)
             underruns = sum(t.ring.underruns for t in tracks) - underruns0
             late = box.session.producer.late_blocks - late0
+            box_late = box.session.producer.most_late
             rss1 = rss_mb()
             if not parent.poll(total + 120):
                 raise RuntimeError("the phones did not finish")
@@ -291,6 +294,7 @@ def run_soak(seconds: float, phones: int = 8, abuse: bool = True) -> SoakResult:
         phones=phones,
         underruns=underruns,
         late_blocks=late,
+        most_late_ms=box_late * 1000,
         latency_ms=latencies,
         rss_start_mb=rss0,
         rss_end_mb=rss1,
@@ -320,7 +324,8 @@ def show(result: SoakResult) -> None:
     )
     console.print(
         f"  underruns at the phones' music queues: {result.underruns} "
-        f"{mark[result.underruns == 0]}; late audio blocks: {result.late_blocks}"
+        f"{mark[result.underruns == 0]}; late audio blocks: {result.late_blocks} "
+        f"(the latest {result.most_late_ms:.0f} ms late)"
     )
     starts = [round(a) for a, _ in result.latency_ms]
     ends = [round(b) for _, b in result.latency_ms]

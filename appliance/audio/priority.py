@@ -6,10 +6,15 @@ the moment a block is due. Linux's round-robin real-time class does this for one
 (``sched_setscheduler`` with pid 0 applies to the calling thread). It needs root or an
 ``RLIMIT_RTPRIO`` (the systemd unit grants it); without either, the thread keeps the normal
 class and the box says so once.
+
+Python's garbage collector stops every thread, the audio one too, while it scans; after start-up
+:func:`settle_heap` takes what is loaded (models, tables, the library) out of its scans, so
+that its pauses stay short while the box plays.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 
@@ -29,3 +34,10 @@ def favour_this_thread(priority: int = AUDIO_PRIORITY) -> bool:
         log.info("the audio thread keeps normal scheduling (%s)", exc)
         return False
     return True
+
+
+def settle_heap() -> None:
+    """Collect once, then keep every object alive now out of later collections (they are the
+    box's long-lived state; scanning them again and again is what makes long pauses)."""
+    gc.collect()
+    gc.freeze()

@@ -45,6 +45,7 @@ class Producer:
         self.rate = synth.rate
         self.blocks = 0
         self.late_blocks = 0  # blocks made later than their deadline (clock pacing)
+        self.most_late = 0.0  # seconds: the latest a block has been made (clock pacing)
         self.busy_seconds = 0.0  # time spent making blocks
         self.notes_played = 0  # note-ons sent to the synthesiser
         self.peak = 0.0  # the loudest sample made so far
@@ -114,6 +115,7 @@ class Producer:
                     time.sleep(deadline - now)
                 elif now - deadline > period:
                     self.late_blocks += 1
+                    self.most_late = max(self.most_late, now - deadline)
                     if now - deadline > MAX_CATCH_UP:
                         deadline = now  # too far behind: start afresh, do not burst
                     # else the blocks missed are made at once: the listeners' queues take

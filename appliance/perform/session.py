@@ -7,10 +7,12 @@ cannot be opened (no sound card, no MIDI port) are reported and left out; the re
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.audio.midi_out import MidiOut
+from appliance.audio.priority import settle_heap
 from appliance.audio.producer import Producer
 from appliance.audio.sinks import AudioSink, Broadcast, MidiSink, WavRecorder
 from appliance.audio.speaker import Speaker
@@ -27,6 +29,11 @@ from appliance.render.neural import NeuralRenderer
 from appliance.render.registry import get_renderer, steering_file
 
 log = logging.getLogger(__name__)
+
+
+def _settle_after(loading: threading.Thread) -> None:
+    loading.join()
+    settle_heap()
 
 
 @dataclass
@@ -104,13 +111,17 @@ class Session:
     def start(self) -> None:
         """Start playing: the first piece (the one asked for, else a random piece marked to
         open a session) in a random style (or ``seed``'s)."""
+        loading = None
         if self.options.preload and self.engine.vectors is not None:
-            self.engine.interpreter.preload()
+            loading = self.engine.interpreter.preload()
         self.engine.start()
         self.producer.start()
         self.conductor.start()
         piece = self.options.piece
         self.engine.select(piece, self.options.seed, opening=not piece)
+        settle_heap()
+        if loading is not None:  # and again once the sentence model is in
+            threading.Thread(target=_settle_after, args=(loading,), daemon=True).start()
 
     @property
     def ready(self) -> bool:
