@@ -248,3 +248,30 @@ def test_added_pieces_are_read_here_only_while_their_content_matches(tmp_path: P
     _midi(lib.file_of(piece), "Changed since")
     lib.load(piece)
     assert where == ["here", "here", "child"]
+
+
+def test_a_piece_is_parsed_once_then_played_from_its_note_table(library, monkeypatch):
+    """Adding a piece keeps its note table; playing it reads that (no parser, so no pause for
+    the audio thread); a damaged table is read from the score again."""
+    import numpy as np
+
+    from appliance.library import catalog
+    from appliance.paths import file_sha256
+
+    piece = library.pieces["bach-bwv846"]
+    digest = file_sha256(library.file_of(piece))
+    kept = list(library.cache.folder.glob(f"*{digest}.npz"))
+    assert len(kept) == 1  # written when the piece was added
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the score was parsed again")
+
+    monkeypatch.setattr(catalog, "load_trusted_score", no_parsing)
+    monkeypatch.setattr(catalog, "load_score", no_parsing)
+    cached = library.load(piece)
+    monkeypatch.undo()
+    kept[0].write_bytes(b"damaged")
+    parsed = library.load(piece)
+    assert np.array_equal(cached.notes, parsed.notes)
+    assert cached.title == parsed.title and cached.n_bars == parsed.n_bars
+    assert library.cache.get(digest, library.file_of(piece)) is not None  # written again

@@ -30,6 +30,7 @@ from typing import Any
 
 from appliance.errors import ApplianceError, ScoreError
 from appliance.library.key import estimate_key
+from appliance.library.note_cache import NoteCache
 from appliance.paths import data_dir, file_sha256
 from appliance.score.load import SCORE_SUFFIXES, load_trusted_score
 from appliance.score.notes import Score
@@ -75,6 +76,11 @@ class Library:
     pieces: dict[str, Piece] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # what went wrong opening it, for people
     _stamp: tuple[int, int] | None = None  # the index file's (mtime, size) when last read
+
+    @property
+    def cache(self) -> NoteCache:
+        """The note tables of the scores read so far (see :mod:`appliance.library.note_cache`)."""
+        return NoteCache(self.folder / "cache")
 
     @classmethod
     def open(cls, folder: Path | None = None) -> Library:
@@ -155,10 +161,13 @@ class Library:
         """The piece's score: read here if it is shipped or its content is what was checked
         when it was added, else in a child process with limits."""
         path = self.file_of(piece)
-        trusted = piece.source == "music21" or (
-            bool(piece.sha256) and path.is_file() and file_sha256(path) == piece.sha256
-        )
-        score = load_trusted_score(path) if trusted else load_score(path)
+        digest = file_sha256(path) if path.is_file() else ""
+        score = self.cache.get(digest, path) if digest else None
+        if score is None:
+            trusted = piece.source == "music21" or (bool(digest) and digest == piece.sha256)
+            score = load_trusted_score(path) if trusted else load_score(path)
+            if digest:
+                self.cache.put(digest, score)
         return replace(
             score, title=piece.title or score.title, composer=piece.composer or score.composer
         )
@@ -190,6 +199,7 @@ class Library:
             self.refresh()
             origin = readable(str(path.resolve()))
             digest = file_sha256(checked)
+            self.cache.put(digest, score)  # playing it later costs no parsing
             earlier = self._same_file(origin, digest, source)
             title = readable(title or score.title or path.stem)
             composer = readable(composer or score.composer)
