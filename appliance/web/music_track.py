@@ -15,7 +15,7 @@ from appliance.audio.sinks import Broadcast
 
 RATE = 48_000
 FRAME = 960  # 20 ms
-MAX_WAIT = 0.015  # seconds a frame may wait for the producer's next 10 ms block
+MAX_WAIT = 0.03  # seconds a frame may wait for the producer (a block up to 20 ms late is no gap)
 MAX_QUEUED = 2 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low
 
 
