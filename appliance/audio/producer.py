@@ -19,6 +19,7 @@ from appliance.audio.loudness import amplitude_dbfs
 from appliance.audio.priority import favour_this_thread
 from appliance.audio.sinks import AudioSink, MidiSink
 from appliance.audio.synth import Synth
+from appliance.backoff import Quieter
 from appliance.perform.engine import Block
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Producer:
         self._running = False
         self._thread: threading.Thread | None = None
         self.realtime = False  # whether the producer thread got real-time scheduling
+        self.failed_blocks = 0
+        self._quieter = Quieter()
 
     def make_block(self) -> np.ndarray:
         """One block of sound (also usable without the thread, e.g. for offline export)."""
@@ -123,5 +126,7 @@ class Producer:
                 deadline += period
             try:
                 self.make_block()
-            except Exception:  # a bad event must not end the music
-                log.exception("audio block failed")
+            except Exception:  # a bad event must not end the music (nor fill the log)
+                self.failed_blocks += 1
+                if self._quieter.should_say("block"):
+                    log.exception("audio block failed (%d so far)", self.failed_blocks)

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from appliance.backoff import Quieter, retry_delay
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
@@ -144,6 +145,7 @@ class Engine:
         self._ended = False
         self._running = False
         self._thread: threading.Thread | None = None
+        self._quieter = Quieter()  # repeated failures are reported less and less often
         # what to do when a piece has ended (the box queues the next command); None: the
         # engine's own policy (``settings.at_end``), for an engine used on its own
         self.on_end: Callable[[], None] | None = None
@@ -473,13 +475,20 @@ class Engine:
             self.schedule.add(notes, timing, first, self.offset)
 
     def _render_loop(self) -> None:
+        failures = 0
         while self._running:
             try:
                 busy = self.render_ahead()
-            except Exception:  # keep the music going; report and retry
-                log.exception("render-ahead failed")
-                self.publish(Problem("the renderer failed; retrying"))
-                busy = False
+            except Exception:  # keep the music going; report (less and less often) and retry
+                failures += 1
+                if self._quieter.should_say("render"):
+                    log.exception("render-ahead failed (%d times in a row)", failures)
+                    self.publish(Problem("the renderer failed; retrying"))
+                time.sleep(retry_delay(failures))
+                continue
+            if failures:
+                failures = 0
+                self._quieter.over("render")
             if not busy:
                 time.sleep(0.01)
 
