@@ -18,7 +18,8 @@ from appliance.score.limits import (
     MAX_XML_TAGS,
 )
 from appliance.score.midi_check import check_midi
-from tests import hostile, scores
+from export import hostile_files as hostile
+from tests import scores
 
 
 def refused(tmp_path: Path, name: str, data: bytes | str, fragment: str) -> str:

@@ -15,7 +15,8 @@ from appliance.score import load_score, load_trusted_score
 from appliance.score.limits import TIME_LIMIT_SECONDS
 from appliance.score.notes import NOTE_DTYPE
 from appliance.score.sandbox import _answer
-from tests import hostile, scores
+from export import hostile_files as hostile
+from tests import scores
 
 
 def test_a_score_read_in_the_child_is_the_score_read_here(tmp_path):

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from appliance.errors import ScoreError
 from appliance.score import load_trusted_score
-from tests import hostile, scores
+from export import hostile_files as hostile
+from tests import scores
 
 FUZZ = settings(
     deadline=None,
