@@ -91,11 +91,17 @@ class SoakResult:
         return self.rss_end_mb / self.rss_start_mb - 1.0
 
     @property
+    def abused(self) -> bool:
+        """Whether the abusive client really was at work (refused offers, told to slow down)."""
+        return self.abusive["ghosts refused"] > 0 and self.abusive["abuser told to slow down"] > 0
+
+    @property
     def passed(self) -> bool:
         return (
             self.underruns == 0
             and max(self.drift_ms, default=0.0) < DRIFT_LIMIT * 1000
             and self.growth < GROWTH_LIMIT
+            and (self.abused or not self.abusive["flood"])
         )
 
 

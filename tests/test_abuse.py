@@ -71,7 +71,10 @@ def test_a_flooding_phone_never_stops_the_music_for_another(box):
     music, errors = box.call(flood(), timeout=90)
     print(f"music frames per second at the listening phone during and after the flood: {music}")
     assert len(music) >= 6
-    assert min(music) >= 45, music  # 50 = every 20 ms frame carries music
+    # 50 a second = every 20 ms frame carries music; frames the busy test loop (it runs the
+    # phones and the box) holds back arrive a second later, so the count is over the window
+    assert sum(music) >= 0.95 * 50 * len(music), music
+    assert min(music) >= 35, music
     assert any("too many commands" in e for e in errors)
     assert len(errors) <= 5  # one answer a second, not one per refused command
     assert len(box.problems) - problems_before <= 2

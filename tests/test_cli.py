@@ -117,7 +117,7 @@ def test_play_library_and_devices_from_the_command_line(tmp_path):
 def test_library_add_refuses_a_hostile_score_and_survives_a_damaged_index(tmp_path):
     import os
 
-    from tests import hostile
+    from export import hostile_files as hostile
 
     score = tmp_path / "zero.mid"
     score.write_bytes(hostile.midi_zero_numerator())

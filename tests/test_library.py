@@ -245,9 +245,14 @@ def test_added_pieces_are_read_here_only_while_their_content_matches(tmp_path: P
     monkeypatch.setattr(catalog, "load_trusted_score", spy("here"))
     lib.load(piece)
     lib.load(lib.pieces["bach-bwv846"])
+    assert where == []  # both from the note tables kept when they were added: no parsing
     _midi(lib.file_of(piece), "Changed since")
     lib.load(piece)
-    assert where == ["here", "here", "child"]
+    assert where == ["child"]  # changed since it was checked: read again, in the child
+    for kept in lib.cache.folder.glob("*.npz"):
+        kept.unlink()
+    lib.load(lib.pieces["bach-bwv846"])
+    assert where == ["child", "here"]  # a shipped piece with no table is read here
 
 
 def test_a_piece_is_parsed_once_then_played_from_its_note_table(library, monkeypatch):

@@ -30,7 +30,12 @@ from appliance.paths import PACKAGE_ROOT
 from appliance.score.limits import MAX_SCORE_BYTES, MEMORY_LIMIT_BYTES, TIME_LIMIT_SECONDS
 from appliance.score.notes import NOTE_DTYPE, Score
 
-_CHILD = "from appliance.score.sandbox import child_main; child_main()"
+# The answer goes to the original standard output; from the first line on, anything else
+# that prints (a library announcing itself on import, a warning) goes to the error stream.
+_CHILD = (
+    "import os; answer = os.dup(1); os.dup2(2, 1)\n"
+    "from appliance.score.sandbox import child_main; child_main(answer)"
+)
 _ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _STDERR_TAIL = 2000
 
@@ -110,10 +115,10 @@ def _child_environment() -> dict[str, str]:
     return env
 
 
-def child_main() -> None:
-    """The child: limit itself, read the score, answer on the original standard output."""
-    answer = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything a library prints goes to the error stream, not into the answer
+def child_main(answer_fd: int) -> None:
+    """The child: limit itself, read the score, answer on ``answer_fd`` (the original
+    standard output; standard output itself already goes to the error stream)."""
+    answer = os.fdopen(answer_fd, "wb")
     path, max_bytes = Path(sys.argv[1]), int(sys.argv[2])
     memory, seconds = int(sys.argv[3]), float(sys.argv[4])
     _limit_self(memory, seconds)
