@@ -151,10 +151,12 @@ async def _phone(phone: Any, url: str, index: int, seconds: float, stats: dict[s
 
 async def _slow_headers(url: str) -> None:
     """Open a connection and send a header line every 2 s (the server should give up)."""
+    from export.sim_phone import insecure_context
+
     parts = urlsplit(url)
     try:
         _, writer = await asyncio.open_connection(
-            parts.hostname, parts.port, ssl=_insecure(), local_addr=("127.0.0.99", 0)
+            parts.hostname, parts.port, ssl=insecure_context(), local_addr=("127.0.0.99", 0)
         )
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
         for i in range(30):
@@ -164,15 +166,6 @@ async def _slow_headers(url: str) -> None:
         writer.close()
     except (OSError, ConnectionError, asyncio.IncompleteReadError):
         pass  # closed by the box: what it should do
-
-
-def _insecure() -> Any:
-    import ssl
-
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 async def _abuser(flooder: Any, url: str, seconds: float, counts: dict[str, int]) -> None:

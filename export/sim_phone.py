@@ -23,7 +23,7 @@ from aiortc.mediastreams import MediaStreamError
 SOUND = 1e-4  # a frame whose peak is above this carries music
 
 
-def _insecure() -> ssl.SSLContext:
+def insecure_context() -> ssl.SSLContext:
     """The box's certificate is self-signed; the simulated phone accepts it (loopback only)."""
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -40,7 +40,7 @@ async def post(
     async with (
         aiohttp.ClientSession(connector=connector) as http,
         http.post(
-            url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=_insecure()
+            url + path, json=body, headers={"Origin": url.rstrip("/")}, ssl=insecure_context()
         ) as response,
     ):
         try:
@@ -52,7 +52,10 @@ async def post(
 
 async def get(url: str, path: str) -> tuple[int, dict[str, Any]]:
     """GET JSON from the box (from 127.0.0.1: the box's own screen sees its PIN)."""
-    async with aiohttp.ClientSession() as http, http.get(url + path, ssl=_insecure()) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url + path, ssl=insecure_context()) as response,
+    ):
         try:
             answer = await response.json(content_type=None)
         except ValueError:

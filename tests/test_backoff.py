@@ -4,15 +4,8 @@ import time
 
 from appliance.backoff import Quieter, retry_delay
 from appliance.events import Problem
+from tests.clock import Clock
 from tests.rigs import Rig
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def said_over(quieter: Quieter, clock: Clock, seconds: float, step: float = 0.01) -> int:

@@ -27,16 +27,9 @@ from appliance.perform.coalesce import Job, coalesce
 from appliance.perform.commands import parse_command
 from appliance.perform.throttle import Throttle
 from appliance.web.sdp_check import sdp_problem
+from tests.clock import Clock
 
 FUZZ = 400  # examples per fuzz test
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_source_gets_its_burst_then_its_rate():

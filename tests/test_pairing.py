@@ -4,6 +4,7 @@ import time
 
 from appliance.web import pairing as pairing_module
 from appliance.web.pairing import Pairing
+from tests.clock import Clock
 
 
 def test_every_new_pin_is_announced_and_the_link_changes_with_it(tmp_path):
@@ -60,14 +61,6 @@ from appliance.web import phones as phones_module  # noqa: E402
 from appliance.web.phones import TOKEN_LIFETIME, PhoneBook, token_hash  # noqa: E402
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_only_a_hash_of_each_token_is_stored(tmp_path):
     path = tmp_path / "paired.json"
     p = Pairing(path)
@@ -79,7 +72,7 @@ def test_only_a_hash_of_each_token_is_stored(tmp_path):
 
 
 def test_a_pairing_lasts_its_lifetime_after_the_last_use(tmp_path):
-    clock = Clock()
+    clock = Clock(1_700_000_000.0)
     book = PhoneBook(tmp_path / "paired.json", clock)
     token = book.add("phone A")
     clock.now += TOKEN_LIFETIME - 10
@@ -107,7 +100,7 @@ def test_forgetting_on_the_command_line_reaches_the_running_box(tmp_path):
 
 def test_the_box_noting_a_use_does_not_bring_back_a_forgotten_phone(tmp_path):
     path = tmp_path / "paired.json"
-    clock = Clock()
+    clock = Clock(1_700_000_000.0)
     box = PhoneBook(path, clock)
     a, b = box.add("A"), box.add("B")
     PhoneBook(path, clock).forget(None)  # --all, while the box still holds both in memory
