@@ -13,6 +13,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
+from appliance.box import Box
 from appliance.bus import Bus
 from appliance.directions.plain import describe as plain_directions
 from appliance.errors import ApplianceError
@@ -30,7 +31,7 @@ from appliance.events import (
     TransportChanged,
 )
 from appliance.perform.session import PlayOptions, Session
-from appliance.web.server import WebServer, WebSettings
+from appliance.web.server import WebSettings, qr_text
 
 console = Console(highlight=False)
 log = logging.getLogger(__name__)
@@ -118,17 +119,16 @@ async def play_async(
     bus = Bus(asyncio.get_running_loop())
     shower = asyncio.create_task(_show(bus, quiet_positions))
     await asyncio.sleep(0)
-    if web is not None:
-        options.stream = True
-    session = await asyncio.to_thread(Session, options, bus)
-    for problem in session.problems:
-        console.print(f"[yellow]![/yellow] {escape(problem)}")
-    server = None
+    box = Box(options, bus, web, on_url=_show_url)
     quit_ = threading.Event()
     try:
-        if web is not None and session.broadcast is not None:
-            server = await start_web(session, bus, web)
-        await asyncio.to_thread(session.start)
+        await box.open()
+        session = box.session
+        for problem in session.problems:
+            console.print(f"[yellow]![/yellow] {escape(problem)}")
+        if box.server is not None:
+            _show_pairing(box)
+        await box.start()
         ready = asyncio.create_task(_announce_ready(session, bus))
         console.print(HELP, style="dim")
         threading.Thread(
@@ -139,15 +139,14 @@ async def play_async(
             await asyncio.sleep(0.1)
         ready.cancel()
     finally:
-        if server is not None:
-            await server.close()
-        session.close()
+        await box.close()
         await asyncio.sleep(0.05)  # let the last events reach the console
         shower.cancel()
-        if session.speaker is not None and session.speaker.underruns:
-            console.print(f"audio underruns: {session.speaker.underruns}", style="dim")
+    speaker = box.session.speaker
+    if speaker is not None and speaker.underruns:
+        console.print(f"audio underruns: {speaker.underruns}", style="dim")
     if seconds is not None:
-        _check_played(session)
+        _check_played(box.session)
 
 
 def _check_played(session: Session) -> None:
@@ -163,37 +162,22 @@ def _check_played(session: Session) -> None:
         raise ApplianceError("no music was made")
 
 
-async def start_web(session: Session, bus: Bus, settings: WebSettings) -> WebServer:
-    from appliance.paths import data_dir
-    from appliance.web.hub import Hub
-    from appliance.web.server import make_pairing, qr_text
+def _show_url(url: str) -> None:
+    console.print(qr_text(url), soft_wrap=True)
+    console.print(f"phones: open [bold]{url}[/bold] (status page: {url}status)")
 
-    assert session.broadcast is not None
-    pairing = make_pairing()
+
+def _show_pairing(box: Box) -> None:
+    pairing = box.pairing
     if pairing.problem:
         console.print(f"[yellow]![/yellow] {escape(pairing.problem)}")
-    hub = Hub(
-        session.conductor.submit,
-        bus,
-        session.engine.snapshot,
-        session.broadcast,
-        pairing,
-        data_dir() / "recordings",
-    )
-
-    def show_url(url: str) -> None:
-        console.print(qr_text(url), soft_wrap=True)
-        console.print(f"phones: open [bold]{url}[/bold] (status page: {url}status)")
+    _show_url(box.url)
+    console.print(f"PIN to pair a phone: [bold]{pairing.current_pin()}[/bold]")
 
     def show_pin(pin: str) -> None:
         console.print(f"PIN to pair a phone is now: [bold]{pin}[/bold]")
 
-    server = WebServer(hub, session.library, settings, on_url=show_url)
-    url = await server.start()
-    show_url(url)
-    console.print(f"PIN to pair a phone: [bold]{pairing.current_pin()}[/bold]")
     pairing.on_new_pin = show_pin
-    return server
 
 
 def play(

@@ -43,8 +43,8 @@ from rich.console import Console
 
 from appliance.console import run_app
 from appliance.events import Pause, Play
-from appliance.web.loopback import WebBox, loopback_only
 from appliance.web.music_track import MusicTrack
+from export.webbox import WebBox, loopback_only
 
 console = Console()
 WARM_UP = 60.0  # seconds before the measurements start (the first minute)

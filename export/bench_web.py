@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.console import run_app
-from appliance.web.loopback import WebBox
 from appliance.web.music_track import MusicTrack
 from export.sim_phone import SimPhone
+from export.webbox import WebBox
 
 console = Console()
 

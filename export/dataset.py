@@ -132,8 +132,9 @@ def _performed_notes(
     job: PerformanceJob,
 ) -> tuple[dict[str, tuple[float, float, float]], Any, Alignment]:
     """Performed notes by id (onset, key-release duration, velocity), pedal events, alignment."""
-    import partitura
+    from appliance.score.offline_partitura import partitura as offline_partitura
 
+    partitura = offline_partitura()
     if job.midi:
         perf = partitura.load_performance_midi(job.midi)
         alignment = Alignment.from_asap_tsv(Path(job.alignment))

@@ -9,8 +9,10 @@ from appliance.audio.synth import Synth
 from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
 from appliance.library import open_library
+from appliance.library.catalog import Piece
+from appliance.library.choose import choose_piece
+from appliance.midi import MidiEvent
 from appliance.perform.engine import Engine, EngineSettings
-from appliance.render.midi import MidiEvent
 from appliance.render.registry import get_renderer, steering_file
 
 RATE = 48_000
@@ -48,6 +50,12 @@ class Rig:
         self.audio = MemorySink()
         self.midi = MidiLog()
         self.producer = Producer(self.engine.advance, synth, [self.audio], [self.midi])
+
+    def select(self, query: str, seed: int | None = None, play: bool = True) -> Piece:
+        """Load the piece ``query`` names, as the box's command path would."""
+        piece = choose_piece(self.engine.library, query)
+        self.engine.load(piece, seed, play)
+        return piece
 
     def run(self, seconds: float) -> np.ndarray:
         start = len(self.audio.blocks)

@@ -13,8 +13,8 @@ import pytest
 
 from appliance.events import Problem
 from appliance.web import hub as hub_module
-from appliance.web.loopback import WebBox
 from export.sim_phone import SimPhone, music_per_second, post
+from export.webbox import WebBox
 
 
 @pytest.fixture(scope="module")

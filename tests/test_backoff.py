@@ -43,7 +43,7 @@ def test_retries_back_off_to_a_second():
 
 def test_a_broken_renderer_does_not_flood_the_phones(library, synth):
     rig = Rig(library, synth)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
 
     def broken(*args, **kwargs):
         raise RuntimeError("renderer on fire")

@@ -20,6 +20,7 @@ from appliance.events import (
 )
 from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.feedback import FeedbackLog
+from appliance.perform.transport import AtEnd
 from tests.rigs import Rig
 
 
@@ -51,7 +52,7 @@ def held_box(library, synth, **kw):
     held = HeldDescriber()
     rig = Rig(library, synth)
     rig.engine.interpreter = Interpreter(describer=held)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     return held, rig, conductor_for(rig, **kw)
 
 
@@ -180,9 +181,9 @@ def test_feedback_acts_at_once_and_is_remembered(library, synth, tmp_path):
 def test_the_end_of_a_piece_is_a_command_on_the_ordered_path(library, synth):
     rig = Rig(library, synth)
     conductor = conductor_for(rig)
-    rig.engine.on_end = piece_end_policy(conductor, "next")
+    rig.engine.on_end = piece_end_policy(conductor, AtEnd.NEXT)
     try:
-        rig.engine.select("schoenberg-op19-6", seed=1)  # the shortest shipped piece
+        rig.select("schoenberg-op19-6", seed=1)  # the shortest shipped piece
         for _ in range(600):  # up to 60 s of music
             rig.run(0.1)
             if len(kinds(rig.bus.events, NowPlaying)) > 1:
@@ -199,7 +200,7 @@ def test_a_description_while_the_model_loads_says_one_moment_then_applies(librar
 
     rig = Rig(library, synth)
     rig.engine.interpreter = Interpreter()  # nothing loaded yet
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     conductor = conductor_for(rig)
     try:
         conductor.submit(Direct("like a lullaby"), "phone A")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.events import DirectionApplied, NowPlaying, PieceEnded, Position, TransportChanged
+from appliance.events import DirectionApplied, PieceEnded, Position, TransportChanged
 from appliance.perform.gain import Ducker, Ramp, db_to_gain
 from appliance.perform.schedule import Schedule
 from tests.notetables import table
@@ -14,7 +14,7 @@ from tests.rigs import RATE, Rig, rms
 
 def test_sound_starts_pauses_with_a_fade_and_resumes(library, synth):
     rig = Rig(library, synth)
-    rig.engine.select("bach prelude", seed=1)
+    rig.select("bach prelude", seed=1)
     assert rms(rig.run(1.0)) > 0.003
     rig.engine.pause()
     fade = rig.run(0.1)
@@ -33,9 +33,9 @@ def directed_after_two_seconds(library, synth, words: str, then: float):
     both then play ``then`` seconds more. Returns both rigs and the first note directed."""
     plain, steered = Rig(library, synth), Rig(library, synth)
     for rig in (plain, steered):
-        rig.engine.select("joplin-maple-leaf-rag", seed=5)
+        rig.select("joplin-maple-leaf-rag", seed=5)
         rig.run(2.0)
-    first = steered.engine.apply_text(words)
+    first = steered.engine.direct(words)
     for rig in (plain, steered):
         rig.run(then)
     return plain, steered, first
@@ -74,7 +74,7 @@ def test_a_level_moves_the_tempo_towards_itself_from_where_it_is(library, synth)
 
 def test_seek_to_a_bar_and_back_to_the_beginning(library, synth):
     rig = Rig(library, synth)
-    rig.engine.select("bach-bwv846", seed=2)
+    rig.select("bach-bwv846", seed=2)
     rig.run(1.0)
     first = rig.engine.seek("bar", 5)
     notes = rig.engine.score.notes
@@ -91,29 +91,33 @@ def test_seek_to_a_bar_and_back_to_the_beginning(library, synth):
     assert bars[:3] == [1, 5, 1]
 
 
-def test_at_the_end_another_random_piece_follows(library, synth):
-    rig = Rig(library, synth, at_end="next")
-    rig.engine.select("schoenberg op. 19 no. 6", seed=3)
+def test_at_the_end_the_engine_alone_reports_and_falls_silent_without_rendering(library, synth):
+    """The piece-end case on the audio side: the engine says the piece ended and stops; it
+    renders nothing there (what follows is the box's piece-end policy, a queued command —
+    tests/test_conductor.py)."""
+    rig = Rig(library, synth)
+    rig.select("schoenberg op. 19 no. 6", seed=3)
     last_bar = int(rig.engine.score.notes["bar_number"].max())
     rig.engine.seek("bar", last_bar)
-    for _ in range(30):
-        rig.run(1.0)
+    renders = []
+    stream = rig.engine.current.stream
+    real_render = stream.render_next
+    for _ in range(300):
+        rig.run(0.1)
         if any(isinstance(e, PieceEnded) for e in rig.bus.events):
             break
-    rig.engine.close()
-    import time
-
-    for _ in range(100):  # the next piece loads on a thread of its own
-        if sum(isinstance(e, NowPlaying) for e in rig.bus.events) == 2:
-            break
-        time.sleep(0.05)
-    playing = [e for e in rig.bus.events if isinstance(e, NowPlaying)]
-    assert len(playing) == 2 and playing[1].piece_id != "schoenberg-op19-6"
+    stream.render_next = lambda count: renders.append(count) or real_render(count)
+    rig.producer.make_block()
+    assert [e.piece_id for e in rig.bus.events if isinstance(e, PieceEnded)] == [
+        "schoenberg-op19-6"
+    ]
+    assert rig.engine.state == "stopped" and rig.bus.events[-1] == TransportChanged("stopped")
+    assert renders == []
 
 
 def test_stop_silences_and_goes_back_to_the_start(library, synth):
     rig = Rig(library, synth)
-    rig.engine.select("bach-bwv846", seed=2)
+    rig.select("bach-bwv846", seed=2)
     rig.run(1.0)
     rig.engine.stop()
     assert rms(rig.run(0.3)) == 0.0 and rig.engine.state == "stopped"
@@ -158,17 +162,16 @@ def test_schedule_cuts_only_notes_not_started():
 
 
 def test_engine_commands_through_events(library, synth):
-    from appliance.events import Direct, Problem, Seek, SelectPiece
+    from appliance.errors import ApplianceError
+    from appliance.events import Direct, Seek, Volume
 
     rig = Rig(library, synth)
-    rig.engine.handle(SelectPiece("maple leaf rag"))
-    assert rig.engine.piece.id == "joplin-maple-leaf-rag"
-    rig.engine.handle(Seek("bar", 9999))
-    rig.engine.handle(Direct("blorp zzz"))
-    problems = [e.message for e in rig.bus.events if isinstance(e, Problem)]
-    assert any("no bar 9999" in p for p in problems)
-    assert any("not a direction" in p for p in problems)
-    rig.engine.handle(SelectPiece("no such piece at all"))
+    rig.select("maple leaf rag", seed=1)
+    rig.engine.command(Volume(50))
+    with pytest.raises(ApplianceError, match="no bar 9999"):
+        rig.engine.command(Seek("bar", 9999))
+    with pytest.raises(ApplianceError, match="not a direction"):
+        rig.engine.command(Direct("blorp zzz"))
     assert rig.engine.piece.id == "joplin-maple-leaf-rag"
 
 
@@ -178,7 +181,7 @@ def test_wav_export_path(tmp_path: Path, library, synth):
     rig = Rig(library, synth)
     wav = WavRecorder(tmp_path / "out.wav")
     rig.producer.audio_sinks.append(wav)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     rig.run(1.0)
     wav.close()
     import wave
@@ -200,7 +203,7 @@ def test_midi_out_sends_the_performance_to_a_port_chosen_by_name(library, synth)
     assert port.port_name == loopback.NAME
     rig = Rig(library, synth)
     rig.producer.midi_sinks.append(port)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     loopback.SENT.clear()
     rig.run(2.0)
     ons = [m for m in loopback.SENT if m.type == "note_on"]
@@ -212,10 +215,10 @@ def test_midi_out_sends_the_performance_to_a_port_chosen_by_name(library, synth)
 
 def _velocities_after_restart(library, synth, words: list[str]) -> np.ndarray:
     rig = Rig(library, synth)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     rig.run(3.0)
     for w in words:
-        rig.engine.apply_text(w)
+        rig.engine.direct(w)
     rig.run(1.0)
     rig.engine.stop()
     rig.engine.play()
@@ -236,7 +239,7 @@ def test_stop_then_play_keeps_the_directions_unless_back_to_normal(library, synt
 
 def test_volume_scales_the_output(library, synth):
     rig = Rig(library, synth)
-    rig.engine.select("bach-bwv846", seed=1)
+    rig.select("bach-bwv846", seed=1)
     full = rms(rig.run(1.0))
     rig.engine.set_volume(100)
     rig.run(0.3)
@@ -253,7 +256,7 @@ def test_a_slow_direction_never_strikes_a_note_twice(library, synth):
     from collections import Counter
 
     rig = Rig(library, synth)
-    rig.engine.select("maple leaf rag", seed=3)
+    rig.select("maple leaf rag", seed=3)
     rig.run(2.0)
     steering = rig.engine.steering
     assert steering is not None

@@ -2,10 +2,11 @@ import mido
 import numpy as np
 import pytest
 
+from appliance.midi import KeyTracker, MidiEvent, MidiKind
 from appliance.render.base import PerformanceStream, Renderer, Style, render_all
 from appliance.render.baselines import DeadpanRenderer
 from appliance.render.expression import EXPRESSION_DTYPE
-from appliance.render.midi import KeyTracker, MidiEvent, midi_events, pedal_changes, write_midi
+from appliance.render.midi import midi_events, pedal_changes, write_midi
 from appliance.score.notes import Score
 from tests.notetables import chords, table
 
@@ -94,10 +95,10 @@ def test_pedal_is_changed_at_new_bars():
 
 def test_key_tracker_releases_a_restruck_key_and_drops_stale_offs():
     keys = KeyTracker()
-    a_on = MidiEvent(0.0, 2, "note_on", 60, 80, 0)
-    b_on = MidiEvent(0.5, 2, "note_on", 60, 70, 1)
-    a_off = MidiEvent(0.8, 0, "note_off", 60, 0, 0)
-    b_off = MidiEvent(1.0, 0, "note_off", 60, 0, 1)
+    a_on = MidiEvent(0.0, 2, MidiKind.NOTE_ON, 60, 80, 0)
+    b_on = MidiEvent(0.5, 2, MidiKind.NOTE_ON, 60, 70, 1)
+    a_off = MidiEvent(0.8, 0, MidiKind.NOTE_OFF, 60, 0, 0)
+    b_off = MidiEvent(1.0, 0, MidiKind.NOTE_OFF, 60, 0, 1)
     out = [e for ev in (a_on, b_on, a_off, b_off) for e in keys.filter(ev)]
     assert [(e.kind, e.note, e.time) for e in out] == [
         ("note_on", 0, 0.0),
@@ -105,7 +106,7 @@ def test_key_tracker_releases_a_restruck_key_and_drops_stale_offs():
         ("note_on", 1, 0.5),
         ("note_off", 1, 1.0),
     ]
-    keys.filter(MidiEvent(2.0, 2, "note_on", 62, 80, 2))
+    keys.filter(MidiEvent(2.0, 2, MidiKind.NOTE_ON, 62, 80, 2))
     assert [(e.pitch, e.note) for e in keys.release_all(3.0)] == [(62, 2)]
 
 

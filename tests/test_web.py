@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from appliance.paths import REPO_ROOT
-from appliance.web.loopback import WebBox
+from export.webbox import WebBox
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO_ROOT / "build" / "screenshots"

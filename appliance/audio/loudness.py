@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-RATE = 48_000
+from appliance.audio.format import RATE
+
 # BS.1770's two K-weighting stages, as specified for 48 kHz.
 _SHELF_B = (1.53512485958697, -2.69169618940638, 1.19839281085285)
 _SHELF_A = (1.0, -1.69065929318241, 0.73248077421585)

@@ -6,7 +6,7 @@ from typing import Any
 
 from appliance.audio.sinks import MidiSink
 from appliance.errors import ApplianceError
-from appliance.render.midi import MidiEvent
+from appliance.midi import ALL_NOTES_OFF, SUSTAIN, MidiEvent
 
 
 def _backend(name: str | None = None) -> Any:
@@ -44,18 +44,12 @@ class MidiOut(MidiSink):
         self._mido = mido
 
     def send(self, events: list[MidiEvent]) -> None:
-        msg = self._mido.Message
         for ev in events:
-            if ev.kind == "note_on":
-                self._port.send(msg("note_on", note=ev.pitch, velocity=max(1, min(127, ev.value))))
-            elif ev.kind == "note_off":
-                self._port.send(msg("note_off", note=ev.pitch, velocity=0))
-            elif ev.kind == "pedal":
-                self._port.send(msg("control_change", control=64, value=ev.value))
+            self._port.send(ev.to_mido())
 
     def silence(self) -> None:
-        self._port.send(self._mido.Message("control_change", control=64, value=0))
-        self._port.send(self._mido.Message("control_change", control=123, value=0))
+        self._port.send(self._mido.Message("control_change", control=SUSTAIN, value=0))
+        self._port.send(self._mido.Message("control_change", control=ALL_NOTES_OFF, value=0))
 
     def close(self) -> None:
         self.silence()

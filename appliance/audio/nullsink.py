@@ -18,6 +18,7 @@ from types import TracebackType
 
 import numpy as np
 
+from appliance.audio.format import RATE
 from appliance.errors import ApplianceError
 
 SINK = "appliance_null"
@@ -26,7 +27,7 @@ SINK = "appliance_null"
 class NullSink:
     """``with NullSink() as pulse:`` — a running PulseAudio whose only output is a null sink."""
 
-    def __init__(self, rate: int = 48_000) -> None:
+    def __init__(self, rate: int = RATE) -> None:
         self.rate = rate
         self.folder = Path(tempfile.mkdtemp(prefix="pulse-"))
         self.socket = self.folder / "native"

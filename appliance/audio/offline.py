@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import wave
-from pathlib import Path
-
 import numpy as np
 
 from appliance.audio.synth import Synth
+from appliance.audio.wav import write_wav
 from appliance.render.midi import midi_events
 
 TAIL = 2.0  # seconds of ringing after the last note
@@ -27,11 +25,4 @@ def synthesize(notes: np.ndarray, performed: np.ndarray, synth: Synth) -> np.nda
     return np.concatenate(parts)
 
 
-def write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
+__all__ = ["synthesize", "write_wav"]

@@ -15,16 +15,17 @@ from collections.abc import Callable
 
 import numpy as np
 
+from appliance.audio.block import Block
+from appliance.audio.format import BLOCK
 from appliance.audio.loudness import amplitude_dbfs
 from appliance.audio.priority import favour_this_thread
 from appliance.audio.sinks import AudioSink, MidiSink
 from appliance.audio.synth import Synth
 from appliance.backoff import Quieter
-from appliance.perform.engine import Block
+from appliance.midi import MidiKind
 
 log = logging.getLogger(__name__)
 
-BLOCK = 480  # frames: 10 ms at 48 kHz
 MAX_CATCH_UP = 0.1  # seconds behind the clock that are made up at once (more: skipped)
 TARGET_BUFFER = 4 * BLOCK  # frames kept queued at the pacing sink (40 ms: margin on a busy box)
 
@@ -70,7 +71,7 @@ class Producer:
                 parts.append(self.synth.render(offset - at))
                 at = offset
             self.synth.send(ev)
-            if ev.kind == "note_on":
+            if ev.kind is MidiKind.NOTE_ON:
                 self.notes_played += 1
         parts.append(self.synth.render(self.block - at))
         audio = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -1,20 +1,21 @@
 """Where the music goes: the sink interface and the sinks that need no device.
 
-An audio sink takes every block the producer makes (stereo float32, 48 kHz); a MIDI sink takes
-the block's events. One sink may set the pace (the sound card's clock); without one, the
-producer keeps to the system clock.
+An audio sink takes every block the producer makes (stereo float32 in the box's one format,
+:mod:`appliance.audio.format`); a MIDI sink takes the block's events. One sink may set the
+pace (the sound card's clock); without one, the producer keeps to the system clock.
 """
 
 from __future__ import annotations
 
-import wave
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
 
+from appliance.audio.format import RATE
 from appliance.audio.ring import Ring
-from appliance.render.midi import MidiEvent
+from appliance.audio.wav import WavWriter
+from appliance.midi import MidiEvent
 
 
 class AudioSink(ABC):
@@ -49,17 +50,12 @@ class WavRecorder(AudioSink):
 
     name = "wav"
 
-    def __init__(self, path: Path, rate: int = 48_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, rate: int = RATE) -> None:
         self.path = path
-        self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed in close()
-        self._wav.setnchannels(2)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(rate)
+        self._wav = WavWriter(path, rate)
 
     def write(self, block: np.ndarray) -> None:
-        pcm = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2")
-        self._wav.writeframes(pcm.tobytes())
+        self._wav.write(block)
 
     def close(self) -> None:
         self._wav.close()
@@ -85,7 +81,7 @@ class Broadcast(AudioSink):
 
     name = "broadcast"
 
-    def __init__(self, seconds: float = 0.5, rate: int = 48_000) -> None:
+    def __init__(self, seconds: float = 0.5, rate: int = RATE) -> None:
         self.rate = rate
         self.seconds = seconds
         self._listeners: list[Ring] = []

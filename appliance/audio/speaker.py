@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from appliance.audio.format import RATE
 from appliance.audio.ring import Ring
 from appliance.audio.sinks import AudioSink
 from appliance.errors import ApplianceError
@@ -34,9 +35,7 @@ class Speaker(AudioSink):
     name = "speaker"
     paces = True
 
-    def __init__(
-        self, device: str | int | None = None, rate: int = 48_000, block: int = 480
-    ) -> None:
+    def __init__(self, device: str | int | None = None, rate: int = RATE, block: int = 480) -> None:
         sd = _sounddevice()
         self.ring = Ring(rate)  # at most a second queued
         try:

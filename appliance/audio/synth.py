@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.audio.soundfont import find_soundfont
+from appliance.audio.format import RATE
 from appliance.errors import ApplianceError
-from appliance.render.midi import MidiEvent
+from appliance.midi import ALL_NOTES_OFF, SUSTAIN, MidiEvent, MidiKind
+from appliance.soundfont import find_soundfont
 
-SAMPLE_RATE = 48_000
 # gain on FluidSynth's output per SoundFont file (see the module docstring)
 LEVELS = {"FluidR3_GM.sf2": 3.0, "TimGM6mb.sf2": 5.0}
 DEFAULT_LEVEL = 3.0
@@ -31,9 +31,7 @@ PIANO_PROGRAM = 0  # General MIDI: acoustic grand piano
 
 
 class Synth:
-    def __init__(
-        self, soundfont: Path | None = None, rate: int = SAMPLE_RATE, gain: float = 0.8
-    ) -> None:
+    def __init__(self, soundfont: Path | None = None, rate: int = RATE, gain: float = 0.8) -> None:
         try:
             import fluidsynth
         except (ImportError, OSError) as exc:
@@ -52,17 +50,17 @@ class Synth:
         self.level = LEVELS.get(self.soundfont.name, DEFAULT_LEVEL)
 
     def send(self, ev: MidiEvent) -> None:
-        if ev.kind == "note_on":
-            self._fs.noteon(CHANNEL, ev.pitch, max(1, min(127, ev.value)))
-        elif ev.kind == "note_off":
+        if ev.kind is MidiKind.NOTE_ON:
+            self._fs.noteon(CHANNEL, ev.pitch, ev.velocity)
+        elif ev.kind is MidiKind.NOTE_OFF:
             self._fs.noteoff(CHANNEL, ev.pitch)
-        elif ev.kind == "pedal":
-            self._fs.cc(CHANNEL, 64, ev.value)
+        elif ev.kind is MidiKind.PEDAL:
+            self._fs.cc(CHANNEL, SUSTAIN, ev.value)
 
     def silence(self) -> None:
         """Release every key and the pedal (sound dies away naturally)."""
-        self._fs.cc(CHANNEL, 64, 0)
-        self._fs.cc(CHANNEL, 123, 0)  # all notes off
+        self._fs.cc(CHANNEL, SUSTAIN, 0)
+        self._fs.cc(CHANNEL, ALL_NOTES_OFF, 0)
 
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` of sound: (frames, 2) float32 at the calibrated level, limited."""

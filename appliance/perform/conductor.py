@@ -43,12 +43,14 @@ from appliance.events import (
     Stop,
     Volume,
 )
+from appliance.library.choose import choose_piece
 from appliance.library.match import find
 from appliance.perform.coalesce import Job, Step, coalesce
 from appliance.perform.commands import describe_command, parse_command
 from appliance.perform.engine import Engine
 from appliance.perform.feedback import FeedbackLog, feedback_directions
 from appliance.perform.throttle import Throttle
+from appliance.perform.transport import AtEnd, Transport
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +189,9 @@ class Conductor:
         if isinstance(event, SelectPiece):
             with self._epoch_lock:
                 halted = self._epoch != job.transport_epoch
-            engine.select(event.query, play=not halted or engine.state == "playing")
+            playing = engine.piece.id if engine.piece else None
+            piece = choose_piece(engine.library, event.query, playing)
+            engine.load(piece, play=not halted or engine.state is Transport.PLAYING)
         elif isinstance(event, Direct):
             self._directions([job])
         elif isinstance(event, Feedback):
@@ -244,10 +248,13 @@ class Conductor:
             self.bus.publish(event)
 
 
-def piece_end_policy(conductor: Conductor, at_end: str) -> Callable[[], None]:
-    """What the engine does when a piece ends, as a command on the ordered path."""
+def piece_end_policy(conductor: Conductor, at_end: AtEnd) -> Callable[[], None]:
+    """What the box does when a piece ends, as a command on the ordered path (the engine calls
+    it on the audio side: it only queues)."""
+
+    then: Event = SelectPiece("") if AtEnd(at_end) is AtEnd.NEXT else Stop()
 
     def ended() -> None:
-        conductor.submit(SelectPiece("") if at_end == "next" else Stop(), BOX)
+        conductor.submit(then, BOX)
 
     return ended

@@ -6,9 +6,14 @@ Three kinds of caller meet here, each with its own short critical section:
   that fall due, moves the play clock, and gets the block's gain (fades, ducking). It never
   waits for rendering;
 - the **render-ahead thread** keeps about ``ahead`` seconds of notes scheduled;
-- **commands** (play, pause, seek, directions, another piece …) come from the bus or the CLI.
-  A direction or style change re-renders from the first note not yet started, so the notes
-  already sounding stay as they are and tempo and loudness continue from where they were.
+- **commands** (play, pause, seek, directions, another piece …) come one at a time from the
+  box's command path (:mod:`appliance.perform.conductor`), which also chooses pieces and
+  decides what follows a piece's end. A direction re-renders from the first note not yet
+  started, so the notes already sounding stay as they are and tempo and loudness continue
+  from where they were.
+
+The current piece, its score, stream and steering are one :class:`Current` value, replaced in
+one assignment. The engine renders only on the render-ahead thread and the command path.
 
 Play time is the clock of the music actually played (it stops while paused); a note's play
 time is its rendered (piece) time plus ``offset``, which seeking and starting a piece set.
@@ -26,6 +31,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from appliance.audio.block import Block
+from appliance.audio.format import RATE
 from appliance.backoff import Quieter, retry_delay
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
@@ -43,27 +50,24 @@ from appliance.events import (
     Pause,
     PieceEnded,
     Play,
-    Position,
     Problem,
     Seek,
-    SelectPiece,
     Stop,
     TransportChanged,
     Volume,
 )
 from appliance.library.catalog import Library, Piece
-from appliance.library.match import find
+from appliance.midi import KeyTracker, MidiEvent, MidiKind, pedal
 from appliance.perform.feedback import Where
-from appliance.perform.gain import Ducker, DuckSettings, Ramp
+from appliance.perform.gain import Ducker, DuckSettings, Ramp, volume_gain
+from appliance.perform.places import bar_position, seek_note
 from appliance.perform.schedule import Schedule
+from appliance.perform.transport import Transport
 from appliance.render.base import PerformanceStream, Renderer, Style
-from appliance.render.midi import KeyTracker, MidiEvent
-from appliance.render.neural import NeuralRenderer
 from appliance.score.notes import Score
 
 log = logging.getLogger(__name__)
 
-PHRASE_BARS = 4  # "the start of the phrase": bars counted in fours from the beginning
 START_LEAD = 0.05  # seconds between a start/seek and the first note
 PAUSE_FADE = 0.06  # seconds
 RESUME_FADE = 0.01
@@ -73,30 +77,25 @@ RERENDER_MARGIN = 0.15  # seconds: a direction re-renders (with previews) within
 VOLUME_FADE = 0.2  # seconds for a volume change
 
 
-def volume_gain(percent: int) -> float:
-    """Gain of a volume setting: 100 % is 1 (the synthesiser's calibrated level), 0 % silent;
-    a square-law taper (80 % is about −4 dB, 50 % −12 dB, 10 % −40 dB), closer to how a
-    listener hears a volume knob turn than a straight line."""
-    share = max(0, min(int(percent), 100)) / 100.0
-    return share * share
-
-
 @dataclass
 class EngineSettings:
-    rate: int = 48_000
+    rate: int = RATE  # the synthesiser's: the play clock counts its frames
     ahead: float = 1.5  # seconds of music kept rendered ahead of the clock
-    at_end: str = "next"  # "next": another random piece; "stop"
     duck: DuckSettings | None = None
     volume: int = 80  # percent
 
 
 @dataclass(frozen=True)
-class Block:
-    """What one audio block needs: events at frame offsets and a per-frame gain."""
+class Current:
+    """The piece being played, as one value: a new piece replaces it in one assignment, so
+    whoever reads it (the audio side, a command) sees the piece, its score, its stream and its
+    steering together, never half of one piece and half of the next."""
 
-    events: list[tuple[int, MidiEvent]]
-    gain: np.ndarray
-    silence: bool  # release every key first (pause, stop, seek)
+    piece: Piece
+    score: Score
+    stream: PerformanceStream
+    steering: Steering | None  # None: the renderer takes no directions
+    seed: int  # the style's seed
 
 
 E = TypeVar("E", bound=Event)
@@ -121,24 +120,21 @@ class Engine:
         self.renderer = renderer
         self.library = library
         self.bus = bus
-        self.vectors = vectors
+        self.vectors = vectors if renderer.steerable else None
         self.interpreter = interpreter or Interpreter()
         self.settings = settings or EngineSettings()
         self.rate = self.settings.rate
-        self._lock = threading.Lock()  # clock, schedule, transport, keys
-        self._render_lock = threading.RLock()  # stream, steering, offset
+        self._lock = threading.Lock()  # clock, schedule, transport, keys, current
+        self._render_lock = threading.RLock()  # rendering: the stream, the style, offset
         self.clock = 0.0
-        self.state = "stopped"
+        self.state = Transport.STOPPED
         self.schedule = Schedule()
         self.keys = KeyTracker()
         self.fade = Ramp(1.0)
         self._volume = Ramp(volume_gain(self.settings.volume))
         self.ducker = Ducker(self.rate, self.settings.duck)
         self._silence = False
-        self.piece: Piece | None = None
-        self.score: Score | None = None
-        self.stream: PerformanceStream | None = None
-        self.steering: Steering | None = None
+        self.current: Current | None = None
         self.style = Style()
         self.offset = 0.0
         self._bar = -1
@@ -146,15 +142,14 @@ class Engine:
         self._running = False
         self._thread: threading.Thread | None = None
         self._quieter = Quieter()  # repeated failures are reported less and less often
-        # what to do when a piece has ended (the box queues the next command); None: the
-        # engine's own policy (``settings.at_end``), for an engine used on its own
+        # what happens when a piece has ended (the box queues a command: the piece-end policy);
+        # without it the engine just stops
         self.on_end: Callable[[], None] | None = None
         self.handlers: dict[type[Event], Callable[[Event], object]] = {
             Play: lambda e: self.play(),
             Pause: lambda e: self.pause(),
             Stop: lambda e: self.stop(),
             Seek: lambda e: self.seek(_as(e, Seek).target, _as(e, Seek).bar),
-            SelectPiece: lambda e: self.select(_as(e, SelectPiece).query),
             Direct: lambda e: self.direct(_as(e, Direct).text, _as(e, Direct).language or None),
             Duck: lambda e: self.duck(),
             Volume: lambda e: self.set_volume(_as(e, Volume).percent),
@@ -179,36 +174,40 @@ class Engine:
         if self.bus is not None:
             self.bus.publish(event)
 
-    def handle(self, event: Event) -> None:
-        """Carry out a command event; problems become a ``Problem`` event, never an exception."""
-        try:
-            self.command(event)
-        except ApplianceError as exc:
-            self.publish(Problem(str(exc)))
-
     def command(self, event: Event) -> None:
         """Carry out a command event (an :class:`ApplianceError` says why it could not be)."""
         handler = self.handlers.get(type(event))
         if handler is not None:
             handler(event)
 
+    @property
+    def piece(self) -> Piece | None:
+        current = self.current
+        return current.piece if current else None
+
+    @property
+    def score(self) -> Score | None:
+        current = self.current
+        return current.score if current else None
+
+    @property
+    def steering(self) -> Steering | None:
+        current = self.current
+        return current.steering if current else None
+
     def where(self) -> Where:
         """The piece, bar (as written) and style seed playing now."""
-        piece, score = self.piece, self.score
-        if piece is None or score is None:
+        current = self.current
+        if current is None:
             return Where()
-        note = min(self._current_note(), len(score.notes) - 1)
-        return Where(piece.id, int(score.notes["bar_number"][note]), self.style.seed or 0)
+        note = min(self._current_note(current), len(current.score.notes) - 1)
+        return Where(current.piece.id, int(current.score.notes["bar_number"][note]), current.seed)
 
     def snapshot(self) -> list[Event]:
         """What a newcomer needs to know: the piece playing and the transport state."""
-        out: list[Event] = []
-        piece, score = self.piece, self.score
-        if piece is not None and score is not None:
-            seed = self.style.seed or 0
-            out.append(NowPlaying(piece.id, piece.title, piece.composer, seed, int(score.n_bars)))
-        state = "paused" if self.state == "pausing" else self.state
-        out.append(TransportChanged(state))
+        current = self.current
+        out: list[Event] = [] if current is None else [_now_playing(current)]
+        out.append(TransportChanged(self.state.shown))
         return out
 
     # -- pieces ------------------------------------------------------------------------------
@@ -219,59 +218,40 @@ class Engine:
         if len(score.notes) == 0:
             raise ApplianceError(f"{piece.describe()} has no notes to play")
         seed = random.randrange(1 << 31) if seed is None else seed
+        style = Style(seed=seed)
+        stream = PerformanceStream(self.renderer, score, style)
+        steering = Steering(score.notes, self.vectors) if self.vectors else None
+        current = Current(piece, score, stream, steering, seed)
         with self._render_lock:
-            self.piece, self.score = piece, score
-            self.style = Style(seed=seed)
-            self.stream = PerformanceStream(self.renderer, score, self.style)
-            self.steering = Steering(score.notes, self.vectors) if self.vectors else None
+            self.style = style
             with self._lock:
+                self.current = current
                 self.schedule.clear()
                 self._silence = True
                 self._bar = -1
                 self._ended = False
-            self._start_at(0)
-        self.publish(NowPlaying(piece.id, piece.title, piece.composer, seed, int(score.n_bars)))
+            self._start_at(current, 0)
+        self.publish(_now_playing(current))
         if play:
             self.play()
-
-    def select(
-        self, query: str = "", seed: int | None = None, play: bool = True, opening: bool = False
-    ) -> Piece:
-        """Play the piece ``query`` names (an id or words), or a random other piece for ""
-        (``opening``: one of the pieces marked to open a session)."""
-        self.library.refresh()
-        pieces = list(self.library.pieces.values())
-        if not pieces:
-            raise ApplianceError("the library is empty: add pieces with `appliance library add`")
-        if query.strip():
-            piece = find(pieces, query)
-            if piece is None:
-                raise ApplianceError(f"no piece in the library matches {query!r}")
-        else:
-            if opening:
-                pieces = [p for p in pieces if p.opener] or pieces
-            others = [p for p in pieces if self.piece is None or p.id != self.piece.id]
-            piece = random.choice(others or pieces)
-        self.load(piece, seed, play)
-        return piece
 
     # -- transport ---------------------------------------------------------------------------
 
     def play(self) -> None:
         with self._lock:
-            if self.stream is None:
+            if self.current is None:
                 raise ApplianceError("no piece loaded")
-            if self.state == "playing":
+            if self.state is Transport.PLAYING:
                 return
-            self.state = "playing"
+            self.state = Transport.PLAYING
             self.fade.to(1.0, RESUME_FADE, self.rate)
-        self.publish(TransportChanged("playing"))
+        self.publish(TransportChanged(Transport.PLAYING))
 
     def pause(self) -> None:
         with self._lock:
-            if self.state != "playing":
+            if self.state is not Transport.PLAYING:
                 return
-            self.state = "pausing"
+            self.state = Transport.PAUSING
             self.fade.to(0.0, PAUSE_FADE, self.rate)
 
     def set_volume(self, percent: int) -> None:
@@ -280,39 +260,32 @@ class Engine:
             self._volume.to(volume_gain(percent), VOLUME_FADE, self.rate)
 
     def stop(self) -> None:
+        """Silence, and back to the start of the piece (which renders: never on the audio side)."""
         with self._render_lock:
-            with self._lock:
-                self.state = "stopped"
-                self._silence = True
-                self.fade.value = self.fade.target = 0.0
-            if self.stream is not None:
-                self._start_at(0)
-        self.publish(TransportChanged("stopped"))
+            self._halt()
+            current = self.current
+            if current is not None:
+                self._start_at(current, 0)
+        self.publish(TransportChanged(Transport.STOPPED))
+
+    def _halt(self) -> None:
+        with self._lock:
+            self.state = Transport.STOPPED
+            self._silence = True
+            self.fade.value = self.fade.target = 0.0
 
     def seek(self, target: str = "beginning", bar: int = 0) -> int:
         """Go to the beginning, a bar as written, or the start of this / the previous phrase;
         returns the first note that will play."""
         with self._render_lock:
-            score = self._need_score()
-            notes = score.notes
-            if target == "beginning":
-                first = 0
-            elif target == "bar":
-                hits = np.flatnonzero(notes["bar_number"] == bar)
-                if len(hits) == 0:
-                    raise ApplianceError(f"this piece has no bar {bar}")
-                first = int(hits[0])
-            else:
-                current = int(notes["bar"][self._current_note()])
-                start = current - current % PHRASE_BARS
-                if target == "back":
-                    start = max(start - PHRASE_BARS, 0)
-                first = int(np.flatnonzero(notes["bar"] >= start)[0])
+            current = self._need()
+            notes = current.score.notes
+            first = seek_note(notes, target, bar, self._current_note(current))
             with self._lock:
                 self._silence = True
                 self._ended = False
-            first = self._start_at(first)
-        self.publish(Moved(target, int(score.notes["bar_number"][first])))
+            first = self._start_at(current, first)
+        self.publish(Moved(target, int(notes["bar_number"][first])))
         return first
 
     def duck(self) -> None:
@@ -321,15 +294,9 @@ class Engine:
 
     # -- directions --------------------------------------------------------------------------
 
-    def direct(self, text: str, language: str | None = None, who: str = "") -> ParsedDirections:
-        """Apply directions in words from the first note not yet started."""
-        parsed = self.understand(text, language)
-        self.apply(parsed, text, who)
-        return parsed
-
-    def apply_text(self, text: str, language: str | None = None) -> int:
-        """Like :meth:`direct`; returns the first note the directions change."""
-        return self.apply(self.understand(text, language), text)
+    def direct(self, text: str, language: str | None = None, who: str = "") -> int:
+        """Apply directions in words from the first note not yet started; returns that note."""
+        return self.apply(self.understand(text, language), text, who)
 
     def understand(self, text: str, language: str | None) -> ParsedDirections:
         """The directions ``text`` asks for (an :class:`ApplianceError` when none)."""
@@ -340,14 +307,14 @@ class Engine:
 
     def apply(self, parsed: ParsedDirections, text: str = "", who: str = "") -> int:
         """Apply parsed directions from the first note not yet started; returns that note."""
-        if self.steering is None or not isinstance(self.renderer, NeuralRenderer):
-            raise ApplianceError("directions need the neural renderer and its steering vectors")
         with self._render_lock:
-            stream, steering, score = self._need_stream(), self.steering, self._need_score()
+            current = self._need()
+            stream, steering, notes = current.stream, current.steering, current.score.notes
+            if steering is None:
+                raise ApplianceError("directions need the neural renderer and its steering vectors")
             with self._lock:
                 waiting = self.schedule.first_unstarted(self._safe_time())
-            at = stream.rendered if waiting is None else waiting
-            at = min(at, len(score.notes) - 1)
+            at = min(stream.rendered if waiting is None else waiting, len(notes) - 1)
             if parsed.control == "undo":
                 steering.undo(at)
             elif parsed.control == "reset":
@@ -359,38 +326,30 @@ class Engine:
             for request in parsed.directions:
                 steering.apply(request, at, played, ahead, preview)
             self.style = self.style.with_offsets(steering.offsets())
-            first = self._rerender_from(at)
+            first = self._rerender_from(current, at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
-        bar = int(score.notes["bar_number"][min(first, len(score.notes) - 1)])
+        bar = int(notes["bar_number"][min(first, len(notes) - 1)])
         self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first, who))
         return first
 
     def _safe_time(self) -> float:
         """Play time from which notes may be re-rendered: while the music moves, notes due
         within ``RERENDER_MARGIN`` keep their rendering (it may take that long)."""
-        return self.clock + (RERENDER_MARGIN if self.state == "playing" else 0.0)
-
-    def restyle(self, style: Style) -> int:
-        """A new style (seed, vector or latents) from the first note not yet started."""
-        with self._render_lock:
-            stream = self._need_stream()
-            with self._lock:
-                waiting = self.schedule.first_unstarted(self._safe_time())
-            offsets = self.style.offsets
-            self.style = style if style.offsets is not None else style.with_offsets(offsets)
-            return self._rerender_from(stream.rendered if waiting is None else waiting)
+        return self.clock + (RERENDER_MARGIN if self.state is Transport.PLAYING else 0.0)
 
     # -- the audio side ----------------------------------------------------------------------
 
     def advance(self, frames: int) -> Block:
-        """Called by the audio producer once per block: due events and the block's gain."""
+        """Called by the audio producer once per block: due events and the block's gain. It
+        never waits for rendering and never renders."""
         with self._lock:
+            current = self.current
             silence, self._silence = self._silence, False
             events: list[tuple[int, MidiEvent]] = []
             if silence:
                 events += [(0, ev) for ev in self.keys.release_all(self.clock)]
-                events.append((0, MidiEvent(self.clock, 1, "pedal", 64, 0)))
-            moving = self.state in ("playing", "pausing")
+                events.append((0, pedal(self.clock, 0)))
+            moving = self.state.moving
             if moving:
                 start, end = self.clock, self.clock + frames / self.rate
                 for ev in self.schedule.due(end):
@@ -398,52 +357,46 @@ class Engine:
                     events += [(offset, out) for out in self.keys.filter(ev)]
                 self.clock = end
             gain = self.fade.block(frames) * self.ducker.block(frames) * self._volume.block(frames)
-            if self.state == "pausing" and self.fade.settled:
-                self.state = "paused"
+            paused = self.state is Transport.PAUSING and self.fade.settled
+            if paused:
+                self.state = Transport.PAUSED
                 self._silence = True
-                paused = True
-            else:
-                paused = False
-            ended = moving and self._check_end()
+            ended = moving and current is not None and self._check_end(current)
         if paused:
-            self.publish(TransportChanged("paused"))
-        self._report(events)
-        if ended:
-            self._piece_ended()
+            self.publish(TransportChanged(Transport.PAUSED))
+        if current is not None:
+            self._report(current, events)
+        if ended and current is not None:
+            self._piece_ended(current)
         return Block(events, gain, silence)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _need_score(self) -> Score:
-        if self.score is None:
+    def _need(self) -> Current:
+        current = self.current
+        if current is None:
             raise ApplianceError("no piece loaded")
-        return self.score
+        return current
 
-    def _need_stream(self) -> PerformanceStream:
-        if self.stream is None:
-            raise ApplianceError("no piece loaded")
-        return self.stream
-
-    def _current_note(self) -> int:
+    def _current_note(self, current: Current) -> int:
         with self._lock:
             waiting = self.schedule.first_unstarted()
-        stream = self._need_stream()
-        return max(0, min((stream.rendered if waiting is None else waiting) - 1, stream.rendered))
+        rendered = current.stream.rendered
+        return max(0, min((rendered if waiting is None else waiting) - 1, rendered))
 
-    def _start_at(self, first: int) -> int:
+    def _start_at(self, current: Current, first: int) -> int:
         """Rewind or render on so that note ``first`` (the start of an onset group, as bar starts
         are) plays next, START_LEAD seconds from now."""
-        stream = self._need_stream()
-        if self.steering is not None:  # directions in force hold from the new place on
-            self.steering.restart(first)
-            self.style = self.style.with_offsets(self.steering.offsets())
+        stream = current.stream
+        if current.steering is not None:  # directions in force hold from the new place on
+            current.steering.restart(first)
+            self.style = self.style.with_offsets(current.steering.offsets())
         stream.style = self.style
         stream.rewind(first)
-        while stream.rendered < first and not stream.done:
-            stream.render_next(first - stream.rendered)
+        stream.render_to(first)
         first = stream.rewind(first)
         timing = stream.render_next(1)
-        notes = self._need_score().notes[first : first + len(timing)]
+        notes = current.score.notes[first : first + len(timing)]
         with self._lock:
             self.schedule.clear()
             if len(timing):
@@ -451,28 +404,30 @@ class Engine:
                 self.schedule.add(notes, timing, first, self.offset, False)
         return first
 
-    def _rerender_from(self, at: int) -> int:
+    def _rerender_from(self, current: Current, at: int) -> int:
         """Re-render from note ``at`` (rounded up to an onset group) with the current style.
 
         ``at`` was chosen a while ago (planning a direction takes time, more on a busy box): the
         cut is decided again under the schedule's lock, after every note that has started by
         now, so that no note is ever struck twice."""
-        stream = self._need_stream()
+        stream = current.stream
         stream.style = self.style
         with self._lock:
             cut = stream.rewind(max(at, self.schedule.last_started + 1))
             self.schedule.cut(cut)
-        self._render_step(stream)
+        self._render_step(current)
         return cut
 
-    def _render_step(self, stream: PerformanceStream) -> None:
+    def _render_step(self, current: Current) -> None:
+        stream = current.stream
         first = stream.rendered
         timing = stream.render_next(RENDER_CHUNK)
         if len(timing) == 0:
             return
-        notes = self._need_score().notes[first : first + len(timing)]
+        notes = current.score.notes[first : first + len(timing)]
         with self._lock:
-            self.schedule.add(notes, timing, first, self.offset)
+            if self.current is current:  # not a piece replaced meanwhile
+                self.schedule.add(notes, timing, first, self.offset)
 
     def _render_loop(self) -> None:
         failures = 0
@@ -495,17 +450,17 @@ class Engine:
     def render_ahead(self) -> bool:
         """Render the next chunk if less than ``ahead`` seconds are scheduled; True if it did."""
         with self._render_lock:
-            stream = self.stream
-            if stream is None or stream.done:
+            current = self.current
+            if current is None or current.stream.done:
                 return False
             with self._lock:
-                if self.state == "stopped":
+                if self.state is Transport.STOPPED:
                     return False
                 horizon = self.clock + self.settings.ahead
-                rendered_until = self._rendered_until(stream)
+                rendered_until = self._rendered_until(current.stream)
             if rendered_until > horizon:
                 return False
-            self._render_step(stream)
+            self._render_step(current)
             return True
 
     def _rendered_until(self, stream: PerformanceStream) -> float:
@@ -513,52 +468,40 @@ class Engine:
             return -1.0
         return float(stream.performed["onset"][-1]) + self.offset
 
-    def _check_end(self) -> bool:
-        stream = self.stream
-        if stream is None or self._ended or not stream.done or len(self.schedule):
+    def _check_end(self, current: Current) -> bool:
+        if self._ended or not current.stream.done or len(self.schedule):
             return False
         if self.clock < self.schedule.end_time + END_RING:
             return False
         self._ended = True
         return True
 
-    def _piece_ended(self) -> None:
-        piece = self.piece
-        self.publish(PieceEnded(piece.id if piece else ""))
+    def _piece_ended(self, current: Current) -> None:
+        """Called on the audio side: it only reports, and leaves what follows to ``on_end`` (a
+        command on the box's queue); on its own the engine just falls silent."""
+        self.publish(PieceEnded(current.piece.id))
         if self.on_end is not None:
             self.on_end()
-        elif self.settings.at_end == "next" and len(self.library) > 0:
-            threading.Thread(target=self._next_piece, daemon=True).start()
         else:
-            self.stop()
+            self._halt()
+            self.publish(TransportChanged(Transport.STOPPED))
 
-    def _next_piece(self) -> None:
-        try:
-            self.select("")
-        except ApplianceError as exc:
-            self.publish(Problem(str(exc)))
-
-    def _report(self, events: list[tuple[int, MidiEvent]]) -> None:
+    def _report(self, current: Current, events: list[tuple[int, MidiEvent]]) -> None:
         """Publish the bar position when a new bar starts sounding."""
-        score, stream = self.score, self.stream
-        if score is None or stream is None or self.bus is None:
+        if self.bus is None:
             return
+        notes, expression = current.score.notes, current.stream.expression
         for _, ev in events:
-            if ev.kind != "note_on" or ev.note < 0 or ev.note >= len(score.notes):
+            if ev.kind is not MidiKind.NOTE_ON or not 0 <= ev.note < len(expression):
                 continue
-            bar = int(score.notes["bar"][ev.note])
-            if bar == self._bar:
-                continue
-            self._bar = bar
-            expr = stream.expression
-            if ev.note >= len(expr):
-                continue
-            in_bar = score.notes["bar"][: len(expr)] == bar
-            self.publish(
-                Position(
-                    int(score.notes["bar_number"][ev.note]),
-                    round(self.clock, 3),
-                    round(60.0 / float(np.exp(expr["log_bp"][ev.note])), 1),
-                    round(float(expr["velocity"][in_bar].mean()), 1),
-                )
-            )
+            bar = int(notes["bar"][ev.note])
+            if bar != self._bar:
+                self._bar = bar
+                self.publish(bar_position(notes, expression, ev.note, self.clock))
+
+
+def _now_playing(current: Current) -> NowPlaying:
+    piece = current.piece
+    return NowPlaying(
+        piece.id, piece.title, piece.composer, current.seed, int(current.score.n_bars)
+    )

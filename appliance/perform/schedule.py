@@ -12,7 +12,8 @@ import bisect
 
 import numpy as np
 
-from appliance.render.midi import MidiEvent, note_events, pedal_changes
+from appliance.midi import MidiEvent, MidiKind, pedal
+from appliance.render.midi import note_events, pedal_changes
 
 
 class Schedule:
@@ -41,7 +42,7 @@ class Schedule:
         down = self.pedal_down if pedal_down is None else pedal_down
         events = note_events(notes, performed, first_note, offset)
         for t, value, n in pedal_changes(notes, performed, down=down, close=False):
-            events.append(MidiEvent(max(t + offset, 0.0), 1, "pedal", 64, value, first_note + n))
+            events.append(pedal(max(t + offset, 0.0), value, first_note + n))
             down = value > 0
         self.pedal_down = down
         for ev in sorted(events):
@@ -53,10 +54,10 @@ class Schedule:
         self._events = [
             ev
             for ev in self._events
-            if ev.note < first_note or (ev.kind == "note_off" and ev.note in self._started)
+            if ev.note < first_note or (ev.kind is MidiKind.NOTE_OFF and ev.note in self._started)
         ]
         self.end_time = self._events[-1].time if self._events else 0.0
-        pedals = [ev for ev in self._events if ev.kind == "pedal"]
+        pedals = [ev for ev in self._events if ev.kind is MidiKind.PEDAL]
         self.pedal_down = pedals[-1].value > 0 if pedals else self._pedal_sent
 
     def first_unstarted(self, after: float | None = None) -> int | None:
@@ -65,19 +66,19 @@ class Schedule:
         waiting = [
             ev.note
             for ev in self._events
-            if ev.kind == "note_on" and (after is None or ev.time >= after)
+            if ev.kind is MidiKind.NOTE_ON and (after is None or ev.time >= after)
         ]
         return min(waiting) if waiting else None
 
     def due(self, until: float) -> list[MidiEvent]:
         """Take the events before ``until`` (play seconds), in order."""
-        i = bisect.bisect_left(self._events, MidiEvent(until, -1, ""))
+        i = bisect.bisect_left(self._events, MidiEvent(until, -1, MidiKind.NOTE_OFF))
         out, self._events = self._events[:i], self._events[i:]
         for ev in out:
-            if ev.kind == "note_on":
+            if ev.kind is MidiKind.NOTE_ON:
                 self._started.add(ev.note)
                 self.last_started = max(self.last_started, ev.note)
-            elif ev.kind == "pedal":
+            elif ev.kind is MidiKind.PEDAL:
                 self._pedal_sent = ev.value > 0
         return out
 

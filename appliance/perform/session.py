@@ -21,11 +21,12 @@ from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
 from appliance.errors import ApplianceError
 from appliance.library import open_library
+from appliance.library.choose import choose_piece
 from appliance.paths import data_dir
 from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
 from appliance.perform.feedback import FeedbackLog
-from appliance.render.neural import NeuralRenderer
+from appliance.perform.transport import AtEnd
 from appliance.render.registry import get_renderer, steering_file
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class PlayOptions:
     midi_out: str | None = None
     wav: Path | None = None
     stream: bool = False  # keep a broadcast source for WebRTC listeners
-    at_end: str = "next"
+    at_end: AtEnd = AtEnd.NEXT
     library: Path | None = None  # the box's library folder (default: in the data folder)
     scores: Path | None = None  # play from the scores under this folder instead (development)
     renderer: str | None = None
@@ -71,22 +72,22 @@ class Session:
         self.problems.extend(self.library.problems)  # a damaged index, and what was done
         renderer = get_renderer(o.renderer)
         vectors = None
-        if isinstance(renderer, NeuralRenderer):
+        if renderer.steerable:
             try:
                 vectors = SteeringVectors.load(steering_file())
             except ApplianceError as exc:
                 self.problems.append(f"directions are off: {exc}")
+        self.synth = Synth(o.soundfont)
         self.engine = Engine(
             renderer,
             self.library,
             self.bus,
             vectors,
-            settings=EngineSettings(at_end=o.at_end, volume=o.volume),
+            settings=EngineSettings(rate=self.synth.rate, volume=o.volume),
         )
         feedback = FeedbackLog(data_dir() / "recordings" / "feedback.jsonl")
         self.conductor = Conductor(self.engine, self.bus, feedback)
-        self.engine.on_end = piece_end_policy(self.conductor, o.at_end)
-        self.synth = Synth(o.soundfont)
+        self.engine.on_end = piece_end_policy(self.conductor, AtEnd(o.at_end))
         sinks: list[AudioSink] = []
         self.speaker: Speaker | None = None
         if o.speaker:
@@ -117,8 +118,9 @@ class Session:
         self.engine.start()
         self.producer.start()
         self.conductor.start()
-        piece = self.options.piece
-        self.engine.select(piece, self.options.seed, opening=not piece)
+        query = self.options.piece
+        piece = choose_piece(self.library, query, opening=not query)
+        self.engine.load(piece, self.options.seed)
         settle_heap()
         if loading is not None:  # and again once the sentence model is in
             threading.Thread(target=_settle_after, args=(loading,), daemon=True).start()

@@ -67,9 +67,6 @@ class Style:
         """The style vector a fraction ``t`` of the way from ``a`` to ``b``."""
         return tuple((1 - t) * x + t * y for x, y in zip(a, b, strict=True))
 
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
-
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
@@ -81,6 +78,8 @@ class Renderer(ABC):
     """Score features + style + past performance → expression of the next notes."""
 
     name: ClassVar[str]
+    # whether it takes per-note latent offsets (``Style.offsets``): directions need it
+    steerable: ClassVar[bool] = False
 
     @abstractmethod
     def expression(

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from appliance.midi import KeyTracker, MidiEvent, note_off, note_on, pedal
 from appliance.score.notes import onset_groups
 
 PEDAL_ON, PEDAL_OFF = 127, 0
 REPEDAL_GAP = 0.06  # seconds between lifting and pressing the pedal again on a new harmony
 TICKS_PER_BEAT = 480
 MICROSECONDS_PER_BEAT = 500_000  # 120 bpm: one second is two beats
-
-
-@dataclass(frozen=True, order=True)
-class MidiEvent:
-    time: float  # seconds from the start of the performance
-    order: int  # at equal times: note offs, pedal, then note ons
-    kind: str  # "note_on" | "note_off" | "pedal"
-    pitch: int = 0
-    value: int = 0  # velocity or pedal depth
-    note: int = -1  # index of the score note (for pedal: the first note of its onset group)
 
 
 def pedal_changes(
@@ -65,8 +55,8 @@ def note_events(
         on = max(float(performed["onset"][i]), 0.0) + time_offset
         off = on + float(performed["duration"][i])
         velocity = max(1, int(performed["velocity"][i]))
-        events.append(MidiEvent(on, 2, "note_on", pitch, velocity, first_note + i))
-        events.append(MidiEvent(off, 0, "note_off", pitch, 0, first_note + i))
+        events.append(note_on(on, pitch, velocity, first_note + i))
+        events.append(note_off(off, pitch, first_note + i))
     events.sort()
     return events
 
@@ -74,38 +64,10 @@ def note_events(
 def midi_events(notes: np.ndarray, performed: np.ndarray) -> list[MidiEvent]:
     """Note and pedal events in time order; a re-struck key first releases the sounding one."""
     events = note_events(notes, performed)
-    events += [
-        MidiEvent(max(t, 0.0), 1, "pedal", 64, v, n) for t, v, n in pedal_changes(notes, performed)
-    ]
+    events += [pedal(max(t, 0.0), v, n) for t, v, n in pedal_changes(notes, performed)]
     events.sort()
     keys = KeyTracker()
     return [out for ev in events for out in keys.filter(ev)]
-
-
-class KeyTracker:
-    """Keeps note events playable on a keyboard: a key struck again while it sounds is released
-    first, and only the note that holds a key may release it."""
-
-    def __init__(self) -> None:
-        self.holder: dict[int, int] = {}  # pitch → note index holding the key
-
-    def filter(self, ev: MidiEvent) -> list[MidiEvent]:
-        if ev.kind == "note_on":
-            out = []
-            if ev.pitch in self.holder:
-                out.append(MidiEvent(ev.time, 0, "note_off", ev.pitch, 0, self.holder[ev.pitch]))
-            self.holder[ev.pitch] = ev.note
-            return [*out, ev]
-        if ev.kind == "note_off":
-            if self.holder.get(ev.pitch) != ev.note:
-                return []
-            del self.holder[ev.pitch]
-        return [ev]
-
-    def release_all(self, time: float) -> list[MidiEvent]:
-        out = [MidiEvent(time, 0, "note_off", p, 0, n) for p, n in self.holder.items()]
-        self.holder.clear()
-        return out
 
 
 def write_midi(path: Path, notes: np.ndarray, performed: np.ndarray, program: int = 0) -> None:
@@ -120,12 +82,7 @@ def write_midi(path: Path, notes: np.ndarray, performed: np.ndarray, program: in
     for ev in midi_events(notes, performed):
         tick = round(ev.time * ticks_per_second)
         delta, now = tick - now, tick
-        if ev.kind == "pedal":
-            msg = mido.Message("control_change", control=64, value=ev.value, time=delta)
-        elif ev.kind == "note_on":
-            msg = mido.Message("note_on", note=ev.pitch, velocity=max(1, ev.value), time=delta)
-        else:
-            msg = mido.Message("note_off", note=ev.pitch, velocity=0, time=delta)
+        msg = ev.to_mido(delta)
         track.append(msg)
     track.append(mido.MetaMessage("end_of_track", time=0))
     midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)

@@ -182,6 +182,7 @@ class _Session:
 
 class NeuralRenderer(Renderer):
     name: ClassVar[str] = "neural"
+    steerable: ClassVar[bool] = True
 
     def __init__(self, model: NeuralModel, context: int = DEFAULT_CONTEXT) -> None:
         self.model = model

@@ -7,12 +7,15 @@ marking columns of the note table (original timeline, by ``onset_div``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from partitura import score as pts
 
 from appliance.score import markings
+from appliance.score.offline_partitura import partitura_score
+
+if TYPE_CHECKING:
+    from partitura import score as pts
 
 
 def _span(obj: Any, bar_starts: np.ndarray) -> tuple[int, int]:
@@ -35,33 +38,34 @@ def _objects(part: pts.Part, cls: type) -> Iterable[Any]:
 
 def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
     """Fill the direction columns of ``notes`` (rows of the part's written notes) in place."""
+    ps = partitura_score()
     onset = notes["onset_div"]
     notes["dynamic"] = -1
     notes["tempo_word"] = -1
     notes["impulsive"] = 0
     notes["tempo_change"] = 0
 
-    for d in _objects(part, pts.ConstantLoudnessDirection):
+    for d in _objects(part, ps.ConstantLoudnessDirection):
         level = markings.dynamic_index(d.text)
         if level < 0:
             level = markings.dynamic_index(getattr(d, "raw_text", None))
         if level >= 0:
             notes["dynamic"][onset >= d.start.t] = level
-    for d in _objects(part, pts.ImpulsiveLoudnessDirection):
+    for d in _objects(part, ps.ImpulsiveLoudnessDirection):
         kind = markings.impulsive_index(d.text)
         at = onset == d.start.t
         notes["impulsive"][at] = kind or markings.IMPULSIVE.index("sforzando")
         # "sfp"/"fp" leave the music soft afterwards; the loudness marking already says so.
     for cls, column in (
-        (pts.IncreasingLoudnessDirection, "crescendo"),
-        (pts.DecreasingLoudnessDirection, "diminuendo"),
+        (ps.IncreasingLoudnessDirection, "crescendo"),
+        (ps.DecreasingLoudnessDirection, "diminuendo"),
     ):
         for d in _objects(part, cls):
             start, end = _span(d, bar_starts)
             notes[column] |= _in_span(onset, start, end)
 
-    for d in _objects(part, pts.ConstantTempoDirection):
-        if isinstance(d, pts.ResetTempoDirection):
+    for d in _objects(part, ps.ConstantTempoDirection):
+        if isinstance(d, ps.ResetTempoDirection):
             continue
         word = markings.tempo_word_index(d.text)
         if word < 0:
@@ -69,13 +73,13 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
         if word >= 0:
             notes["tempo_word"][onset >= d.start.t] = word
     for cls, default in (
-        (pts.IncreasingTempoDirection, "accelerando"),
-        (pts.DecreasingTempoDirection, "ritardando"),
-        (pts.ResetTempoDirection, "a_tempo"),
+        (ps.IncreasingTempoDirection, "accelerando"),
+        (ps.DecreasingTempoDirection, "ritardando"),
+        (ps.ResetTempoDirection, "a_tempo"),
     ):
         for d in _objects(part, cls):
             change = markings.tempo_change_index(d.text, default=default)
-            if cls is pts.ResetTempoDirection:
+            if cls is ps.ResetTempoDirection:
                 # "a tempo" is a point: mark the notes of the bar it starts.
                 later = bar_starts[bar_starts > d.start.t]
                 end = int(later[0]) if len(later) else int(d.start.t) + 1
@@ -84,7 +88,7 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
                 start, end = _span(d, bar_starts)
                 notes["tempo_change"][_in_span(onset, start, end)] = change
 
-    for d in _objects(part, pts.ConstantArticulationDirection):
+    for d in _objects(part, ps.ConstantArticulationDirection):
         flags = markings.articulation_flags([(d.text or "").strip()])
         start, end = _span(d, bar_starts)
         inside = _in_span(onset, start, end)
@@ -94,7 +98,7 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
             if on:
                 notes[name] |= inside
 
-    for slur in part.iter_all(pts.Slur):
+    for slur in part.iter_all(ps.Slur):
         if slur.start_note is None or slur.end_note is None:
             continue
         start, end = int(slur.start_note.start.t), int(slur.end_note.start.t)
@@ -111,7 +115,7 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
                 notes[name][i] = True
         if getattr(note, "fermata", None) is not None:
             notes["fermata"][i] = True
-    fermata_times = {int(f.start.t) for f in part.iter_all(pts.Fermata)}
+    fermata_times = {int(f.start.t) for f in part.iter_all(ps.Fermata)}
     if fermata_times:
         notes["fermata"] |= np.isin(onset, np.fromiter(fermata_times, dtype=np.int64))
 
@@ -127,6 +131,7 @@ def tie_head(note: Any) -> Any:
 
 def quarter_bpm(part: pts.Part, notes: np.ndarray) -> None:
     """Fill ``score_bpm``: the written metronome mark, else the tempo word's typical tempo."""
+    ps = partitura_score()
     onset = notes["onset_div"]
     notes["score_bpm"] = 0.0
     for word in np.unique(notes["tempo_word"]):
@@ -136,7 +141,7 @@ def quarter_bpm(part: pts.Part, notes: np.ndarray) -> None:
         beat_quarters = beat_in_quarters(notes["ts_num"][mask], notes["ts_den"][mask])
         bpm = markings.TEMPO_WORD_BPM[markings.TEMPO_WORDS[word]]
         notes["score_bpm"][mask] = bpm * beat_quarters
-    for tempo in sorted(part.iter_all(pts.Tempo), key=lambda t: t.start.t):
+    for tempo in sorted(part.iter_all(ps.Tempo), key=lambda t: t.start.t):
         try:
             qpm = 60e6 / float(tempo.microseconds_per_quarter)
         except (TypeError, ValueError, ZeroDivisionError, KeyError):

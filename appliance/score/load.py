@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from appliance.errors import ScoreError
-from appliance.score import directions, mxl, xmlsafe
+from appliance.score import directions, mxl, offline_partitura, xmlsafe
 from appliance.score.limits import MAX_BARS, MAX_NOTES, MAX_SCORE_BYTES
 from appliance.score.midi_check import check_midi
 from appliance.score.notes import NOTE_DTYPE, Score, sort_notes
@@ -172,7 +172,8 @@ def _unreadable(path: Path, what: str) -> Iterator[None]:
 
 def _parse(kind: str, data: bytes) -> Any:
     import mido
-    import partitura
+
+    partitura = offline_partitura.partitura()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -219,7 +220,7 @@ class ScoreSource:
 
     @classmethod
     def from_partitura(cls, path: Path, score: Any) -> ScoreSource:
-        from partitura import score as pts
+        pts = offline_partitura.partitura_score()
 
         parts = list(getattr(score, "parts", [score]))
         if not parts:
@@ -239,7 +240,7 @@ class ScoreSource:
     def segments(self, how: Unfolding = "minimal") -> list[Segment]:
         """The path through the score: once as written, every repeat, or no unfolding at all."""
         if how != "none":
-            from partitura import score as pts
+            pts = offline_partitura.partitura_score()
 
             try:
                 with warnings.catch_warnings():
@@ -260,7 +261,7 @@ class ScoreSource:
 
     def repeat_variants(self) -> Iterator[list[Segment]]:
         """Every way through the repeats, when there are few enough to try them all."""
-        from partitura import score as pts
+        pts = offline_partitura.partitura_score()
 
         n_repeats = sum(1 for _ in self.part.iter_all(pts.Repeat))
         if n_repeats == 0 or n_repeats > MAX_REPEAT_VARIANT_SEARCH:

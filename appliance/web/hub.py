@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import logging
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,9 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from appliance.audio.format import RATE
 from appliance.audio.sinks import Broadcast
+from appliance.audio.wav import write_wav
 from appliance.bus import Bus
 from appliance.events import (
     FROM_PHONE,
@@ -266,7 +267,7 @@ class Hub:
         elif not pressed and peer.talking:
             peer.talking = False
             path = self._save_talk(peer)
-            seconds = sum(len(f) for f in peer.talk_frames) / 48_000
+            seconds = sum(len(f) for f in peer.talk_frames) / RATE
             self.bus.publish(Action(peer.name, f"spoke ({seconds:.1f} s recorded)"))
             log.info("recorded %s", path)
 
@@ -280,12 +281,7 @@ class Hub:
             return None
         self.recordings.mkdir(parents=True, exist_ok=True)
         path = self.recordings / f"talk-{int(time.time() * 1000)}.wav"
-        pcm = np.concatenate(peer.talk_frames)
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(48_000)
-            w.writeframes(pcm.astype("<i2").tobytes())
+        write_wav(path, np.concatenate(peer.talk_frames), RATE)
         return path
 
     async def _consume(self, peer: Peer, track: MediaStreamTrack) -> None:

@@ -10,10 +10,10 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
+from appliance.audio.format import RATE
 from appliance.audio.ring import Ring
 from appliance.audio.sinks import Broadcast
 
-RATE = 48_000
 FRAME = 960  # 20 ms
 MAX_WAIT = 0.03  # seconds a frame may wait for the producer (a block up to 20 ms late is no gap)
 MAX_QUEUED = 2 * FRAME  # more than this waiting (a late consumer) is dropped: latency stays low

@@ -1,18 +1,23 @@
-"""A whole box (engine, audio producer, web server) on loopback in a background thread — for the
-browser tests and the web benchmark only, never the box itself.
+"""A whole box (:class:`appliance.box.Box`: engine, audio, phone hub, web server) on loopback in
+a background thread — for the browser tests and the benchmarks, never the box itself.
 
-aioice leaves loopback out of its ICE host candidates; :meth:`WebBox.start` therefore replaces its
-host-address function so that the box offers 127.0.0.1 only (nothing leaves the machine)."""
+aioice leaves loopback out of its ICE host candidates, so two peers on one machine with no
+network would never connect. With ``loopback_ice`` (the default here) the box's peers offer
+127.0.0.1 only while it runs: aioice's host-address function is replaced on start and put back
+on stop. The shipped box never does this.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aioice.ice
 
+from appliance.box import Box
 from appliance.bus import Bus, Subscription
 from appliance.events import Problem
 from appliance.perform.session import PlayOptions, Session
@@ -22,16 +27,23 @@ from appliance.web.server import WebServer, WebSettings
 
 
 def loopback_only(use_ipv4: bool = True, use_ipv6: bool = False) -> list[str]:
-    """aioice leaves loopback out of its host candidates; tests offer only loopback."""
+    """The host candidates of a box on loopback: 127.0.0.1, nothing that leaves the machine."""
     return ["127.0.0.1"]
 
 
 class WebBox:
-    def __init__(self, folder: Path, piece: str = "bach-bwv846", seed: int = 1) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        piece: str = "bach-bwv846",
+        seed: int = 1,
+        loopback_ice: bool = True,
+    ) -> None:
         self.folder = folder
         self.options = PlayOptions(
             piece=piece, seed=seed, speaker=False, stream=True, library=folder / "library"
         )
+        self.loopback_ice = loopback_ice
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.url = ""
@@ -39,9 +51,12 @@ class WebBox:
         self.problems: list[Problem] = []  # every Problem published, in order
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._host_addresses: Callable[..., list[str]] | None = None
 
     def start(self) -> WebBox:
-        aioice.ice.get_host_addresses = loopback_only
+        if self.loopback_ice:
+            self._host_addresses = aioice.ice.get_host_addresses
+            aioice.ice.get_host_addresses = loopback_only
         self._thread.start()
         if not self.ready.wait(60) or self.error is not None:
             raise RuntimeError(f"the box did not start: {self.error}")
@@ -60,17 +75,7 @@ class WebBox:
         self.bus = Bus(asyncio.get_running_loop())
         problems = self.bus.subscribe(Problem)
         keeper = asyncio.create_task(self._keep_problems(problems))
-        self.session = await asyncio.to_thread(Session, self.options, self.bus)
-        assert self.session.broadcast is not None
         self.pairing = Pairing(self.folder / "paired.json")
-        self.hub = Hub(
-            self.session.conductor.submit,
-            self.bus,
-            self.session.engine.snapshot,
-            self.session.broadcast,
-            self.pairing,
-            self.folder / "recordings",
-        )
         settings = WebSettings(
             host="127.0.0.1",
             https_port=0,
@@ -78,14 +83,30 @@ class WebBox:
             advertise=False,
             hosts=("127.0.0.1", "localhost"),
         )
-        self.server = WebServer(self.hub, self.session.library, settings)
-        self.url = await self.server.start()
-        await asyncio.to_thread(self.session.start)
-        self.ready.set()
-        await self._stop.wait()
-        await self.server.close()
-        self.session.close()
-        keeper.cancel()
+        self.box = Box(self.options, self.bus, settings, self.pairing, self.folder / "recordings")
+        try:
+            await self.box.open()
+            self.url = self.box.url
+            await self.box.start()
+            self.ready.set()
+            await self._stop.wait()
+        finally:
+            await self.box.close()
+            keeper.cancel()
+
+    @property
+    def session(self) -> Session:
+        return self.box.session
+
+    @property
+    def hub(self) -> Hub:
+        assert self.box.hub is not None
+        return self.box.hub
+
+    @property
+    def server(self) -> WebServer:
+        assert self.box.server is not None
+        return self.box.server
 
     async def _keep_problems(self, problems: Subscription) -> None:
         async for problem in problems:
@@ -99,3 +120,6 @@ class WebBox:
         if self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=20)
+        if self._host_addresses is not None:
+            aioice.ice.get_host_addresses = self._host_addresses
+            self._host_addresses = None

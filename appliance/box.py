@@ -1,0 +1,84 @@
+"""The one place that assembles the box: the playing session (library, renderer, engine, command
+path, synthesiser, outputs) and, when phones are welcome, the phone hub and the web server.
+
+``appliance run`` / ``play`` (through :mod:`appliance.cli_play`), the browser tests and the
+benchmarks all build the box here, so that what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance.bus import Bus
+from appliance.paths import data_dir
+from appliance.perform.session import PlayOptions, Session
+from appliance.web.hub import Hub
+from appliance.web.pairing import Pairing
+from appliance.web.server import WebServer, WebSettings, make_pairing
+
+
+class Box:
+    """Open it (models and outputs), start it (music), close it; everything on ``bus``."""
+
+    def __init__(
+        self,
+        options: PlayOptions,
+        bus: Bus,
+        web: WebSettings | None = None,
+        pairing: Pairing | None = None,
+        recordings: Path | None = None,
+        on_url: Callable[[str], None] | None = None,
+    ) -> None:
+        self.options = options
+        self.bus = bus
+        self.web_settings = web
+        if web is not None:
+            options.stream = True  # the phones listen to the music
+        self._pairing = pairing
+        self.recordings = recordings
+        self.on_url = on_url  # told the phones' address when it changes
+        self.url = ""
+        self.hub: Hub | None = None
+        self.server: WebServer | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the box is not open")
+        return self._session
+
+    @property
+    def pairing(self) -> Pairing:
+        if self._pairing is None:
+            self._pairing = make_pairing()
+        return self._pairing
+
+    async def open(self) -> None:
+        """Load everything (off the event loop) and, with phones, start serving them."""
+        self._session = await asyncio.to_thread(Session, self.options, self.bus)
+        session = self._session
+        if self.web_settings is None or session.broadcast is None:
+            return
+        self.hub = Hub(
+            session.conductor.submit,
+            self.bus,
+            session.engine.snapshot,
+            session.broadcast,
+            self.pairing,
+            self.recordings or data_dir() / "recordings",
+        )
+        self.server = WebServer(self.hub, session.library, self.web_settings, on_url=self.on_url)
+        self.url = await self.server.start()
+
+    async def start(self) -> None:
+        """Start the music (the first piece)."""
+        await asyncio.to_thread(self.session.start)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+        if self._session is not None:
+            self._session.close()
