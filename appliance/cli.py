@@ -16,7 +16,6 @@ from appliance.directions.timeline import offsets_for, place
 from appliance.errors import ApplianceError
 from appliance.render.base import Performance, PerformanceStream, Renderer, Style, render_all
 from appliance.render.midi import write_midi
-from appliance.render.neural import NeuralRenderer
 from appliance.render.plot import Curve, plot_performances
 from appliance.render.registry import (
     RENDERERS,
@@ -74,7 +73,7 @@ def render(
     score = _score_of(score_path)
     style = Style(seed=seed)
     if direct:
-        if not isinstance(chosen, NeuralRenderer):
+        if not chosen.steerable:
             raise ApplianceError("directions need the neural renderer (--renderer neural)")
         interpreter = Interpreter()
         placed = [place(spec, score.notes, interpreter=interpreter) for spec in direct]
@@ -186,8 +185,9 @@ def play(
     """Play with a live status; type commands (pause, bar 12, softer, next, …) on stdin."""
     from appliance.cli_play import play as play_loop
     from appliance.perform.session import PlayOptions
+    from appliance.perform.transport import AtEnd
 
-    if at_end not in ("next", "stop"):
+    if at_end not in tuple(AtEnd):
         raise ApplianceError("--at-end must be 'next' or 'stop'")
     dev: str | int | None = int(device) if device and device.isdigit() else device
     options = PlayOptions(
@@ -197,7 +197,7 @@ def play(
         device=dev,
         midi_out=midi_out,
         wav=wav,
-        at_end=at_end,
+        at_end=AtEnd(at_end),
         scores=library,
         volume=volume,
     )
