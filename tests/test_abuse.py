@@ -6,6 +6,7 @@ bad input gets a clear answer. A whole box runs on loopback; the phones are aior
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -191,3 +192,47 @@ def test_problems_are_recorded_by_the_box_fixture(box):
     ):
         time.sleep(0.05)
     assert any(p.message == "a test problem" for p in box.problems)
+
+
+def test_commands_from_two_phones_and_the_console_apply_in_arrival_order(box):
+    """A burst from two paired phones and the console at once, seeks to bars that exist and
+    bars that do not: every command is carried out or refused with a Problem, one effect per
+    command, in the order the box received them (its Action lines), none lost."""
+    from appliance.events import Action, Command, Moved
+
+    bars = int(box.session.engine.score.n_bars)
+
+    async def burst() -> list:
+        seen = box.bus.subscribe(Action, Moved, Problem)
+        a = await _paired_phone(box, "phone A", "127.0.0.4")
+        b = await _paired_phone(box, "phone B", "127.0.0.5")
+        await asyncio.sleep(0.5)
+        while not seen.queue.empty():
+            seen.queue.get_nowait()  # what joining said
+        conductor = box.session.conductor
+        for i in range(8):  # within each phone's burst allowance
+            a.send({"type": "seek", "target": "bar", "bar": 1 + i})
+            b.send({"type": "command", "text": f"bar {bars + 100 + i}"})  # no such bar
+            assert conductor.submit(Command(f"bar {10 + i}"), "console") is None
+            await asyncio.sleep(0)
+        out = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(isinstance(e, Moved | Problem) for e in out) < 24:
+            with contextlib.suppress(TimeoutError):
+                out.append(await asyncio.wait_for(seen.get(), 1.0))
+        seen.close()
+        await a.close()
+        await b.close()
+        return out
+
+    events = box.call(burst(), timeout=90)
+    arrived = [e for e in events if isinstance(e, Action) and e.what.startswith("bar ")]
+    effects = [e for e in events if isinstance(e, Moved | Problem)]
+    assert len(arrived) == 24 and len(effects) == 24, (arrived, effects)
+    assert {e.who for e in arrived} == {"phone A", "phone B", "console"}
+    for action, effect in zip(arrived, effects, strict=True):
+        bar = int(action.what.split()[1])
+        if bar <= bars:
+            assert isinstance(effect, Moved) and effect.bar == bar, (action, effect)
+        else:
+            assert isinstance(effect, Problem) and f"no bar {bar}" in effect.message

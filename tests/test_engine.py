@@ -1,11 +1,12 @@
 """The performance engine with the real renderer and real FluidSynth, driven block by block."""
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from appliance.events import DirectionApplied, PieceEnded, Position, TransportChanged
+from appliance.events import DirectionApplied, NowPlaying, PieceEnded, Position, TransportChanged
 from appliance.perform.gain import Ducker, Ramp, db_to_gain
 from appliance.perform.schedule import Schedule
 from tests.notetables import table
@@ -275,3 +276,47 @@ def test_a_slow_direction_never_strikes_a_note_twice(library, synth):
     twice = [note for note, n in struck.items() if n > 1]
     assert len([e for e in rig.midi.events if e.kind == "note_on"]) > struck_before + 20
     assert twice == []
+
+
+def test_pieces_replaced_while_the_audio_side_plays_never_mix(library, synth):
+    """The audio side makes blocks without pause while pieces are loaded one after another on
+    another thread: no block fails, and every bar reported belongs to the piece announced last
+    (the piece, score and stream are swapped as one)."""
+    import threading
+
+    rig = Rig(library, synth)
+    rig.select("bach-bwv846", seed=1)
+    done = threading.Event()
+
+    def audio_side() -> None:
+        while not done.is_set():
+            rig.engine.render_ahead()
+            rig.producer.make_block()
+
+    thread = threading.Thread(target=audio_side)
+    failures = []
+    real = rig.producer.make_block
+
+    def checked_block():
+        try:
+            return real()
+        except Exception as exc:  # what the producer's own loop would only count
+            failures.append(exc)
+            raise
+
+    rig.producer.make_block = checked_block
+    thread.start()
+    try:
+        for i, query in enumerate(["maple leaf rag", "schoenberg op. 19 no. 6", "mozart"] * 3):
+            rig.select(query, seed=i)
+            time.sleep(0.05)
+    finally:
+        done.set()
+        thread.join(10)
+    assert failures == []
+    bars = None
+    for event in rig.bus.events:
+        if isinstance(event, NowPlaying):
+            bars = event.bars
+        elif isinstance(event, Position):
+            assert bars is not None and 0 <= event.bar <= bars + 1, event

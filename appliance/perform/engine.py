@@ -21,10 +21,8 @@ time is its rendered (piece) time plus ``offset``, which seeking and starting a 
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,7 +31,6 @@ import numpy as np
 
 from appliance.audio.block import Block
 from appliance.audio.format import RATE
-from appliance.backoff import Quieter, retry_delay
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
@@ -50,7 +47,6 @@ from appliance.events import (
     Pause,
     PieceEnded,
     Play,
-    Problem,
     Seek,
     Stop,
     TransportChanged,
@@ -61,12 +57,11 @@ from appliance.midi import KeyTracker, MidiEvent, MidiKind, pedal
 from appliance.perform.feedback import Where
 from appliance.perform.gain import Ducker, DuckSettings, Ramp, volume_gain
 from appliance.perform.places import bar_position, seek_note
+from appliance.perform.render_ahead import RenderAhead
 from appliance.perform.schedule import Schedule
 from appliance.perform.transport import Transport
 from appliance.render.base import PerformanceStream, Renderer, Style
 from appliance.score.notes import Score
-
-log = logging.getLogger(__name__)
 
 START_LEAD = 0.05  # seconds between a start/seek and the first note
 PAUSE_FADE = 0.06  # seconds
@@ -139,9 +134,7 @@ class Engine:
         self.offset = 0.0
         self._bar = -1
         self._ended = False
-        self._running = False
-        self._thread: threading.Thread | None = None
-        self._quieter = Quieter()  # repeated failures are reported less and less often
+        self._ahead = RenderAhead(self.render_ahead, self.publish)
         # what happens when a piece has ended (the box queues a command: the piece-end policy);
         # without it the engine just stops
         self.on_end: Callable[[], None] | None = None
@@ -159,16 +152,10 @@ class Engine:
 
     def start(self) -> None:
         """Start the render-ahead thread."""
-        if self._running:
-            return
-        self._running = True
-        self._thread = threading.Thread(target=self._render_loop, name="render-ahead", daemon=True)
-        self._thread.start()
+        self._ahead.start()
 
     def close(self) -> None:
-        self._running = False
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
+        self._ahead.close()
 
     def publish(self, event: Event) -> None:
         if self.bus is not None:
@@ -428,24 +415,6 @@ class Engine:
         with self._lock:
             if self.current is current:  # not a piece replaced meanwhile
                 self.schedule.add(notes, timing, first, self.offset)
-
-    def _render_loop(self) -> None:
-        failures = 0
-        while self._running:
-            try:
-                busy = self.render_ahead()
-            except Exception:  # keep the music going; report (less and less often) and retry
-                failures += 1
-                if self._quieter.should_say("render"):
-                    log.exception("render-ahead failed (%d times in a row)", failures)
-                    self.publish(Problem("the renderer failed; retrying"))
-                time.sleep(retry_delay(failures))
-                continue
-            if failures:
-                failures = 0
-                self._quieter.over("render")
-            if not busy:
-                time.sleep(0.01)
 
     def render_ahead(self) -> bool:
         """Render the next chunk if less than ``ahead`` seconds are scheduled; True if it did."""
