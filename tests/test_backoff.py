@@ -48,7 +48,7 @@ def test_a_broken_renderer_does_not_flood_the_phones(library, synth):
     def broken(*args, **kwargs):
         raise RuntimeError("renderer on fire")
 
-    rig.engine.render_ahead = broken
+    rig.engine.current.stream.render_next = broken  # every render fails
     rig.engine.start()
     time.sleep(2.0)
     rig.engine.close()
