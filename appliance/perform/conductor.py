@@ -73,7 +73,6 @@ class Conductor:
         self.feedback = feedback
         self.throttle = throttle or Throttle()
         self._throttle_lock = threading.Lock()
-        self.coalesced = 0  # commands made moot by later ones in a backlog (not carried out)
         self._ordered: queue.Queue[Job | None] = queue.Queue(limit)
         self._transport: queue.Queue[Job | None] = queue.Queue(limit)
         self._epoch = 0  # counts pauses and stops
@@ -152,7 +151,6 @@ class Conductor:
                 backlog = backlog[: backlog.index(None)]
             waiting = [job for job in backlog if job is not None]
             steps = coalesce(waiting, self._will_load)
-            self.coalesced += len(waiting) - sum(len(step) for step in steps)
             for step in steps:
                 self._step(step)
             for _ in waiting:

@@ -29,7 +29,7 @@ class Style:
     """How to play.
 
     ``seed`` fixes a sampled style; ``vector`` is added to every note's style latents (a style
-    set from a latent vector, or an interpolation of two); ``latents`` gives every note's
+    set from a latent vector); ``latents`` gives every note's
     latents outright (for example encoded from a human performance); ``offsets`` are added per
     note (directions, see :mod:`appliance.directions.steer`); ``temperature`` scales the
     randomness of sampled expression and ``spread`` how far a sampled style strays from the
@@ -61,11 +61,6 @@ class Style:
 
     def with_offsets(self, offsets: np.ndarray | None) -> Style:
         return replace(self, offsets=offsets)
-
-    @staticmethod
-    def interpolate(a: tuple[float, ...], b: tuple[float, ...], t: float) -> tuple[float, ...]:
-        """The style vector a fraction ``t`` of the way from ``a`` to ``b``."""
-        return tuple((1 - t) * x + t * y for x, y in zip(a, b, strict=True))
 
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
