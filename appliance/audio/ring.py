@@ -62,7 +62,3 @@ class Ring:
         out = np.empty((frames, self._buf.shape[1]), np.float32)
         self.read_into(out)
         return out
-
-    def clear(self) -> None:
-        with self._lock:
-            self._read = self._count = 0
