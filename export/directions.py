@@ -27,11 +27,19 @@ weakest trials still move it (the 10th percentile of the change the intended way
 benchmark).
 
     python -m export.directions fit      # writes models_onnx/renderer/directions.json
+    python -m export.directions anchors  # writes models_onnx/renderer/descriptor_anchors.npy
+
+The free-form descriptors' phrasings (:mod:`appliance.directions.descriptors`) ship embedded by
+the sentence model beside the steering vectors (``descriptor_anchors.npy``, with
+``descriptor_anchors.json``: the SHA-256 of the array, of the phrasing table and of the model's
+files), so that the box embeds only the request; ``anchors`` rebuilds them after the table or
+the sentence model changed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,8 +52,15 @@ from rich.table import Table
 
 from appliance.console import run_app
 from appliance.directions.classes import GROUPS
+from appliance.directions.descriptors import (
+    ANCHORS_FILE,
+    load_anchors,
+    phrasing_texts,
+    save_anchors,
+)
 from appliance.errors import ApplianceError
-from appliance.paths import models_dir
+from appliance.nlp.embedding import DISTRIBUTION, MODEL_FILES, SentenceEmbedder, package_version
+from appliance.paths import file_sha256, models_dir
 from appliance.render.latent_prior import segment_mean
 from appliance.render.neural import NeuralModel
 from appliance.render.registry import NEURAL_FOLDER
@@ -375,6 +390,32 @@ def fit_cmd(
     (folder / DIRECTIONS_FILE).write_text(json.dumps(report, indent=1) + "\n")
     _print(report)
     console.print(f"wrote {folder / DIRECTIONS_FILE}")
+
+
+def write_anchors(folder: Path) -> tuple[Path, int, float]:
+    """Embed every descriptor phrasing (in a few batches) with the installed sentence model and
+    store them in ``folder``; the file, the number of phrasings and the seconds it took."""
+    embedder = SentenceEmbedder()
+    texts = phrasing_texts()
+    started = time.perf_counter()
+    anchors = embedder.embed_many(texts)
+    seconds = time.perf_counter() - started
+    sums = {name: file_sha256(embedder.folder / name) for name in MODEL_FILES}
+    model = {"package": DISTRIBUTION, "version": package_version(), "sha256": sums}
+    path = folder / ANCHORS_FILE
+    save_anchors(path, anchors, texts, model)
+    load_anchors(path, texts, sums)  # what the box will check
+    return path, len(texts), seconds
+
+
+@app.command("anchors")
+def anchors_cmd(
+    models: Path = typer.Option(None, help="folder holding renderer/ (default: models_onnx)"),
+) -> None:
+    """Embed the free-form descriptors' phrasings with the sentence model and write them beside
+    the steering vectors (the box then embeds only the request)."""
+    path, count, seconds = write_anchors((models or models_dir()) / NEURAL_FOLDER)
+    console.print(f"wrote {count} phrasing embeddings ({seconds:.1f} s) to {path}")
 
 
 @app.command("effects")

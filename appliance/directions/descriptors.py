@@ -9,20 +9,34 @@ paraphrase lands between the descriptors it resembles. Nothing close enough: not
 The model is English: German and Spanish descriptions work where they share words with the
 phrasings; Russian (Cyrillic) descriptions are found by word stems instead (:mod:`stems`), the
 descriptors whose stems occur blended by how many of them occur.
+
+The phrasings' embeddings ship precomputed beside the steering vectors
+(``models_onnx/renderer/descriptor_anchors.npy``, written by ``python -m export.directions
+anchors``) with the SHA-256 of the array, of the phrasing texts and of the sentence model's files;
+the box uses them only when all three match, and otherwise computes them (once, into the cache)
+with a warning, so that the first description embeds only the request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from appliance.directions.classes import CLASSES, Scope
 from appliance.directions.stems import RUSSIAN_STEMS, stem_hits
 from appliance.directions.words import MAX_STRENGTH, DirectionRequest, ParsedDirections
-from appliance.nlp.embedding import SentenceEmbedder
+from appliance.nlp.embedding import SentenceEmbedder, model_fingerprint, model_sha256
+from appliance.paths import cache_dir, models_dir
+
+log = logging.getLogger(__name__)
 
 MIN_SIMILARITY = 0.45  # below this the request resembles no descriptor
 TOP = 3  # at most this many descriptors are blended
@@ -265,26 +279,131 @@ class Description:
         return ParsedDirections(directions, language="", matched_words=0)
 
 
-def anchor_embeddings(embedder: SentenceEmbedder, phrasings: list[str]) -> np.ndarray:
-    """The phrasings' embeddings, computed once per model and table and kept in the cache
-    (``descriptor-anchors-<hash>.npy``), so that the box's first description costs milliseconds."""
-    from appliance.nlp.embedding import model_fingerprint
-    from appliance.paths import cache_dir
+# Beside the steering vectors in models_onnx/renderer/; its card (what it was computed from) is
+# the same name with .json.
+ANCHORS_FILE = "descriptor_anchors.npy"
+REBUILD_ANCHORS = "python -m export.directions anchors"
 
+
+def phrasing_texts(descriptors: tuple[Descriptor, ...] = DESCRIPTORS) -> list[str]:
+    """The texts the sentence model embeds for the table: every phrasing, framing stripped."""
+    return [core(p) for d in descriptors for p in d.phrasings]
+
+
+def table_sha256(texts: list[str]) -> str:
+    """Identifies a phrasing table: the SHA-256 of its texts, in order."""
+    return hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def shipped_anchors() -> Path:
+    """The precomputed phrasing embeddings that ship beside the steering vectors."""
+    return models_dir() / "renderer" / ANCHORS_FILE  # registry.NEURAL_FOLDER
+
+
+class StaleAnchors(ValueError):
+    """The shipped anchors are missing, damaged or computed from another table or model."""
+
+
+def save_anchors(path: Path, anchors: np.ndarray, texts: list[str], model: dict[str, Any]) -> None:
+    """Store ``anchors`` (one row per text of ``texts``) at ``path`` and, beside it, their card:
+    the array's SHA-256, the table's (:func:`table_sha256`, and the texts themselves) and the
+    sentence model's (``model``: package, version and ``sha256`` per file)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(anchors, np.float32))
+    data = buffer.getvalue()
+    card = {
+        "what": "sentence-model embeddings of the descriptor phrasings, one row per phrasing "
+        "in table order (appliance/directions/descriptors.py)",
+        "rebuild": REBUILD_ANCHORS,
+        "shape": list(anchors.shape),
+        "dtype": "float32",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "table_sha256": table_sha256(texts),
+        "model": model,
+        "phrasings": texts,
+    }
+    path.write_bytes(data)
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+
+
+def load_anchors(path: Path, texts: list[str], model_files: dict[str, str]) -> np.ndarray:
+    """The anchors stored at ``path``, checked against their card (``*.json`` beside them), the
+    current phrasing texts and the installed model (``model_files``: SHA-256 per file);
+    :class:`StaleAnchors` says why they cannot be used."""
+    card_path = path.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise StaleAnchors(f"{exc.filename} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise StaleAnchors(f"{card_path} cannot be read ({exc})") from None
+    if not isinstance(card, dict):
+        raise StaleAnchors(f"{card_path} is not an anchor card")
+    if card.get("table_sha256") != table_sha256(texts):
+        change = _table_change(card.get("phrasings"), texts)
+        raise StaleAnchors(f"{path.name} was computed for another descriptor table ({change})")
+    model = card.get("model")
+    model = model if isinstance(model, dict) else {}
+    stored = model.get("sha256")
+    stored = stored if isinstance(stored, dict) else {}
+    differ = [name for name, digest in model_files.items() if stored.get(name) != digest]
+    if differ:
+        made_by = f"{model.get('package', '?')} {model.get('version', '?')}"
+        raise StaleAnchors(
+            f"{path.name} was computed with another sentence model ({made_by}; the installed "
+            f"model differs in {', '.join(differ)})"
+        )
+    if hashlib.sha256(data).hexdigest() != card.get("sha256"):
+        raise StaleAnchors(f"{path} is damaged (its SHA-256 is not the one in {card_path.name})")
+    try:
+        anchors = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise StaleAnchors(f"{path} cannot be read ({exc})") from None
+    if anchors.ndim != 2 or len(anchors) != len(texts):
+        raise StaleAnchors(f"{path} holds {anchors.shape}, not one row per phrasing")
+    return np.asarray(anchors, np.float32)
+
+
+def _table_change(stored: object, texts: list[str]) -> str:
+    """The first difference between the stored phrasings and the current ones, in words."""
+    if not isinstance(stored, list):
+        return "its phrasings are not stored"
+    for i, (old, new) in enumerate(zip(stored, texts, strict=False)):
+        if old != new:
+            return f"phrasing {i + 1} was {old!r}, is now {new!r}"
+    return f"{len(stored)} phrasings then, {len(texts)} now"
+
+
+def anchor_embeddings(
+    embedder: SentenceEmbedder, texts: list[str], shipped: Path | None = None
+) -> np.ndarray:
+    """The phrasings' embeddings: the shipped ones (``shipped``, by default
+    :func:`shipped_anchors`) when they were computed from these texts by this model; otherwise,
+    with a warning, computed here once per model and table and kept in the cache
+    (``descriptor-anchors-<hash>.npy``)."""
     folder = getattr(embedder, "folder", None)
     if folder is None:
-        return embedder.embed_many(phrasings)
+        return embedder.embed_many(texts)
+    try:
+        return load_anchors(shipped or shipped_anchors(), texts, model_sha256(folder))
+    except (StaleAnchors, OSError) as exc:  # OSError: the model's files could not be hashed
+        log.warning(
+            "descriptor anchors: %s; computing them here instead (`%s` rebuilds the shipped file)",
+            exc,
+            REBUILD_ANCHORS,
+        )
     key = hashlib.sha256(
-        "\n".join([model_fingerprint(folder), *phrasings]).encode("utf-8")
+        "\n".join([model_fingerprint(folder), *texts]).encode("utf-8")
     ).hexdigest()[:20]
     path = cache_dir() / f"descriptor-anchors-{key}.npy"
     try:
         anchors = np.load(path, allow_pickle=False)
-        if anchors.shape[0] == len(phrasings):
+        if anchors.shape[0] == len(texts):
             return np.asarray(anchors, np.float32)
     except (OSError, ValueError):
         pass
-    anchors = embedder.embed_many(phrasings)
+    anchors = embedder.embed_many(texts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
@@ -296,18 +415,19 @@ def anchor_embeddings(embedder: SentenceEmbedder, phrasings: list[str]) -> np.nd
 
 
 class Describer:
-    """Maps descriptions to mixtures; embeds the table's phrasings once."""
+    """Maps descriptions to mixtures; the table's phrasings come embedded with the model
+    (:func:`anchor_embeddings`), so only the request is embedded."""
 
     def __init__(
         self,
         embedder: SentenceEmbedder | None = None,
         descriptors: tuple[Descriptor, ...] = DESCRIPTORS,
+        anchors: Path | None = None,
     ) -> None:
         self.embedder = embedder or SentenceEmbedder()
         self.descriptors = descriptors
         self._owner = np.array([i for i, d in enumerate(descriptors) for _ in d.phrasings])
-        phrasings = [core(p) for d in descriptors for p in d.phrasings]
-        self._anchors = anchor_embeddings(self.embedder, phrasings)
+        self._anchors = anchor_embeddings(self.embedder, phrasing_texts(descriptors), anchors)
 
     def similarities(self, text: str) -> np.ndarray:
         """Per descriptor, the cosine similarity of its closest phrasing to ``text``."""

