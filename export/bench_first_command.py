@@ -5,8 +5,10 @@ given to being applied, once the box says it is ready.
     python -m export.bench_first_command [--trials 3]
 
 Each trial starts a whole box (library, neural renderer, engine, synthesiser, conductor; no
-speakers) as `appliance run` does. "cold" trials start with the descriptor cache emptied (the
-first start after installing), "warm" ones with it filled. Target: ≤ 0.3 s for the first
+speakers) as `appliance run` does. "cold" trials start with the descriptor cache emptied,
+"warm" ones with it filled (with the phrasings shipped embedded,
+``models_onnx/renderer/descriptor_anchors.npy``, the two differ only when that file does not
+match; ``export.bench_first_direction`` measures that case). Target: ≤ 0.3 s for the first
 command once ready. Part of `make bench`.
 """
 
