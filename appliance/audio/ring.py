@@ -29,7 +29,8 @@ class Ring:
         n = len(frames)
         with self._lock:
             cap = len(self._buf)
-            if n > cap:
+            if n > cap:  # more than the ring holds: only the newest frames can stay
+                self.dropped += n - cap
                 frames, n = frames[-cap:], cap
             over = self._count + n - cap
             if over > 0:  # drop the oldest: the consumer is late
