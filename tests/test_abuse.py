@@ -198,7 +198,7 @@ def test_commands_from_two_phones_and_the_console_apply_in_arrival_order(box):
     """A burst from two paired phones and the console at once, seeks to bars that exist and
     bars that do not: every command is carried out or refused with a Problem, one effect per
     command, in the order the box received them (its Action lines), none lost."""
-    from appliance.events import Action, Command, Moved
+    from appliance.events import Action, Command, Event, Moved
 
     bars = int(box.session.engine.score.n_bars)
 
@@ -215,7 +215,7 @@ def test_commands_from_two_phones_and_the_console_apply_in_arrival_order(box):
             b.send({"type": "command", "text": f"bar {bars + 100 + i}"})  # no such bar
             assert conductor.submit(Command(f"bar {10 + i}"), "console") is None
             await asyncio.sleep(0)
-        out = []
+        out: list[Event] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and sum(isinstance(e, Moved | Problem) for e in out) < 24:
             with contextlib.suppress(TimeoutError):

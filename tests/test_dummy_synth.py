@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pytest
@@ -61,7 +60,7 @@ class Player:
         self.engine = Engine(get_renderer(renderer), library, settings=EngineSettings(volume=100))
         self.sink = MemorySink()
         # the producer is typed for the real synthesiser; the stand-in has its interface
-        self.producer = Producer(self.engine.advance, cast(Synth, self.synth), [self.sink])
+        self.producer = Producer(self.engine.advance, self.synth, [self.sink])
 
     @property
     def frame(self) -> int:

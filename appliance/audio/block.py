@@ -1,8 +1,10 @@
-"""One block of the audio path: what the engine hands the producer every 10 ms."""
+"""One block of the audio path: what the engine hands the producer every 10 ms, and what turns
+its events into sound."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -16,3 +18,16 @@ class Block:
     events: list[tuple[int, MidiEvent]]
     gain: np.ndarray
     silence: bool  # release every key first (pause, stop, seek)
+
+
+class SoundMaker(Protocol):
+    """What the producer plays events into: FluidSynth (:class:`appliance.audio.synth.Synth`),
+    or a stand-in in tests."""
+
+    rate: int
+
+    def send(self, ev: MidiEvent) -> None: ...
+
+    def silence(self) -> None: ...
+
+    def render(self, frames: int) -> np.ndarray: ...

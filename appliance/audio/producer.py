@@ -15,12 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from appliance.audio.block import Block
+from appliance.audio.block import Block, SoundMaker
 from appliance.audio.format import BLOCK
 from appliance.audio.loudness import amplitude_dbfs
 from appliance.audio.priority import favour_this_thread
 from appliance.audio.sinks import AudioSink, MidiSink
-from appliance.audio.synth import Synth
 from appliance.backoff import Quieter
 from appliance.midi import MidiKind
 
@@ -34,7 +33,7 @@ class Producer:
     def __init__(
         self,
         advance: Callable[[int], Block],
-        synth: Synth,
+        synth: SoundMaker,
         audio_sinks: list[AudioSink] | None = None,
         midi_sinks: list[MidiSink] | None = None,
         block: int = BLOCK,
