@@ -25,6 +25,7 @@ from appliance.render.registry import (
 )
 from appliance.score import load_score, markings
 from appliance.score.notes import Score
+from appliance.threads import limit_threads
 from appliance.web.phones import PhoneBook
 
 app = typer.Typer(
@@ -402,6 +403,7 @@ def phones_forget(
 
 
 def main() -> None:
+    limit_threads()  # before any numeric work: one BLAS/OpenMP thread, inherited by workers
     run_app(app)
 
 

@@ -22,6 +22,7 @@ from appliance.render.base import Renderer, Style
 from appliance.render.features import score_features
 from appliance.render.latent_prior import LatentPrior, segment_ids
 from appliance.render.normalise import Scaler
+from appliance.threads import onnx_session_options
 
 MODEL_FILE = "renderer.json"
 DEFAULT_TEMPERATURE = 0.0  # chosen on the validation split (0, 0.5); raise for more randomness
@@ -85,9 +86,7 @@ class NeuralModel:
             self.past = str(runtime.get("past", "own"))
             if self.past not in ("own", "hidden"):
                 raise ApplianceError(f"{meta_path}: unknown runtime past {self.past!r}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # note-by-note steps are fastest on one thread
-        options.inter_op_num_threads = 1
+        options = onnx_session_options(1)  # note-by-note steps are fastest on one thread
         self.sessions = {}
         for graph, name in self.meta["graphs"].items():
             path = folder / name

@@ -29,6 +29,7 @@ from appliance.errors import ScoreError
 from appliance.paths import PACKAGE_ROOT
 from appliance.score.limits import MAX_SCORE_BYTES, MEMORY_LIMIT_BYTES, TIME_LIMIT_SECONDS
 from appliance.score.notes import NOTE_DTYPE, Score
+from appliance.threads import worker_environment
 
 # The answer goes to the original standard output; from the first line on, anything else
 # that prints (a library announcing itself on import, a warning) goes to the error stream.
@@ -36,7 +37,6 @@ _CHILD = (
     "import os; answer = os.dup(1); os.dup2(2, 1)\n"
     "from appliance.score.sandbox import child_main; child_main(answer)"
 )
-_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _STDERR_TAIL = 2000
 
 
@@ -107,9 +107,8 @@ def _too_big(memory: int) -> str:
 
 
 def _child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in _ONE_THREAD:  # one thread: no per-thread arenas and stacks in the address space
-        env[name] = "1"
+    # One thread whatever the user set: no per-thread arenas and stacks in the address space.
+    env = worker_environment(1, keep_user=False)
     root = str(PACKAGE_ROOT.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
