@@ -17,7 +17,8 @@ to a sound card) while the sink's monitor is recorded:
   of real time (when PortAudio's or PulseAudio's side is starved the queue never empties: the
   gap is after it, and only the blocks taken show it); blocks the producer made late. During
   the soak the box also builds the directions' descriptor table (the sentence model over every
-  phrasing, numpy/BLAS work) in a background thread, as at start-up, and its time is printed.
+  phrasing, numpy/BLAS work) in a background thread, as it does when the shipped embeddings do
+  not match, and its time is printed.
   The box's numeric libraries run on one thread (``appliance/threads.py``), as ``appliance
   run`` does; ``--no-thread-limits`` leaves them at their defaults, for comparison.
 
@@ -157,8 +158,8 @@ class Soak:
 
 class TableBuild:
     """Builds the descriptor table (the sentence model over every phrasing) in a background
-    thread of the box's process, as the box does at start-up when nothing is cached; a few
-    phrasings at a time, so that it can be stopped when the soak ends."""
+    thread of the box's process, as the box does when the shipped embeddings do not match; a
+    few phrasings at a time, so that it can be stopped when the soak ends."""
 
     CHUNK = 16  # phrasings per call
 
