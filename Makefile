@@ -44,6 +44,7 @@ bench: install-dev
 	$(PY) -m export.bench_web
 	$(PY) -m export.bench_level
 	$(PY) -m export.bench_first_command
+	$(PY) -m export.bench_first_direction
 	$(PY) -m export.bench_soak --minutes 30 --phones 8
 	$(PY) -m export.hostile_bench
 
@@ -69,6 +70,7 @@ model: install-train
 	$(PY) -m export.train
 	$(PY) -m export.onnx_export --past hidden --spread 0.5
 	$(PY) -m export.directions fit
+	$(PY) -m export.directions anchors
 
 # A package "a|b" is satisfied by any installed alternative, else the first one apt knows.
 apt:
