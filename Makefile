@@ -40,7 +40,7 @@ quick: install-dev
 bench: install-dev
 	$(PY) -m export.bench
 	$(PY) -m export.bench_directions
-	$(PY) -m export.bench_engine
+	$(PY) -m export.bench_engine --saturate --minutes 10
 	$(PY) -m export.bench_web
 	$(PY) -m export.bench_level
 	$(PY) -m export.bench_first_command
