@@ -23,7 +23,7 @@ to a sound card) while the sink's monitor is recorded:
   run`` does; ``--no-thread-limits`` leaves them at their defaults, for comparison.
 
     python -m export.bench_engine [--minutes 10] [--trials 20] [--saturate/--no-saturate]
-                                  [--thread-limits/--no-thread-limits] [--nice -10]
+                                  [--thread-limits/--no-thread-limits] [--nice 0]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from rich.table import Table
 from appliance.audio.nullsink import NullSink
 from appliance.console import run_app
 from appliance.perform.session import PlayOptions, Session
+from appliance.process_priority import BOX_NICE
 from appliance.threads import BOX_THREADS, limit_threads, worker_environment
 
 console = Console()
@@ -306,23 +307,20 @@ def main_cmd(
         True, help="one thread for the box's numeric libraries, as `appliance run` does"
     ),
     nice: int = typer.Option(
-        0, help="the box's niceness meanwhile (e.g. -10, as a service's Nice=-10; needs root)"
+        BOX_NICE, help="the box's niceness (its own by default; 0 for comparison; needs root)"
     ),
 ) -> None:
     """Print the engine's latency, CPU and underrun figures."""
-    if nice:
-        os.setpriority(os.PRIO_PROCESS, 0, nice)  # this thread; every thread started later too
     if thread_limits:
         limit_threads()
         limits = f"the box's numeric libraries on {BOX_THREADS} thread"
     else:
         limits = "the box's numeric libraries on their default threads"
-    if nice:
-        limits += f", the box at nice {nice}"
+    limits += f", the box at nice {nice}"
     rng = random.Random(seed)
     with NullSink() as pulse:
         # at a piece's end the next one plays (the default)
-        session = Session(PlayOptions(piece=piece, seed=seed, device="pulse"))
+        session = Session(PlayOptions(piece=piece, seed=seed, device="pulse", nice=nice))
         if session.speaker is None:
             console.print(f"no audio output: {session.problems}")
             raise typer.Exit(1)

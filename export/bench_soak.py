@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 import statistics
 import tempfile
@@ -214,6 +215,7 @@ async def _drive(url: str, phones: int, seconds: float, abuse: bool) -> dict[str
 def _phones_process(url: str, phones: int, seconds: float, abuse: bool, pipe: Connection) -> None:
     import aioice.ice
 
+    os.setpriority(os.PRIO_PROCESS, 0, 0)  # the phones are other devices: normal priority
     aioice.ice.get_host_addresses = loopback_only
     try:
         pipe.send(asyncio.run(_drive(url, phones, seconds, abuse)))

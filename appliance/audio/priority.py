@@ -7,6 +7,9 @@ the moment a block is due. Linux's round-robin real-time class does this for one
 ``RLIMIT_RTPRIO`` (the systemd unit grants it); without either, the thread keeps the normal
 class and the box says so once.
 
+The producer alone is not enough: the box as a whole runs at a raised priority
+(:mod:`appliance.process_priority`).
+
 Python's garbage collector stops every thread, the audio one too, while it scans; after start-up
 :func:`settle_heap` takes what is loaded (models, tables, the library) out of its scans, so
 that its pauses stay short while the box plays.

@@ -27,6 +27,7 @@ from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
 from appliance.perform.feedback import FeedbackLog
 from appliance.perform.transport import AtEnd
+from appliance.process_priority import BOX_NICE, favour_this_process
 from appliance.render.registry import get_renderer, steering_file
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class PlayOptions:
     soundfont: Path | None = None
     volume: int = 80  # percent
     preload: bool = True  # load the sentence model in the background at start
+    nice: int | None = BOX_NICE  # the box's threads' niceness while it plays (None: unchanged)
 
 
 @dataclass
@@ -112,6 +114,8 @@ class Session:
     def start(self) -> None:
         """Start playing: the first piece (the one asked for, else a random piece marked to
         open a session) in a random style (or ``seed``'s)."""
+        if self.options.nice is not None and not favour_this_process(self.options.nice):
+            self.problems.append("the box plays at normal priority (not root)")
         loading = None
         if self.options.preload and self.engine.vectors is not None:
             loading = self.engine.interpreter.preload()

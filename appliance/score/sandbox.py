@@ -27,6 +27,7 @@ import numpy as np
 
 from appliance.errors import ScoreError
 from appliance.paths import PACKAGE_ROOT
+from appliance.process_priority import yield_to_the_box
 from appliance.score.limits import MAX_SCORE_BYTES, MEMORY_LIMIT_BYTES, TIME_LIMIT_SECONDS
 from appliance.score.notes import NOTE_DTYPE, Score
 from appliance.threads import worker_environment
@@ -138,6 +139,7 @@ def child_main(answer_fd: int) -> None:
 
 
 def _limit_self(memory: int, seconds: float) -> None:
+    yield_to_the_box()  # a score being read never competes with the music
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu = math.ceil(used.ru_utime + used.ru_stime + seconds)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
