@@ -148,6 +148,8 @@ class Soak:
     blocks: int  # made, i.e. taken by the sound path (the speaker sets the pace)
     expected_blocks: int  # in real time
     short_seconds: int  # seconds in which the sound path took under 95 % of real time
+    short_at: list[float]  # when (seconds into the soak) and
+    short_share: list[float]  # what share of real time the sound path took in them
     late_blocks: int
     underruns: int
     notes: int
@@ -217,12 +219,18 @@ def soak(session: Session, seconds: float, saturate: bool) -> tuple[Soak, str]:
         machine0, cpu0, wall0 = busy_cores(), _cpu(), time.monotonic()
         build = TableBuild()
         short, period = 0, producer.block / producer.rate
+        short_at: list[float] = []
+        short_share: list[float] = []
         blocks_before, end = producer.blocks, wall0 + seconds
         while (now := time.monotonic()) < end:
             time.sleep(min(1.0, end - now))
             made = producer.blocks - blocks_before
             blocks_before += made
-            short += made < SHORT_SHARE * (time.monotonic() - now) / period
+            share = made * period / max(time.monotonic() - now, 1e-6)
+            if share < SHORT_SHARE:
+                short += 1
+                short_at.append(now - wall0)
+                short_share.append(share)
         wall = time.monotonic() - wall0
         machine = busy_cores()
         hog_use = [(hog.kind, (hog.cpu_seconds() - hog.cpu0) / wall) for hog in hogs]
@@ -232,6 +240,8 @@ def soak(session: Session, seconds: float, saturate: bool) -> tuple[Soak, str]:
             blocks=producer.blocks - blocks0,
             expected_blocks=round(wall / period),
             short_seconds=short,
+            short_at=short_at,
+            short_share=short_share,
             late_blocks=producer.late_blocks - late0,
             underruns=session.speaker.underruns - underruns0,
             notes=producer.notes_played - notes0,
@@ -274,6 +284,12 @@ def print_soak(result: Soak, most_late: float, limits: str) -> None:
         str(result.short_seconds),
         "0",
     )
+    if result.short_at:
+        when = ", ".join(
+            f"{t:.0f} s ({share:.0%})"
+            for t, share in zip(result.short_at, result.short_share, strict=True)
+        )
+        table.add_row("  at (share of real time)", when, "")
     table.add_row("notes played", str(result.notes), "> 0")
     table.add_row("late blocks (clock pacing only)", str(result.late_blocks), "0")
     table.add_row("most late block, whole run (ms)", f"{most_late * 1000:.1f}", "")

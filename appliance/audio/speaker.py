@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from appliance.audio.format import RATE
+from appliance.audio.format import BLOCK, RATE
+from appliance.audio.priority import favour_this_thread
 from appliance.audio.ring import Ring
 from appliance.audio.sinks import AudioSink
 from appliance.errors import ApplianceError
@@ -35,9 +36,13 @@ class Speaker(AudioSink):
     name = "speaker"
     paces = True
 
-    def __init__(self, device: str | int | None = None, rate: int = RATE, block: int = 480) -> None:
+    def __init__(
+        self, device: str | int | None = None, rate: int = RATE, block: int = BLOCK
+    ) -> None:
         sd = _sounddevice()
         self.ring = Ring(rate)  # at most a second queued
+        self._favoured = False
+        self.realtime = False  # whether PortAudio's callback thread got real-time scheduling
         try:
             self._stream = sd.OutputStream(
                 samplerate=rate,
@@ -57,6 +62,9 @@ class Speaker(AudioSink):
         self.latency = float(self._stream.latency)
 
     def _callback(self, out: np.ndarray, frames: int, _time: Any, _status: Any) -> None:
+        if not self._favoured:  # PortAudio's thread: as urgent as the one filling the ring
+            self._favoured = True
+            self.realtime = favour_this_thread()
         self.ring.read_into(out)
 
     def write(self, block: np.ndarray) -> None:
