@@ -124,11 +124,11 @@ async def play_async(
     try:
         await box.open()
         session = box.session
-        for problem in session.problems:
-            console.print(f"[yellow]![/yellow] {escape(problem)}")
         if box.server is not None:
             _show_pairing(box)
         await box.start()
+        for problem in session.problems:  # opening's and starting's (e.g. no sound card)
+            console.print(f"[yellow]![/yellow] {escape(problem)}")
         ready = asyncio.create_task(_announce_ready(session, bus))
         console.print(HELP, style="dim")
         threading.Thread(
