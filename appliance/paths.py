@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -47,3 +48,21 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path``'s content with ``data`` all at once: written to a file of this thread's
+    own beside it, flushed to the disk, then renamed over it — a reader, a crash or a full disk
+    leaves the old content or the new, never half. ``mode``: the new file's permissions (else
+    the usual ones for a new file); nothing is left behind when writing fails."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -34,7 +34,7 @@ from appliance.directions.classes import CLASSES, Scope
 from appliance.directions.stems import RUSSIAN_STEMS, stem_hits
 from appliance.directions.words import MAX_STRENGTH, DirectionRequest, ParsedDirections
 from appliance.nlp.embedding import SentenceEmbedder, model_fingerprint, model_sha256
-from appliance.paths import cache_dir, models_dir
+from appliance.paths import cache_dir, models_dir, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -406,9 +406,9 @@ def anchor_embeddings(
     anchors = embedder.embed_many(texts)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, anchors)
-        tmp.replace(path)
+        packed = io.BytesIO()
+        np.save(packed, anchors)
+        write_atomically(path, packed.getvalue())
     except OSError:  # a read-only cache only costs time
         pass
     return anchors

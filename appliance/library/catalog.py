@@ -31,7 +31,7 @@ from typing import Any
 from appliance.errors import ApplianceError, ScoreError
 from appliance.library.key import estimate_key
 from appliance.library.note_cache import NoteCache
-from appliance.paths import data_dir, file_sha256
+from appliance.paths import data_dir, file_sha256, write_atomically
 from appliance.score.load import SCORE_SUFFIXES, load_trusted_score
 from appliance.score.notes import Score
 from appliance.score.sandbox import load_score
@@ -145,10 +145,10 @@ class Library:
         self.folder.mkdir(parents=True, exist_ok=True)
         raw = {"pieces": [asdict(p) for p in sorted(self.pieces.values(), key=lambda p: p.id)]}
         text = readable(json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
-        _write_atomically(self.index, text)
+        write_atomically(self.index, text.encode("utf-8"))
         stat = self.index.stat()
         self._stamp = (stat.st_mtime_ns, stat.st_size)
-        _write_atomically(self.folder / BACKUP, text)
+        write_atomically(self.folder / BACKUP, text.encode("utf-8"))
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -365,15 +365,6 @@ def _read_index(path: Path) -> dict[str, Piece]:
         return {p["id"]: Piece.from_dict(p) for p in raw["pieces"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ApplianceError(f"the library index {path} is damaged ({exc})") from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def slug(text: str) -> str:

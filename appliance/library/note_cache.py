@@ -10,14 +10,14 @@ the key: a changed file is read again; ``VERSION`` changes when the reading does
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from appliance.paths import write_atomically
 from appliance.score.notes import NOTE_DTYPE, Score
 
 log = logging.getLogger(__name__)
@@ -56,9 +56,8 @@ class NoteCache:
         raw = np.frombuffer(json.dumps(head).encode("utf-8"), np.uint8)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, notes=score.notes, head=raw)
-            os.replace(tmp, self._file(digest))
+            packed = io.BytesIO()
+            np.savez(packed, notes=score.notes, head=raw)
+            write_atomically(self._file(digest), packed.getvalue())
         except OSError as exc:
             log.warning("could not keep the note table of %s: %s", score.source, exc)

