@@ -88,8 +88,9 @@ def render(
     write_midi(output, perf.notes, perf.performed)
     _report(perf, output)
     if wav:
-        from appliance.audio.offline import synthesize, write_wav
+        from appliance.audio.offline import synthesize
         from appliance.audio.synth import Synth
+        from appliance.audio.wav import write_wav
 
         synth = Synth()
         with console.status("synthesising…"):

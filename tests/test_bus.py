@@ -41,22 +41,28 @@ def tick(who: int, n: int) -> Action:
     return Action(f"thread {who}", str(n))
 
 
+def start_publishers(bus: Bus, threads: int, each: int) -> list[threading.Thread]:
+    """``threads`` threads that start together and each publish ``each`` numbered events."""
+    start = threading.Barrier(threads)
+
+    def publisher(who: int) -> None:
+        start.wait()
+        for n in range(each):
+            bus.publish(tick(who, n))
+
+    workers = [threading.Thread(target=publisher, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    return workers
+
+
 def test_many_threads_publish_at_once_and_every_event_arrives_once_in_each_threads_order() -> None:
     threads, each = 8, QUEUE_LIMIT // 8  # as many as a queue holds: nothing may be dropped
 
     async def main() -> list[Event]:
         bus = Bus()
         sub = bus.subscribe()
-        start = threading.Barrier(threads)
-
-        def publisher(who: int) -> None:
-            start.wait()
-            for n in range(each):
-                bus.publish(tick(who, n))
-
-        workers = [threading.Thread(target=publisher, args=(i,)) for i in range(threads)]
-        for w in workers:
-            w.start()
+        workers = start_publishers(bus, threads, each)
         got = [await sub.get() for _ in range(threads * each)]  # read while they publish
         await asyncio.to_thread(join, workers)
         await settle()
@@ -77,16 +83,7 @@ def test_a_flood_from_many_threads_keeps_each_threads_order_and_the_newest_event
     async def main() -> list[Event]:
         bus = Bus()
         sub = bus.subscribe()
-        start = threading.Barrier(threads)
-
-        def publisher(who: int) -> None:
-            start.wait()
-            for n in range(each):
-                bus.publish(tick(who, n))
-
-        workers = [threading.Thread(target=publisher, args=(i,)) for i in range(threads)]
-        for w in workers:
-            w.start()
+        workers = start_publishers(bus, threads, each)
         await asyncio.to_thread(join, workers)
         await settle()
         return waiting(sub)

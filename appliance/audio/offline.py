@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from appliance.audio.synth import Synth
-from appliance.audio.wav import write_wav
 from appliance.render.midi import midi_events
 
 TAIL = 2.0  # seconds of ringing after the last note
@@ -23,6 +22,3 @@ def synthesize(notes: np.ndarray, performed: np.ndarray, synth: Synth) -> np.nda
         synth.send(ev)
     parts.append(synth.render(int(TAIL * rate)))
     return np.concatenate(parts)
-
-
-__all__ = ["synthesize", "write_wav"]
