@@ -1,0 +1,31 @@
+"""The worker protocol's framing: one JSON object per line, each bounded (pure).
+
+A supervisor sends ``{"id": n, …}`` requests on a worker's stdin; the worker answers each with
+``{"id": n, …}`` on its stdout and announces ``{"ready": true}`` once its model is loaded.
+Anything else a worker prints (a library's chatter) is not a message and is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_LINE = 4 * 1024 * 1024  # bytes per message (a 30-s utterance in base64 is about 1.3 MB)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    line = json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
+    if len(line) > MAX_LINE:
+        raise ValueError(f"a worker message over {MAX_LINE} bytes")
+    return line
+
+
+def decode(line: bytes) -> dict[str, Any] | None:
+    """The message on ``line``; None for a line that is not one (too long, not a JSON object)."""
+    if len(line) > MAX_LINE or not line.strip().startswith(b"{"):
+        return None
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
