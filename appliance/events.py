@@ -47,17 +47,20 @@ class Stop(Event):
 @dataclass(frozen=True)
 class Seek(Event):
     """Go to ``target``: "beginning", "phrase" (start of the current phrase), "back" (the
-    previous phrase) or "bar" (``bar`` as written in the score)."""
+    previous phrase, or ``bars`` bars back) or "bar" (``bar`` as written in the score)."""
 
     type: ClassVar[str] = "seek"
     target: str = "beginning"
     bar: int = 0
+    bars: int = 0  # "back": this many bars back (0: to the previous phrase)
 
     TARGETS: ClassVar[tuple[str, ...]] = ("beginning", "phrase", "back", "bar")
 
     def __post_init__(self) -> None:
         if self.target not in self.TARGETS:
             raise ValueError(f"seek target must be one of {', '.join(self.TARGETS)}")
+        if not 0 <= self.bars <= 10_000:
+            raise ValueError("seek bars must be between 0 and 10000")
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,14 @@ class SelectPiece(Event):
 
 @dataclass(frozen=True)
 class Direct(Event):
-    """Directions in words ("softer", "like a lullaby"), applied from the next note on."""
+    """Directions in words ("softer", "like a lullaby"), applied from the next note on.
+    ``directions``: already understood ("p +1.00 from_now", or "undo" / "reset" alone), in
+    place of understanding ``text`` again (the text is then what was said, for display)."""
 
     type: ClassVar[str] = "direct"
     text: str = ""
     language: str = ""
+    directions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Command(Event):
 
     type: ClassVar[str] = "command"
     text: str = ""
+    language: str = ""  # the phone's language ("" : guessed from the words)
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,7 @@ class Talk(Event):
 
     type: ClassVar[str] = "talk"
     pressed: bool = False
+    language: str = ""  # the phone's language (en, de, es, ru): what the speech will be in
 
 
 # Events (up) -------------------------------------------------------------------------------
@@ -208,6 +216,27 @@ class PieceEnded(Event):
 
 
 @dataclass(frozen=True)
+class Heard(Event):
+    """What the box heard the phone's user say: while they speak (``final`` False, it may
+    still change), then the final text. Sent to that phone only."""
+
+    type: ClassVar[str] = "heard"
+    text: str = ""
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Reply(Event):
+    """The box's answer to what a phone's user said or typed, in their language and plain
+    words ("Softer from bar 14", "Sorry, I didn't understand …"). Sent to that phone only."""
+
+    type: ClassVar[str] = "reply"
+    text: str = ""
+    heard: str = ""
+    understood: bool = True
+
+
+@dataclass(frozen=True)
 class Problem(Event):
     """Something the user should hear about (a command not understood, a missing device)."""
 
@@ -257,6 +286,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Authenticate,
         Moved,
         Notice,
+        Heard,
+        Reply,
     )
 }
 # What a phone may send (everything else it sends is refused).

@@ -137,6 +137,11 @@ function onEvent(event) {
       break;
     }
     case "piece_ended": log(`● ${t("pieceEnded")}`); break;
+    case "heard":  // what the box heard while the button is held, then the final text
+      $("heard").textContent = event.text ? `“${event.text}”` : (event.final ? "" : "…");
+      $("heard").classList.toggle("final", event.final);
+      break;
+    case "reply": say(event.text); break;  // already in this phone's language
     case "notice":
       if (event.kind === "loading") say(t("loading"));
       else if (event.kind === "paired") { setPaired(true); say(t("pairedNow")); show("main"); }
@@ -312,7 +317,9 @@ function holdToTalk() {
     button.classList.add("active");
     button.textContent = t("speaking");
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = true;
-    send({ type: "talk", pressed: true });
+    $("heard").textContent = "";
+    say(t("listeningNow"));
+    send({ type: "talk", pressed: true, language: state.lang });
   };
   const release = (e) => {
     if (!button.classList.contains("active")) return;
@@ -321,7 +328,6 @@ function holdToTalk() {
     button.textContent = t("talk");
     send({ type: "talk", pressed: false });
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = false;
-    say(t("talkRecorded"));
   };
   button.addEventListener("pointerdown", press);
   for (const name of ["pointerup", "pointercancel", "pointerleave"]) button.addEventListener(name, release);
@@ -380,7 +386,7 @@ function wire() {
   $("command-form").onsubmit = (e) => {
     e.preventDefault();
     const text = $("command").value.trim();
-    if (text) send({ type: "command", text });
+    if (text) send({ type: "command", text, language: state.lang });
     $("command").value = "";
   };
   holdToTalk();

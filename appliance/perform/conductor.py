@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 
 from appliance.bus import Bus
+from appliance.directions.encoded import decode
 from appliance.directions.words import DirectionRequest, ParsedDirections
 from appliance.errors import ApplianceError
 from appliance.events import (
@@ -49,8 +50,10 @@ from appliance.perform.coalesce import Job, Step, coalesce
 from appliance.perform.commands import describe_command, parse_command
 from appliance.perform.engine import Engine
 from appliance.perform.feedback import FeedbackLog, feedback_directions
+from appliance.perform.intent_events import events_for
 from appliance.perform.throttle import Throttle
 from appliance.perform.transport import AtEnd, Transport
+from appliance.understand.intents import Understanding
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,17 @@ class Conductor:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     # -- giving commands ---------------------------------------------------------------------
+
+    def submit_understood(
+        self, understanding: Understanding, who: str = "", source: str | None = None
+    ) -> str | None:
+        """Queue the commands an understood utterance asks for, in order; None when all were
+        queued, else why one was refused (those before it stay queued)."""
+        for event in events_for(understanding):
+            refusal = self.submit(event, who, source)
+            if refusal is not None:
+                return refusal
+        return None
 
     def submit(self, event: Event, who: str = "", source: str | None = None) -> str | None:
         """Queue a command from ``who`` ("" for nobody worth naming); None when queued, else
@@ -208,11 +222,14 @@ class Conductor:
             language = direct.language or None
             interpreter = engine.interpreter
             try:
-                if not interpreter.ready and interpreter.needs_model(direct.text, language):
-                    self._publish(
-                        Notice("one moment… (still loading the language model)", kind="loading")
-                    )
-                parsed = engine.understand(direct.text, language)
+                if direct.directions:
+                    parsed = _already_understood(direct)
+                else:
+                    if not interpreter.ready and interpreter.needs_model(direct.text, language):
+                        self._publish(
+                            Notice("one moment… (still loading the language model)", kind="loading")
+                        )
+                    parsed = engine.understand(direct.text, language)
             except ApplianceError as exc:
                 self._publish(Problem(str(exc)))
                 continue
@@ -244,6 +261,13 @@ class Conductor:
     def _publish(self, event: Event) -> None:
         if self.bus is not None:
             self.bus.publish(event)
+
+
+def _already_understood(direct: Direct) -> ParsedDirections:
+    try:
+        return decode(direct.directions, direct.language)
+    except ValueError as exc:
+        raise ApplianceError(f"those directions cannot be used: {exc}") from None
 
 
 def piece_end_policy(conductor: Conductor, at_end: AtEnd) -> Callable[[], None]:

@@ -142,7 +142,7 @@ class Engine:
             Play: lambda e: self.play(),
             Pause: lambda e: self.pause(),
             Stop: lambda e: self.stop(),
-            Seek: lambda e: self.seek(_as(e, Seek).target, _as(e, Seek).bar),
+            Seek: lambda e: self.seek(_as(e, Seek).target, _as(e, Seek).bar, _as(e, Seek).bars),
             Direct: lambda e: self.direct(_as(e, Direct).text, _as(e, Direct).language or None),
             Duck: lambda e: self.duck(),
             Volume: lambda e: self.set_volume(_as(e, Volume).percent),
@@ -261,13 +261,13 @@ class Engine:
             self._silence = True
             self.fade.value = self.fade.target = 0.0
 
-    def seek(self, target: str = "beginning", bar: int = 0) -> int:
-        """Go to the beginning, a bar as written, or the start of this / the previous phrase;
-        returns the first note that will play."""
+    def seek(self, target: str = "beginning", bar: int = 0, bars: int = 0) -> int:
+        """Go to the beginning, a bar as written, the start of this / the previous phrase, or
+        ``bars`` bars back; returns the first note that will play."""
         with self._render_lock:
             current = self._need()
             notes = current.score.notes
-            first = seek_note(notes, target, bar, self._current_note(current))
+            first = seek_note(notes, target, bar, self._current_note(current), bars)
             with self._lock:
                 self._silence = True
                 self._ended = False

@@ -10,9 +10,10 @@ from appliance.events import Position
 PHRASE_BARS = 4  # "the start of the phrase": bars counted in fours from the beginning
 
 
-def seek_note(notes: np.ndarray, target: str, bar: int, current: int) -> int:
-    """The first note to play for a seek: the "beginning", "bar" ``bar`` as written, or the
-    start of this ("phrase") or the previous ("back") phrase from note ``current``."""
+def seek_note(notes: np.ndarray, target: str, bar: int, current: int, bars: int = 0) -> int:
+    """The first note to play for a seek: the "beginning", "bar" ``bar`` as written, the
+    start of this ("phrase") or the previous ("back") phrase from note ``current``, or with
+    ``bars`` > 0 the start of the bar that many bars back ("back")."""
     if target == "beginning":
         return 0
     if target == "bar":
@@ -21,6 +22,8 @@ def seek_note(notes: np.ndarray, target: str, bar: int, current: int) -> int:
             raise ApplianceError(f"this piece has no bar {bar}")
         return int(hits[0])
     now = int(notes["bar"][current])
+    if target == "back" and bars > 0:
+        return int(np.flatnonzero(notes["bar"] >= max(now - bars, 0))[0])
     start = now - now % PHRASE_BARS
     if target == "back":
         start = max(start - PHRASE_BARS, 0)

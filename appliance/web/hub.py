@@ -4,8 +4,9 @@ Each phone sends its microphone and camera and gets the music back; a data chann
 ``events`` carries JSON events both ways (:mod:`appliance.events`). What a phone sends is
 checked (size, JSON, known type, fields, allowed from a phone, paired) and anything wrong gets an
 ``error`` event back, never a crash. Every phone hears the same performance and sees who did what.
-Incoming tracks are read continuously; while the walkie-talkie button is held the microphone is
-recorded (speech recognition will take it from there) and the music is ducked.
+Incoming tracks are read continuously; while the walkie-talkie button is held the music is
+ducked and the microphone goes to the box's ears (:mod:`appliance.speech.listening`), which
+tell that phone what they heard and what the box will do; typed text goes the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from appliance.events import (
     FROM_PHONE,
     Action,
     Authenticate,
+    Command,
     Duck,
     Event,
     Notice,
@@ -39,6 +41,7 @@ from appliance.events import (
     from_json,
     to_json,
 )
+from appliance.speech.listening import Listening, Voice
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
 from appliance.web.phones import token_hash
@@ -77,8 +80,9 @@ class Peer:
     last_refusal: float = 0.0
     channel: Any = None
     talking: bool = False
-    talk_frames: list[np.ndarray] = field(default_factory=list)
     talk_started: float = 0.0
+    listening: Listening | None = None
+    talk_frames: list[np.ndarray] = field(default_factory=list)  # kept only when asked to
     video_frames: int = 0
     audio_frames: int = 0
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -96,7 +100,8 @@ class Hub:
         snapshot: Callable[[], list[Event]],
         broadcast: Broadcast,
         pairing: Pairing,
-        recordings: Path,
+        recordings: Path | None = None,
+        voice: Voice | None = None,
     ) -> None:
         # queues a command (event, who, throttling key) — the conductor's; never blocks;
         # answers None, or why the command was refused
@@ -105,7 +110,8 @@ class Hub:
         self.bus = bus
         self.broadcast = broadcast
         self.pairing = pairing
-        self.recordings = recordings
+        self.recordings = recordings  # where to keep what phones say (None: nowhere)
+        self.voice = voice  # the box's ears (None: talking only ducks the music)
         self.peers: list[Peer] = []
         self._forward: asyncio.Task[None] | None = None
 
@@ -208,7 +214,9 @@ class Hub:
             if task is not current:
                 task.cancel()
         peer.tasks.clear()
-        peer.talking, peer.talk_frames = False, []
+        if peer.listening is not None:
+            peer.listening.closed = True
+        peer.talking, peer.talk_frames, peer.listening = False, [], None
         for sender in peer.pc.getSenders():
             if isinstance(sender.track, MusicTrack):
                 sender.track.stop()
@@ -236,7 +244,10 @@ class Hub:
         if not peer.paired:
             return [ProtocolError("pair this phone with the box's PIN to control the music")]
         if isinstance(event, Talk):
-            self._talk(peer, event.pressed)
+            self._talk(peer, event.pressed, event.language)
+            return []
+        if isinstance(event, Command) and self.voice is not None:
+            self.voice.said(event.text, event.language, peer.name, peer.source, self._teller(peer))
             return []
         refusal = self.submit(event, peer.name, peer.source)
         if refusal is None:
@@ -259,17 +270,37 @@ class Hub:
             self.bus.publish(Action(device, f"paired (was {old})"))
         return [Notice(peer.name, kind="paired")]
 
-    def _talk(self, peer: Peer, pressed: bool) -> None:
+    def _talk(self, peer: Peer, pressed: bool, language: str = "") -> None:
         if pressed and not peer.talking:
             peer.talking, peer.talk_frames, peer.talk_started = True, [], time.monotonic()
             peer.tasks.append(asyncio.ensure_future(self._keep_ducking(peer)))
+            if self.voice is not None:
+                peer.listening = self.voice.listen(
+                    peer.name, peer.source, language, self._teller(peer)
+                )
             self.bus.publish(Action(peer.name, "speaking"))
         elif not pressed and peer.talking:
             peer.talking = False
-            path = self._save_talk(peer)
-            seconds = sum(len(f) for f in peer.talk_frames) / RATE
-            self.bus.publish(Action(peer.name, f"spoke ({seconds:.1f} s recorded)"))
-            log.info("recorded %s", path)
+            if peer.listening is not None:
+                peer.listening.release()
+                peer.listening = None
+            if self.recordings is not None:
+                path = self._save_talk(peer)
+                log.info("recorded %s", path)
+            peer.talk_frames = []
+
+    def _teller(self, peer: Peer) -> Callable[[Event], None]:
+        """Send an event to this phone alone, from any thread."""
+        loop = asyncio.get_running_loop()
+
+        def tell(event: Event) -> None:
+            def send() -> None:
+                if peer in self.peers:
+                    peer.send(event)
+
+            loop.call_soon_threadsafe(send)
+
+        return tell
 
     async def _keep_ducking(self, peer: Peer) -> None:
         while peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
@@ -277,7 +308,7 @@ class Hub:
             await asyncio.sleep(DUCK_EVERY)
 
     def _save_talk(self, peer: Peer) -> Path | None:
-        if not peer.talk_frames:
+        if not peer.talk_frames or self.recordings is None:
             return None
         self.recordings.mkdir(parents=True, exist_ok=True)
         path = self.recordings / f"talk-{int(time.time() * 1000)}.wav"
@@ -298,8 +329,11 @@ class Hub:
             if peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
                 samples = frame.to_ndarray()  # type: ignore[union-attr]
                 channels = len(frame.layout.channels)  # type: ignore[union-attr]
-                mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
-                peer.talk_frames.append(np.asarray(mono, np.int16).ravel())
+                if peer.listening is not None:
+                    peer.listening.feed(samples, channels, frame.sample_rate)  # type: ignore[union-attr]
+                if self.recordings is not None:
+                    mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
+                    peer.talk_frames.append(np.asarray(mono, np.int16).ravel())
 
     # -- what the box tells every phone --------------------------------------------------------
 

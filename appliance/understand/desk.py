@@ -1,0 +1,109 @@
+"""Where what people say or type is understood and carried out: one thread, one at a time.
+
+Speech (the final text of an utterance) and the phones' text box both come here, so that the
+same words do the same thing whichever way they arrive. Understanding may take a moment (the
+sentence model, the local language model's time limit), so it runs on a thread of its own,
+never on the event loop and never on the audio path; the queue is bounded, and what is said
+while it is full is refused with a reason. Each utterance gets a reply, in the user's language,
+through the ``tell`` given with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from appliance.events import Event, Reply
+from appliance.understand.intents import Understanding
+
+log = logging.getLogger(__name__)
+
+LIMIT = 32  # utterances waiting at most
+
+Understand = Callable[[str, str | None], Understanding]
+Act = Callable[[Understanding, str, str | None], str | None]
+Answer = Callable[[Understanding, str], str]
+Tell = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Said:
+    text: str
+    language: str | None
+    who: str
+    source: str | None
+    tell: Tell
+
+
+class Desk:
+    def __init__(self, understand: Understand, act: Act, answer: Answer, limit: int = LIMIT):
+        self.understand = understand
+        self.act = act  # queues the commands; None, or why they were refused
+        self.answer = answer  # the reply in plain words, in a language
+        self._said: queue.Queue[Said | None] = queue.Queue(limit)
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="understanding", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        with contextlib.suppress(queue.Full):
+            self._said.put_nowait(None)
+        if self._thread is not None:
+            self._thread.join(timeout=3.0)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def submit(
+        self, text: str, language: str | None, who: str, source: str | None, tell: Tell
+    ) -> str | None:
+        """Queue ``text`` to be understood and carried out; None, or why it was refused.
+        Never blocks."""
+        text = " ".join(text.split())[:500]
+        if not text:
+            return "nothing was said"
+        with self._idle:
+            self._pending += 1
+        try:
+            self._said.put_nowait(Said(text, language or None, who, source, tell))
+        except queue.Full:
+            self._done()
+            return "too much at once: say it again in a moment"
+        return None
+
+    def _work(self) -> None:
+        while (said := self._said.get()) is not None:
+            try:
+                self._handle(said)
+            except Exception:  # never lost: the user hears that it failed
+                log.exception("understanding %r failed", said.text)
+                said.tell(
+                    Reply("Sorry, something went wrong — please say it again.", said.text, False)
+                )
+            finally:
+                self._done()
+
+    def _handle(self, said: Said) -> None:
+        understanding = self.understand(said.text, said.language)
+        language = said.language or understanding.language or "en"
+        refusal = (
+            self.act(understanding, said.who, said.source) if understanding.understood else None
+        )
+        if refusal is not None:
+            said.tell(Reply(refusal, said.text, False))
+            return
+        said.tell(Reply(self.answer(understanding, language), said.text, understanding.understood))
+
+    def _done(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
