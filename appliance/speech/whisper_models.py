@@ -182,9 +182,10 @@ def model_for_language(language: str) -> ConvertedModel:
     return CONVERSIONS[name]
 
 
-def verified_model_path(model: ConvertedModel) -> Path:
-    """The model's file, after checking (once per process) that it is there, whole and pinned."""
-    path = whisper_dir() / model.file_name
+def verified_model_path(model: ConvertedModel, directory: Path | None = None) -> Path:
+    """The model's file in ``directory`` (else :func:`whisper_dir`), after checking (once per
+    process) that it is there, whole and pinned."""
+    path = (directory or whisper_dir()) / model.file_name
     with _lock:
         if path in _verified:
             return path
