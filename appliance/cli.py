@@ -234,6 +234,41 @@ def run(
     play_loop(options, seconds, quiet=quiet, web=web)
 
 
+@app.command("understand")
+def understand_text(
+    text: str = typer.Argument(..., help="what someone said, e.g. 'a bit slower please'"),
+    lang: str = typer.Option(None, "--lang", help="en, de, es or ru (default: guessed)"),
+    as_json: bool = typer.Option(False, "--json", help="print the intents as one JSON line"),
+) -> None:
+    """Show what the box understands from TEXT: its intents and its reply."""
+    import json
+
+    from appliance.library import open_library
+    from appliance.understand import LANGUAGES, understand
+    from appliance.understand.reply import reply
+
+    if lang is not None and lang not in LANGUAGES:
+        typer.echo(f"error: unknown language {lang!r} (known: {', '.join(LANGUAGES)})", err=True)
+        raise typer.Exit(2)
+    library = open_library()
+    for problem in library.problems:
+        typer.echo(f"! {problem}", err=True)
+    models: list[Interpreter] = []
+
+    def describe(said: str) -> object:  # the sentence model is loaded only when needed
+        if not models:
+            models.append(Interpreter())
+        return models[0].describer.describe(said)
+
+    understood = understand(text, lang, library, describe)
+    if as_json:
+        typer.echo(json.dumps(understood.to_dict(), ensure_ascii=False))
+        return
+    kinds = ", ".join(i.kind for i in understood.intents)
+    typer.echo(f"[{understood.language}, {understood.by}] {kinds}")
+    typer.echo(reply(understood, understood.language, library))
+
+
 @app.command()
 def devices() -> None:
     """List audio outputs and MIDI output ports."""
