@@ -131,7 +131,8 @@ def load_utterances(limit: int) -> dict[str, list[str]]:
                     found.setdefault(item["language"], []).append(str(item["text"]))
     source = found or {lang: list(texts) for lang, texts in BUILT_IN.items()}
     print("utterances:", "tests/utterances/*.jsonl" if found else "built-in list")
-    return {lang: texts[:limit] for lang, texts in source.items()}
+    # Spread over each file (its lines are grouped by kind of command).
+    return {lang: texts[:: max(1, len(texts) // limit)][:limit] for lang, texts in source.items()}
 
 
 def piano_music(seconds: float, seed: int = 7) -> np.ndarray:

@@ -35,6 +35,7 @@ MIN_SECONDS = 0.1  # shorter than this is not speech: an empty transcript
 PAD_TO_SECONDS = 1.1  # whisper.cpp refuses input shorter than 1 s: pad with silence
 CONTEXT_MARGIN_SECONDS = 1.0  # reduced context: the audio plus this, in whole blocks
 CONTEXT_BLOCK = 64
+MIN_CONTEXT = 512
 # A command is a few tokens a second; a decoder stuck in a loop is stopped at this many.
 TOKENS_BASE = 16
 TOKENS_PER_SECOND = 12
@@ -56,11 +57,14 @@ class Transcript:
     model: str
 
 
-def audio_context(seconds: float, margin: float = CONTEXT_MARGIN_SECONDS) -> int:
+def audio_context(
+    seconds: float, margin: float = CONTEXT_MARGIN_SECONDS, minimum: int = MIN_CONTEXT
+) -> int:
     """The encoder frames to run for ``seconds`` of audio: the audio plus ``margin``, rounded up
-    to a whole block, at most the full 30-s window."""
+    to a whole block, at least ``minimum`` and at most the full 30-s window."""
     frames = math.ceil((seconds + margin) * FRAMES_PER_SECOND)
-    return min(FULL_CONTEXT, math.ceil(frames / CONTEXT_BLOCK) * CONTEXT_BLOCK)
+    blocks = math.ceil(frames / CONTEXT_BLOCK) * CONTEXT_BLOCK
+    return min(FULL_CONTEXT, max(minimum, blocks))
 
 
 def max_tokens(seconds: float) -> int:
