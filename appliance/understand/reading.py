@@ -104,12 +104,13 @@ def _is_direction(text: str, rules: Rules) -> bool:
 def _asks_for_piece(query: str, rules: Rules, library: Library | None) -> bool:
     """Whether "play ``query``" names a piece rather than asking for directions."""
     ws = query.split()
-    if not ws or _search(query, rules.simile):
-        return False
+    pieceish = any(w in rules.piece_words for w in ws)
+    if not ws or _search(query, rules.simile) or (ws[0] in rules.pronouns and not pieceish):
+        return False  # "play it like a lullaby", "play it piano"
     if not parse_in(query, lexicon(rules.code)).understood:
         return True
     # "play it piano" is a direction; "toca la pieza para piano" a piece
-    return any(w in rules.piece_words for w in ws) or names_a_piece(query, library) is not None
+    return pieceish or names_a_piece(query, library) is not None
 
 
 def _select(clause: str, rules: Rules, library: Library | None) -> Select | None:
