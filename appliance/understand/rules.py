@@ -16,7 +16,8 @@ fillers and politeness removed, numbers as digits by :mod:`appliance.understand.
 - ``piece_words``: words that make "play the piano piece" a piece, although "piano" is a
   dynamic.
 - ``chat``: small talk, never sent to the sentence model.
-- ``simile``: "like …", "wie …", "como …", "как …": a description for the sentence model.
+- ``simile``: "(play it) like …", "wie …", "como …", "как …": a description for the sentence
+  model.
 - ``hints``: common function words, a hint of the language when it is not given.
 - ``extra_directions`` / ``extra_negations`` / ``extra_intensity``: additions to the direction
   lexicon (:mod:`appliance.directions.lexicon`) for phrasings met in requests ("more lyrically",
@@ -192,7 +193,7 @@ ENGLISH = Rules(
         r"\btomorrow\b",
         r"^(?:no|yes|yeah|nope)$",
     ),
-    simile=(r"^(?:like|as if|as though|in the style of|in the mood of|with the feeling of)\b",),
+    simile=(r"\b(?:like|as if|as though|in the style of|in the mood of|with the feeling of)\b",),
     hints=frozenset(
         {
             "the",
@@ -356,7 +357,7 @@ GERMAN = Rules(
         r"\bheute\b",
         r"^(?:nein|ja|doch)$",
     ),
-    simile=(r"^(?:wie|als ob|als wäre|im stil)\b",),
+    simile=(r"\b(?:wie|als ob|als wäre|im stil)\b",),
     hints=frozenset(
         {
             "der",
@@ -510,7 +511,7 @@ SPANISH = Rules(
         r"\bmañana\b",
         r"^(?:no|sí|si)$",
     ),
-    simile=(r"^(?:como|como si|al estilo de)\b",),
+    simile=(r"\b(?:como|como si|al estilo de)\b",),
     hints=frozenset(
         {
             "el",
@@ -657,7 +658,7 @@ RUSSIAN = Rules(
         r"\bсегодня\b",
         r"^(?:нет|да)$",
     ),
-    simile=(r"^(?:как|словно|будто|как будто|в стиле)\b",),
+    simile=(r"(?<![\w-])(?:как|словно|будто|как будто|в стиле)(?![\w-])",),
     hints=frozenset({"и", "не", "это", "так", "еще", "чуть", "было"}),
     extra_directions={
         "лирично": ("legato", 1.0),
