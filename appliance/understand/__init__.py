@@ -49,8 +49,10 @@ def _read(
     """The readings of ``text`` (normalised) in ``code``, and how well that language fits."""
     stripped, fillers = strip_fillers(text, code)
     digits = to_digits(stripped, code)
-    readings = [read_clause(c, code, library, describe) for c in split(digits, code)]
+    clauses = split(digits, code)
+    readings = [read_clause(c, code, library, describe) for c in clauses]
     hints = sum(w in RULES[code].hints for w in words(text))
+    hints += sum(bool(re.search(p, c)) for c in clauses for p in RULES[code].chat)  # small talk
     return readings, _RULE_WEIGHT * sum(r.words for r in readings) + fillers + hints
 
 
