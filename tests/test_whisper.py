@@ -264,16 +264,18 @@ def test_too_short_audio_gives_an_empty_transcript_without_a_model(tmp_path: Pat
     assert heard.text == "" and heard.audio_seconds == 0.05 and heard.model == "tiny.en-q8_0"
 
 
-SPOKEN = [
-    ("en", "en-us", "play softer please", ("play", "softer")),
+SPOKEN = [  # (language, espeak-ng voice, what is said, the words that must be heard)
+    ("en", "en-us", "please play softer", ("play", "softer")),
     ("en", "en-gb", "stop", ("stop",)),
     ("en", "en-us", "a little faster please", ("faster",)),
+    ("en", "en-us", "play from the beginning", ("beginning",)),
     ("de", "de", "bitte spiel lauter", ("lauter",)),
     ("de", "de", "langsamer bitte", ("langsamer",)),
-    ("es", "es", "toca más lento por favor", ("lento",)),
+    ("de", "de", "von vorne", ("vorne",)),
+    ("es", "es", "toca más lento", ("lento",)),
     ("es", "es", "más fuerte", ("fuerte",)),
     ("ru", "ru", "играй тише", ("тише",)),
-    ("ru", "ru", "быстрее пожалуйста", ("быстрее",)),
+    ("ru", "ru", "медленнее пожалуйста", ("медленнее",)),
 ]
 
 
