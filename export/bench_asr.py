@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -189,17 +188,23 @@ def prepare_models(directory: Path, names: set[str]) -> None:
 
 
 def rss_of(model_path: Path, threads: int) -> str:
-    """Peak resident memory of a fresh process that loads ``model_path`` and decodes 3 s."""
+    """Peak resident memory (VmHWM) of a fresh process that loads ``model_path`` and decodes 3 s
+    of silence, and that of the same process before loading (the interpreter and libraries)."""
     code = (
-        "import os, resource, numpy as np; os.environ['OMP_WAIT_POLICY']='PASSIVE';"
-        "from pywhispercpp.model import Model;"
+        "import os, re, numpy as np; os.environ['OMP_WAIT_POLICY']='PASSIVE';\n"
+        "from pywhispercpp.model import Model\n"
+        "def hwm():\n"
+        "    s = open('/proc/self/status').read()\n"
+        "    return int(re.search(r'VmHWM:\\s+(\\d+)', s).group(1)) // 1024\n"
+        "before = hwm()\n"
         f"m = Model({str(model_path)!r}, redirect_whispercpp_logs_to=None, n_threads={threads},"
-        " print_progress=False);"
-        "m.transcribe(np.zeros(48000, np.float32), language='en', audio_ctx=256);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+        " print_progress=False)\n"
+        "m.transcribe(np.zeros(48000, np.float32), language='en', audio_ctx=512)\n"
+        "print(hwm(), before)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return done.stdout.strip().splitlines()[-1]
+    peak, before = done.stdout.split()[-2:]
+    return f"{peak:>5s} MB (before loading: {before} MB)"
 
 
 def run(limit: int, languages: list[str], threads: int) -> None:
@@ -240,9 +245,7 @@ def run(limit: int, languages: list[str], threads: int) -> None:
         print("\nresident memory (peak RSS of a process that loads the model and decodes 3 s):")
         for name in sorted(names):
             path = directory / CONVERSIONS[name].file_name
-            print(f"  {name:14s} {rss_of(path.resolve(), threads):>6s} MB")
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-    print(f"  (this benchmark, all models loaded: {own} MB)")
+            print(f"  {name:14s} {rss_of(path.resolve(), threads)}")
 
 
 def report(tallies: dict[tuple[str, str], Tally]) -> None:
