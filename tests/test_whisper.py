@@ -238,7 +238,7 @@ def test_the_prompt_is_capped_and_has_each_phrase_once() -> None:
 def test_the_encoder_context_follows_the_audio_length() -> None:
     assert audio_context(1.0) == 512
     assert audio_context(9.0) == 512
-    assert audio_context(12.0) == 704  # (12 + 1) × 50 = 650, in blocks of 64
+    assert audio_context(12.0) == 768  # (12 + 1) × 50 = 650, in blocks of 256
     assert audio_context(40.0) == 1500
 
 

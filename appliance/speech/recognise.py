@@ -33,8 +33,11 @@ FULL_CONTEXT = 1500  # 30 s
 MAX_SECONDS = 30.0
 MIN_SECONDS = 0.1  # shorter than this is not speech: an empty transcript
 PAD_TO_SECONDS = 1.1  # whisper.cpp refuses input shorter than 1 s: pad with silence
-CONTEXT_MARGIN_SECONDS = 1.0  # reduced context: the audio plus this, in whole blocks
-CONTEXT_BLOCK = 64
+# Reduced context: the audio plus a margin, in whole blocks, at least MIN_CONTEXT. Measured with
+# the vocabulary prompt on espeak-ng commands: 256 and 512 frames read as well as 768, but 128
+# and 384 gave nonsense for nearly every utterance (whisper.cpp), hence blocks of 256 frames.
+CONTEXT_MARGIN_SECONDS = 1.0
+CONTEXT_BLOCK = 256
 MIN_CONTEXT = 512
 # A command is a few tokens a second; a decoder stuck in a loop is stopped at this many.
 TOKENS_BASE = 16
