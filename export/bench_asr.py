@@ -131,7 +131,8 @@ def load_utterances(limit: int) -> dict[str, list[str]]:
     source = found or {lang: list(texts) for lang, texts in BUILT_IN.items()}
     print("utterances:", "tests/utterances/*.jsonl" if found else "built-in list")
     # Spread over each file (its lines are grouped by kind of command).
-    return {lang: texts[:: max(1, len(texts) // limit)][:limit] for lang, texts in source.items()}
+    step = max(1, len(max(source.values(), key=len)) // max(1, limit))
+    return {lang: texts[::step][:limit] for lang, texts in source.items()}
 
 
 def piano_music(seconds: float, seed: int = 7) -> np.ndarray:
@@ -242,10 +243,41 @@ def run(limit: int, languages: list[str], threads: int) -> None:
                 music_label = "clean" if db is None else f"music {db:+.0f} dB"
                 print(f"  {lang} {i + 1:2d} {voice:9s} {speed} {music_label:14s} {seconds:4.1f} s")
         report(tallies)
+        long_utterances(recogniser, languages, directory)
         print("\nresident memory (peak RSS of a process that loads the model and decodes 3 s):")
         for name in sorted(names):
             path = directory / CONVERSIONS[name].file_name
             print(f"  {name:14s} {rss_of(path.resolve(), threads)}")
+
+
+def long_utterances(recogniser: Recogniser, languages: list[str], directory: Path) -> None:
+    """Decode times for utterances of about 5 s (the built-in long sentences at 140 words a
+    minute, clean), with each language's model, reduced and full context."""
+    print("\n~5 s utterances (built-in long sentences, 140 wpm, two voices): decode s p50/p95")
+    for lang in languages:
+        texts = [t for t in BUILT_IN[lang] if len(t.split()) >= 7]
+        spoken = [
+            espeak(text, voice, 140, directory / "long.wav")
+            for text in texts
+            for voice in VOICES[lang][:2]
+        ]
+        seconds = [len(a) / SPEECH_RATE for a in spoken]
+        prompt = build_prompt(lang, PIECES)
+        for reduce in (True, False):
+            recogniser.reduce_context = reduce
+            errors = words = 0
+            times = []
+            for text, audio in zip([t for t in texts for _ in range(2)], spoken, strict=True):
+                heard = recogniser.transcribe(audio, lang, prompt)
+                times.append(heard.decode_seconds)
+                e, n = word_errors(text, heard.text)
+                errors, words = errors + e, words + n
+            print(
+                f"  {lang} {LANGUAGE_MODELS[lang]:13s} ctx={'reduced' if reduce else 'full':7s}"
+                f" audio {np.median(seconds):.1f} s (n={len(times)}):"
+                f" {percentile(times, 50):.2f}/{percentile(times, 95):.2f}"
+                f"  WER {errors / max(words, 1):.1%}"
+            )
 
 
 def report(tallies: dict[tuple[str, str], Tally]) -> None:
