@@ -131,8 +131,8 @@ def load_utterances(limit: int) -> dict[str, list[str]]:
     source = found or {lang: list(texts) for lang, texts in BUILT_IN.items()}
     print("utterances:", "tests/utterances/*.jsonl" if found else "built-in list")
     # Spread over each file (its lines are grouped by kind of command).
-    step = max(1, len(max(source.values(), key=len)) // max(1, limit))
-    return {lang: texts[::step][:limit] for lang, texts in source.items()}
+    limit = max(1, limit)
+    return {lang: texts[:: max(1, len(texts) // limit)][:limit] for lang, texts in source.items()}
 
 
 def piano_music(seconds: float, seed: int = 7) -> np.ndarray:
