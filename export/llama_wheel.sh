@@ -36,9 +36,9 @@ sys.exit(m.version('llama_cpp_python') != '$VERSION')" 2>/dev/null; then
 fi
 
 mkdir -p "$CACHE"
-# The platform tag of the wheel pip builds here: one wheel per Python version and platform.
-TAG=$("$PYTHON" -c "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')")
-if ! ls "$CACHE"/llama_cpp_python-"$VERSION"-"$TAG"-*.whl >/dev/null 2>&1; then
+# The wheel is tagged py3-none-linux_<arch> (a ctypes binding: any Python 3, one platform).
+ARCH=$(uname -m)
+if ! ls "$CACHE"/llama_cpp_python-"$VERSION"-*"$ARCH".whl >/dev/null 2>&1; then
     echo "building llama-cpp-python $VERSION once (about 3 minutes); cached in $CACHE"
     BUILD=$(mktemp -d)
     trap 'rm -rf "$BUILD"' EXIT
@@ -52,7 +52,7 @@ if ! ls "$CACHE"/llama_cpp_python-"$VERSION"-"$TAG"-*.whl >/dev/null 2>&1; then
         mv "$wheel" "$CACHE/.$(basename "$wheel").part"
         mv "$CACHE/.$(basename "$wheel").part" "$CACHE/$(basename "$wheel")"
     done
-    echo "built $(ls "$CACHE"/llama_cpp_python-"$VERSION"-"$TAG"-*.whl)"
+    echo "built $(ls "$CACHE"/llama_cpp_python-"$VERSION"-*"$ARCH".whl)"
 else
     echo "llama-cpp-python $VERSION from the wheel cache $CACHE"
 fi

@@ -252,9 +252,9 @@ def test_the_model_file_is_installed_and_its_checksum_matches() -> None:
             "direct:p|pp|mp|diminuendo|adagio|andante|largo|ritardando "
             "feedback:dynamics-less feedback:tempo-less",
         ),
-        ("en", "hold on a second", "transport:pause"),
-        ("es", "pon algo de Beethoven", "select:beethoven"),
-        ("ru", "ещё раз с самого начала", "navigate:beginning"),
+        ("en", "that bit was a mess", "feedback:-"),
+        ("es", "otra vez desde el principio", "navigate:beginning"),
+        ("ru", "отмени это", "control:undo"),
     ],
 )
 def test_the_model_answers_with_valid_intents(

@@ -5,12 +5,12 @@ llama.cpp constrains it with a GBNF grammar, and this module builds that grammar
 :mod:`appliance.understand.intents`' own constants (the direction classes, the transport
 actions, …), so a class added there is one the model can say, and nothing else is.
 
-The answer is one JSON array of 1–3 intents, compact (no spaces), with the documented fields in
-the documented order. A select's ``piece`` is always null (the caller looks the query up in the
-library); a strength has at most one decimal and lies within −3…3; a bar count has at most
-four digits. Every shape is regular, so the same tree of nodes is rendered as GBNF (for the
-model) and as a Python regular expression (to test what the grammar admits without a model):
-the two cannot drift apart.
+The answer is one JSON array of 1–3 intents (after one space at most), compact, with the
+documented fields in the documented order. A select's ``piece`` is always null (the caller
+looks the query up in the library); a strength has at most one decimal and lies within −3…3;
+a bar count has at most four digits. Every shape is regular, so the same tree of nodes is
+rendered as GBNF (for the model) and as a Python regular expression (to test what the grammar
+admits without a model): the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def rules() -> dict[str, Node]:
     """The grammar: rule name → node; ``root`` is the answer."""
     null = "null"
     return {
-        "root": listing(Ref("intent"), 1, MAX_INTENTS),
+        # a space may lead: the prompt ends "Intents:", and a tokenizer joins " [" in one token
+        "root": seq(Rep(Lit(" "), 0, 1), listing(Ref("intent"), 1, MAX_INTENTS)),
         "intent": alt(
             *(Ref(k) for k in ("select", "transport", "navigate", "feedback")),
             *(Ref(k) for k in ("direct", "control", "unknown")),
