@@ -320,3 +320,12 @@ def test_a_killed_worker_costs_one_answer_and_is_started_again(llama: object) ->
         assert results == [None] and time.monotonic() - start < 5.0
         again = client.intents("hold on a second", "en", 60.0)
         assert again is not None and client.pid != pid
+
+
+def test_the_client_and_the_model_are_fallbacks() -> None:
+    from appliance.understand.fallback import Fallback
+
+    client: Fallback = LlmFallback()  # checked against the protocol by mypy
+    assert isinstance(client, LlmFallback) and client.pid is None  # no worker before first use
+    if TYPE_CHECKING:
+        model: Fallback = LanguageModel()  # noqa: F841
