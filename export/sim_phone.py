@@ -71,6 +71,7 @@ class SimPhone:
     token: str | None = None
     paired: bool = False
     address: str | None = None  # the loopback address it comes from (None: 127.0.0.1)
+    microphone: Any = None  # a track to send as the phone's microphone (None: receive only)
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -90,7 +91,10 @@ class SimPhone:
     async def join(self, url: str, timeout: float = 20.0) -> tuple[float, float]:
         """Connect; returns seconds to connected and to the first music frame."""
         t0 = time.perf_counter()
-        self.pc.addTransceiver("audio", direction="recvonly")
+        if self.microphone is not None:
+            self.pc.addTrack(self.microphone)  # sendrecv: the box answers with the music
+        else:
+            self.pc.addTransceiver("audio", direction="recvonly")
         self.channel = self.pc.createDataChannel("events")
 
         @self.channel.on("open")

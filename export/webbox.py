@@ -38,10 +38,18 @@ class WebBox:
         piece: str = "bach-bwv846",
         seed: int = 1,
         loopback_ice: bool = True,
+        speech: bool = True,
+        llm: bool = False,
     ) -> None:
         self.folder = folder
         self.options = PlayOptions(
-            piece=piece, seed=seed, speaker=False, stream=True, library=folder / "library"
+            piece=piece,
+            seed=seed,
+            speaker=False,
+            stream=True,
+            library=folder / "library",
+            speech=speech,
+            llm=llm,
         )
         self.loopback_ice = loopback_ice
         self.loop = asyncio.new_event_loop()
@@ -83,7 +91,7 @@ class WebBox:
             advertise=False,
             hosts=("127.0.0.1", "localhost"),
         )
-        self.box = Box(self.options, self.bus, settings, self.pairing, self.folder / "recordings")
+        self.box = Box(self.options, self.bus, settings, self.pairing)
         try:
             await self.box.open()
             self.url = self.box.url

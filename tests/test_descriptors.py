@@ -279,3 +279,11 @@ def test_an_edited_table_does_not_use_the_shipped_anchors(
     found = describer.describe("a hurricane")
     assert found is not None and found.matches[0].descriptor == "storm"
     assert found.matches[0].similarity > 0.99
+
+
+def test_a_misheard_word_the_model_does_not_know_is_no_description() -> None:
+    describer = Describer()
+    assert describer.describe("Stilbezschneila") is None  # speech recognition's garbage
+    assert describer.describe("Flurbenwack grindelmox") is None
+    assert describer.describe("stormy") is not None  # an unlisted word it knows still counts
+    assert describer.describe("spooky") is not None

@@ -10,7 +10,7 @@ import pytest
 from appliance.speech.downsample import SPEECH_RATE, Downsampler
 from appliance.speech.segmenter import PIECE, Mark, Segmenter, Settings
 from appliance.speech.vad import CHUNK, VoiceActivity
-from tests.speech_audio import as_phone_frames, espeak, read_wav
+from export.speech_audio import as_phone_frames, espeak, read_wav
 
 
 def _tone(freq: float, seconds: float, rate: int = 48_000) -> np.ndarray:

@@ -254,6 +254,7 @@ async function startMedia(withDevices) {
         audio: { echoCancellation: true, noiseSuppression: true },
         video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } },
       });
+      state.streamStartedAt = Date.now();  // (the browser tests time their fake microphone by it)
       $("camera").srcObject = state.stream;
       for (const track of state.stream.getAudioTracks()) track.enabled = false;  // only while held
     } catch (err) {

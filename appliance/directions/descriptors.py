@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 MIN_SIMILARITY = 0.45  # below this the request resembles no descriptor
 TOP = 3  # at most this many descriptors are blended
 SHARPNESS = 20.0  # softmax inverse temperature over cosine similarities
+# Words the sentence model has to spell out in this many pieces (or cannot read at all) are
+# words it does not know — a misheard word ("Stilbezschneila") — whose likeness to a
+# descriptor means little: such a request must resemble one closely to count.
+UNKNOWN_WORD_PIECES = 4
+MIN_SIMILARITY_UNKNOWN_WORDS = 0.75
 MIN_STRENGTH = 0.15  # weaker parts of a blend are dropped
 
 # Framing words carry no character ("play it like …", "make it sound as if …"); left in, they
@@ -443,12 +448,23 @@ class Describer:
         if not latin_text(text):
             return self._by_stems(text)
         best = self.similarities(text)
-        order = [int(i) for i in np.argsort(-best)[:TOP] if best[i] >= MIN_SIMILARITY]
+        least = MIN_SIMILARITY_UNKNOWN_WORDS if self._mostly_unknown(text) else MIN_SIMILARITY
+        order = [int(i) for i in np.argsort(-best)[:TOP] if best[i] >= least]
         if not order:
             return None
         logits = SHARPNESS * best[order]
         weights = np.exp(logits - logits.max())
         return self._blend(order, [float(best[i]) for i in order], weights / weights.sum())
+
+    def _mostly_unknown(self, text: str) -> bool:
+        """Whether most words of ``text`` are ones the sentence model does not know."""
+        tokenizer = self.embedder.tokenizer
+        words = [w for w in core(text).lower().split() if w.isalpha()]
+        unknown = 0
+        for word in words:
+            pieces = tokenizer.pieces(word)
+            unknown += len(pieces) >= UNKNOWN_WORD_PIECES or "[UNK]" in pieces
+        return bool(words) and unknown * 2 > len(words)
 
     def _by_stems(self, text: str) -> Description | None:
         hits = stem_hits(text)

@@ -55,6 +55,8 @@ class PlayOptions:
     volume: int = 80  # percent
     preload: bool = True  # load the sentence model in the background at start
     nice: int | None = BOX_NICE  # the box's threads' niceness while it plays (None: unchanged)
+    speech: bool = True  # phones' talk button → speech recognition (a worker process)
+    llm: bool = True  # the local language model for what the rules do not understand (a worker)
 
 
 @dataclass

@@ -31,6 +31,7 @@ import numpy as np
 from appliance.events import Event, Heard, Reply
 from appliance.speech.downsample import Downsampler
 from appliance.speech.recognition import Heard as Recognised
+from appliance.speech.replies import DIDNT_CATCH, NOT_AVAILABLE, NOTHING_HEARD, said
 from appliance.speech.segmenter import Mark, Segmenter
 from appliance.speech.vad import CHUNK, VoiceActivity
 
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 
 PARTIAL_EVERY = 1.0  # seconds of speech between live transcripts
 LANGUAGES = ("en", "de", "es", "ru")
-DIDNT_CATCH = "didn't catch that — please say it again"
-NOTHING_HEARD = "I didn't hear anything — hold the button while you speak"
 
 Tell = Callable[[Event], None]
 
@@ -97,7 +96,8 @@ class Voice:
         self._vads: list[VoiceActivity] = []
         self._vad_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.onsets: list[float] = []  # seconds from speech heard to the duck asked (bench)
+        self.busy: int | None = None  # the kind of recognition under way (tests, benchmarks)
+        self.onsets: list[float] = []  # perf_counter times speech was heard (benchmarks)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._work, name="recognition", daemon=True)
@@ -148,7 +148,8 @@ class Voice:
             except Exception:
                 log.exception("recognition failed")
                 if job.priority == FINAL:
-                    utterance.listening.tell(Reply(DIDNT_CATCH, "", False))
+                    listening = utterance.listening
+                    listening.tell(Reply(said(DIDNT_CATCH, listening.language), "", False))
 
     def _do(self, job: _Job, utterance: Utterance) -> None:
         listening = utterance.listening
@@ -161,7 +162,11 @@ class Voice:
             if samples == len(job.audio):  # nothing was said after the pause
                 self._final(utterance, said)
                 return
-        text = self._recognise(job.audio, listening.language)
+        self.busy = job.priority
+        try:
+            text = self._recognise(job.audio, listening.language)
+        finally:
+            self.busy = None
         if job.priority == FINAL:
             self._final(utterance, text)
         elif text is not None and job.priority == PAUSE:
@@ -180,7 +185,8 @@ class Voice:
         listening = utterance.listening
         if not text:
             listening.tell(Heard("", final=True))
-            listening.tell(Reply(DIDNT_CATCH, "", False))
+            why = DIDNT_CATCH if self.recogniser is not None else NOT_AVAILABLE
+            listening.tell(Reply(said(why, listening.language), "", False))
             return
         listening.tell(Heard(text, final=True))
         self.said(text, listening.language, listening.who, listening.source, listening.tell)
@@ -232,7 +238,7 @@ class Listening:
         if self._segmenter.speaking:
             self._end()
         elif self.utterances == 0:
-            self.tell(Reply(NOTHING_HEARD, "", False))
+            self.tell(Reply(said(NOTHING_HEARD, self.language), "", False))
         self.voice.give_back(self._vad)
 
     def _piece(self, piece: np.ndarray) -> None:
@@ -240,6 +246,7 @@ class Listening:
         for mark in marks:
             if mark is Mark.STARTED:
                 self.voice.duck()
+                self.voice.onsets.append(time.perf_counter())
                 self.utterances += 1
                 self._utterance = Utterance(self, next(self._numbers), time.monotonic())
                 self._last_partial = 0.0

@@ -160,9 +160,9 @@ class LanguageModel:
         import llama_cpp
 
         if path is None:
-            from export.llm_model import model_path
+            from appliance.understand.llm_files import installed_model
 
-            path = model_path()
+            path = installed_model()
         if not path.exists():
             raise FileNotFoundError(f"{path}: install it with python -m export.llm_model install")
         self.path = path

@@ -38,9 +38,11 @@ from appliance.events import (
     Notice,
     ProtocolError,
     Talk,
+    Volume,
     from_json,
     to_json,
 )
+from appliance.perform.commands import parse_command
 from appliance.speech.listening import Listening, Voice
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
@@ -247,8 +249,11 @@ class Hub:
             self._talk(peer, event.pressed, event.language)
             return []
         if isinstance(event, Command) and self.voice is not None:
-            self.voice.said(event.text, event.language, peer.name, peer.source, self._teller(peer))
-            return []
+            quick = parse_command(event.text)  # the output volume is not an intent
+            if not isinstance(quick, Volume | Duck | None):
+                tell = self._teller(peer)
+                self.voice.said(event.text, event.language, peer.name, peer.source, tell)
+                return []
         refusal = self.submit(event, peer.name, peer.source)
         if refusal is None:
             return []

@@ -1,4 +1,5 @@
-"""Test speech: espeak-ng saying a sentence, as a phone's microphone would deliver it."""
+"""Test speech for the tests and benchmarks: espeak-ng saying a sentence, as a phone's microphone
+would deliver it."""
 
 from __future__ import annotations
 
