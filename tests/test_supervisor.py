@@ -82,3 +82,19 @@ def test_a_worker_that_keeps_dying_is_restarted_with_pauses(worker: Worker) -> N
     assert worker.restarts == 3
     assert worker.wait_ready(10.0)
     assert worker.call({"n": 4}, timeout=5.0) is not None
+
+
+def test_a_late_answer_is_dropped_without_a_restart_until_the_worker_is_hung(
+    worker: Worker,
+) -> None:
+    started = time.monotonic()
+    assert worker.call({"delay": 0.6}, timeout=0.2, hung_after=5.0) is None
+    assert time.monotonic() - started < 0.5
+    answer = worker.call({"n": 7}, timeout=5.0, hung_after=10.0)  # after the late one
+    assert answer is not None and answer["n"] == 7 and worker.restarts == 0
+    first = worker.pid
+    assert worker.call({"delay": 30.0}, timeout=0.2, hung_after=1.0) is None
+    assert worker.restarts == 0
+    time.sleep(1.5)
+    assert worker.restarts == 1 and "no answer in 1.0 s" in worker.last_failure
+    assert worker.wait_ready(10.0) and worker.pid != first

@@ -34,14 +34,16 @@ class Worker:
     def __init__(
         self,
         name: str,
-        module: str,
+        module: str = "",
         args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         ready_timeout: float = 120.0,
         on_event: Callable[[str], None] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
+        """``python -m module args…`` (or ``command`` as given) as the worker named ``name``."""
         self.name = name
-        self.argv = [sys.executable, "-m", module, *args]
+        self.argv = list(command) if command is not None else [sys.executable, "-m", module, *args]
         self.env = dict(env) if env is not None else None
         self.ready_timeout = ready_timeout
         self.on_event = on_event or (lambda message: log.info("%s", message))
@@ -58,6 +60,7 @@ class Worker:
         self._failures = 0
         self._started_at = 0.0
         self._killed: subprocess.Popen[bytes] | None = None  # killed by us, not of itself
+        self._overdue: dict[int, tuple[float, float]] = {}  # id → (hung after, timeout given)
         self._monitor: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -87,9 +90,13 @@ class Worker:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def call(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any] | None:
+    def call(
+        self, request: Mapping[str, Any], timeout: float, hung_after: float | None = None
+    ) -> dict[str, Any] | None:
         """The worker's answer to ``request``, or None when it is not ready in time, dies, or
-        takes longer than ``timeout`` seconds (it is then killed and restarted)."""
+        takes longer than ``timeout`` seconds. A worker that has not answered after
+        ``hung_after`` seconds (default: ``timeout``) is taken for hung, killed and restarted;
+        a longer ``hung_after`` lets a late answer come (and be dropped) without a restart."""
         deadline = time.monotonic() + timeout
         if not self._calls.acquire(timeout=max(timeout, 0.0)):
             return None
@@ -113,7 +120,11 @@ class Worker:
                 )
                 answer = self._answers.pop(number, None)
             if answer is None and not got:
-                self._fail(f"gave no answer in {timeout:.1f} s", proc)
+                if hung_after is None or hung_after <= timeout:
+                    self._fail(f"gave no answer in {timeout:.1f} s", proc)
+                else:
+                    sent = deadline - timeout
+                    self._overdue[number] = (sent + hung_after, hung_after)
             elif answer is not None:
                 self._failures = 0
             return answer
@@ -153,6 +164,7 @@ class Worker:
                 self._ready.set()
             number = message.get("id")
             if isinstance(number, int):
+                self._overdue.pop(number, None)
                 with self._answered:
                     self._answers[number] = message
                     if len(self._answers) > 64:  # answers nobody waits for any more
@@ -174,6 +186,12 @@ class Worker:
                 continue
             code = proc.poll()
             if code is None:
+                now = time.monotonic()
+                for at, after in list(self._overdue.values()):
+                    if now > at:
+                        self._overdue.clear()
+                        self._fail(f"gave no answer in {after:.1f} s", proc)
+                        break
                 if not self._ready.is_set() and (
                     time.monotonic() - self._started_at > self.ready_timeout
                 ):
@@ -202,6 +220,7 @@ class Worker:
         self._kill()
 
     def _record(self, why: str) -> None:
+        self._overdue.clear()
         self.last_failure = why
         self._failures += 1
         self.restarts += 1
