@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.console import run_app
+from appliance.directions.descriptors import describe_said
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import SteeringVectors
 from appliance.directions.timeline import offsets_for, place
@@ -258,7 +259,7 @@ def understand_text(
     def describe(said: str) -> object:  # the sentence model is loaded only when needed
         if not models:
             models.append(Interpreter())
-        return models[0].describer.describe(said)
+        return describe_said(models[0].describer, said, lang)
 
     understood = understand(text, lang, library, describe)
     if as_json:

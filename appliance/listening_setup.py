@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from appliance.directions.descriptors import describe_said
 from appliance.errors import ApplianceError
 from appliance.events import Duck, Problem
 from appliance.perform.session import Session
@@ -64,11 +65,13 @@ def open_ears(
     library, engine, conductor = session.library, session.engine, session.conductor
     fallback = _language_model(problem) if llm else None
 
-    def describe(text: str) -> object:
-        interpreter = engine.interpreter
-        return interpreter.describer.describe(text) if interpreter.free_form else None
-
     def understood(text: str, language: str | None) -> Understanding:
+        def describe(words: str) -> object:
+            interpreter = engine.interpreter
+            if not interpreter.free_form:
+                return None
+            return describe_said(interpreter.describer, words, language)
+
         return understand(text, language, library, describe, fallback)
 
     desk = Desk(understood, conductor.submit_understood, lambda u, lang: reply(u, lang, library))

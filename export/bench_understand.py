@@ -24,12 +24,14 @@ when :mod:`appliance.understand.llm_client` provides one.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.directions.descriptors import Describer, describe_said
 from appliance.library.catalog import Library, Piece
 from appliance.library.corpus import SHIPPED
 from appliance.paths import REPO_ROOT
@@ -123,7 +125,7 @@ def judge(row: dict[str, Any], got: list[dict[str, Any]], library: Library, scor
 
 def run(
     languages: tuple[str, ...] = LANGUAGES,
-    describer: Describe | None = None,
+    describer: Describer | None = None,
     fallback: Fallback | None = None,
     folder: Path = UTTERANCES,
 ) -> tuple[dict[tuple[str, str], Score], list[str]]:
@@ -133,7 +135,10 @@ def run(
     failures: list[str] = []
     for language in languages:
         for row in load(language, folder):
-            understood = understand(row["text"], row["language"], library, describer, fallback)
+            describe: Describe | None = None
+            if describer is not None:  # as the box does: by the language it was said in
+                describe = functools.partial(describe_said, describer, language=row["language"])
+            understood = understand(row["text"], row["language"], library, describe, fallback)
             got = [to_dict(i) for i in understood.intents]
             score = scores.setdefault((language, row["split"]), Score())
             if not judge(row, got, library, score):
@@ -160,11 +165,9 @@ def main() -> None:
     parser.add_argument("--no-describer", action="store_true", help="no sentence model")
     parser.add_argument("--lang", action="append", choices=LANGUAGES, help="only these")
     args = parser.parse_args()
-    describer: Describe | None = None
+    describer: Describer | None = None
     if not args.no_describer:
-        from appliance.directions.descriptors import Describer
-
-        describer = Describer().describe
+        describer = Describer()
     fallback = _fallback() if args.llm else None
     started = time.perf_counter()
     languages = tuple(args.lang or LANGUAGES)

@@ -441,14 +441,18 @@ class Describer:
         np.maximum.at(best, self._owner, sims)
         return best
 
-    def describe(self, text: str) -> Description | None:
-        """The blend of descriptors ``text`` resembles, or None when it resembles none."""
+    def describe(self, text: str, strict: bool = False) -> Description | None:
+        """The blend of descriptors ``text`` resembles, or None when it resembles none.
+        ``strict``: only a close likeness counts — for text in a language other than English,
+        whose words the (English) sentence model reads as fragments, so that a loose likeness
+        says little."""
         if not text.strip():
             return None
         if not latin_text(text):
             return self._by_stems(text)
         best = self.similarities(text)
-        least = MIN_SIMILARITY_UNKNOWN_WORDS if self._mostly_unknown(text) else MIN_SIMILARITY
+        loose = not strict and not self._mostly_unknown(text)
+        least = MIN_SIMILARITY if loose else MIN_SIMILARITY_UNKNOWN_WORDS
         order = [int(i) for i in np.argsort(-best)[:TOP] if best[i] >= least]
         if not order:
             return None
@@ -486,6 +490,12 @@ class Describer:
             for i, sim, w in zip(order, similarity, weights, strict=True)
         )
         return Description(matches, mixture)
+
+
+def describe_said(describer: Describer, text: str, language: str | None) -> Description | None:
+    """A free-form description in the language it was said in: the sentence model reads
+    English, so other languages' words count only when they match closely."""
+    return describer.describe(text, strict=language not in (None, "en"))
 
 
 def markdown_table(descriptors: tuple[Descriptor, ...] = DESCRIPTORS) -> str:

@@ -38,6 +38,9 @@ from appliance.speech.vad import CHUNK, VoiceActivity
 log = logging.getLogger(__name__)
 
 PARTIAL_EVERY = 1.0  # seconds of speech between live transcripts
+# After the button is let go, the last words are still on their way (the network, the jitter
+# buffer): listening goes on until the speaker is heard to be quiet, for this long at most.
+GRACE = 0.6
 LANGUAGES = ("en", "de", "es", "ru")
 
 Tell = Callable[[Event], None]
@@ -98,6 +101,7 @@ class Voice:
         self._thread: threading.Thread | None = None
         self.busy: int | None = None  # the kind of recognition under way (tests, benchmarks)
         self.onsets: list[float] = []  # perf_counter times speech was heard (benchmarks)
+        self.last_final: np.ndarray | None = None  # the last utterance's audio (diagnostics)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._work, name="recognition", daemon=True)
@@ -162,6 +166,8 @@ class Voice:
             if samples == len(job.audio):  # nothing was said after the pause
                 self._final(utterance, said)
                 return
+        if job.priority == FINAL:
+            self.last_final = job.audio
         self.busy = job.priority
         try:
             text = self._recognise(job.audio, listening.language)
@@ -213,6 +219,7 @@ class Listening:
         self._utterance: Utterance | None = None
         self._numbers = itertools.count(1)
         self._last_partial = 0.0
+        self._release_by: float | None = None  # when listening stops after the release
         self.utterances = 0
         self.closed = False
 
@@ -226,12 +233,27 @@ class Listening:
         if self._down is None or self._down.rate != rate:
             self._down = Downsampler(rate)
         self._buffer = np.concatenate([self._buffer, self._down(samples, channels)])
-        while len(self._buffer) >= CHUNK:
+        while len(self._buffer) >= CHUNK and not self.closed:
             piece, self._buffer = self._buffer[:CHUNK], self._buffer[CHUNK:]
             self._piece(piece)
+        if self._release_by is not None and time.monotonic() >= self._release_by:
+            self.finish()
+
+    @property
+    def released(self) -> bool:
+        return self._release_by is not None
 
     def release(self) -> None:
-        """The button is let go: what was being said is complete."""
+        """The button is let go: what is being said ends when the speaker is heard to be
+        quiet — at once when they are already — or after :data:`GRACE` at most."""
+        if self.closed or self._release_by is not None:
+            return
+        self._release_by = time.monotonic() + GRACE
+        if not self._segmenter.speaking or self._segmenter.paused:
+            self.finish()
+
+    def finish(self) -> None:
+        """Listening is over: the utterance under way (if any) is complete."""
         if self.closed:
             return
         self.closed = True
@@ -252,11 +274,17 @@ class Listening:
                 self._last_partial = 0.0
                 self.tell(Heard("", final=False))
             elif mark is Mark.PAUSED and self._utterance is not None:
+                if self._release_by is not None:  # let go, and now quiet: that was all
+                    self.finish()
+                    return
                 self.voice.queue(PAUSE, self._utterance, self._segmenter.speech())
             elif mark is Mark.RESUMED and self._utterance is not None:
                 self._utterance.at_pause = None
             elif mark is Mark.ENDED:
                 self._end()
+                if self._release_by is not None:
+                    self.finish()
+                    return
                 self._segmenter = Segmenter()  # the button may still be held: listen again
                 self._vad.reset()
                 return

@@ -61,6 +61,11 @@ class Segmenter:
         return self._first is not None and not self.ended
 
     @property
+    def paused(self) -> bool:
+        """Quiet for a moment after speech (the utterance may be over)."""
+        return self._paused
+
+    @property
     def seconds(self) -> float:
         """Seconds of the utterance so far (from its first speech)."""
         return 0.0 if self._first is None else (len(self._pieces) - self._first) * PIECE

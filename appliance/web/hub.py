@@ -277,6 +277,8 @@ class Hub:
 
     def _talk(self, peer: Peer, pressed: bool, language: str = "") -> None:
         if pressed and not peer.talking:
+            if peer.listening is not None:  # pressed again while the last words were heard
+                peer.listening.finish()
             peer.talking, peer.talk_frames, peer.talk_started = True, [], time.monotonic()
             peer.tasks.append(asyncio.ensure_future(self._keep_ducking(peer)))
             if self.voice is not None:
@@ -287,8 +289,7 @@ class Hub:
         elif not pressed and peer.talking:
             peer.talking = False
             if peer.listening is not None:
-                peer.listening.release()
-                peer.listening = None
+                peer.listening.release()  # it hears the last words still on their way
             if self.recordings is not None:
                 path = self._save_talk(peer)
                 log.info("recorded %s", path)
@@ -321,7 +322,8 @@ class Hub:
         return path
 
     async def _consume(self, peer: Peer, track: MediaStreamTrack) -> None:
-        """Read a phone's track continuously (so nothing backs up); keep speech while talking."""
+        """Read a phone's track continuously (so nothing backs up); while the button is held
+        (and a moment after) its microphone goes to the box's ears."""
         while True:
             try:
                 frame = await track.recv()
@@ -331,14 +333,22 @@ class Hub:
                 peer.video_frames += 1
                 continue
             peer.audio_frames += 1
-            if peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
-                samples = frame.to_ndarray()  # type: ignore[union-attr]
-                channels = len(frame.layout.channels)  # type: ignore[union-attr]
-                if peer.listening is not None:
-                    peer.listening.feed(samples, channels, frame.sample_rate)  # type: ignore[union-attr]
-                if self.recordings is not None:
-                    mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
-                    peer.talk_frames.append(np.asarray(mono, np.int16).ravel())
+            listening = peer.listening
+            if listening is not None and listening.closed:
+                peer.listening = listening = None
+            in_time = time.monotonic() - peer.talk_started < MAX_TALK
+            # after the release too: the last words are still arriving
+            feeding = listening is not None and (in_time or not peer.talking)
+            keeping = self.recordings is not None and peer.talking and in_time
+            if not (feeding or keeping):
+                continue
+            samples = frame.to_ndarray()  # type: ignore[union-attr]
+            channels = len(frame.layout.channels)  # type: ignore[union-attr]
+            if feeding and listening is not None:
+                listening.feed(samples, channels, frame.sample_rate)  # type: ignore[union-attr]
+            if keeping:
+                mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
+                peer.talk_frames.append(np.asarray(mono, np.int16).ravel())
 
     # -- what the box tells every phone --------------------------------------------------------
 

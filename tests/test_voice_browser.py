@@ -1,0 +1,168 @@
+"""Talking to the box from the real phone page in headless Chromium: the fake microphone plays
+espeak-ng speech (``--use-file-for-fake-audio-capture``), the button is held around each
+command, and the box recognises, understands and acts — and the page shows what was heard and
+the box's reply.
+
+Chromium plays the file in a loop from the moment the page opens the microphone, so the test
+knows where in the file the fake microphone is (the page notes that moment) and holds the
+button from just before a command to just after it.
+"""
+
+from __future__ import annotations
+
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.events import DirectionApplied
+from export.speech_audio import espeak, read_wav, resampled
+from export.webbox import WebBox
+from tests.test_web import CHROMIUM, phone, shot, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+RATE = 48_000
+GAP = 2.5  # seconds of quiet between commands in the file
+LEAD = 1.0  # the button is pressed this long before a command and let go 0.4 s after it
+COMMANDS = (  # (language, espeak-ng voice, what is said)
+    ("en", "en-us", "please play softer"),
+    ("de", "de", "bitte spiel lauter"),
+    ("ru", "ru", "медленнее пожалуйста"),
+    ("en", "en-us", "purple elephants dance on a Tuesday"),
+    ("en", "en-us", "stop"),
+    ("en", "en-us", "play the maple leaf rag"),
+)
+
+
+@pytest.fixture(scope="module")
+def said(tmp_path_factory) -> tuple[Path, list[tuple[float, float]]]:
+    """One WAV with every command, quiet between them; and each command's (start, end) s."""
+    folder = tmp_path_factory.mktemp("speech")
+    rng = np.random.default_rng(2)
+    parts, spans, at = [rng.normal(0, 20, int(RATE * GAP))], [], GAP
+    for i, (_, voice, text) in enumerate(COMMANDS):
+        pcm, rate = read_wav(espeak(text, folder / f"{i}.wav", voice, 150))
+        speech = resampled(pcm, rate, RATE)
+        spans.append((at, at + len(speech) / RATE))
+        parts += [speech, rng.normal(0, 20, int(RATE * GAP))]
+        at += len(speech) / RATE + GAP
+    audio = np.clip(np.concatenate(parts), -32768, 32767).astype("<i2")
+    path = folder / "commands.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(audio.tobytes())
+    return path, spans
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    box = WebBox(tmp_path_factory.mktemp("box"), piece="bach-bwv846").start()
+    ears = box.box.ears
+    assert ears is not None and ears.recogniser is not None
+    assert ears.recogniser.worker.wait_ready(60.0)
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(said):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={said[0]}",
+                "--allow-loopback-in-peer-connection",
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def test_holding_the_button_and_speaking_conducts_the_music(box, browser, said) -> None:
+    _, spans = said
+    loop = spans[-1][1] + GAP  # the file's length: it plays again from the start after that
+    engine = box.session.engine
+    applied = box.bus.subscribe(DirectionApplied)
+    page = phone(browser).new_page()
+    page.goto(box.url)
+    page.click("#start")
+    page.click("#allow")
+    page.fill("#pin", box.pairing.current_pin())
+    page.click("#pair")
+    page.wait_for_selector("#main", state="visible")
+    wait_for(lambda: page.evaluate("window.appliance.state.pc.connectionState") == "connected")
+    opened = page.evaluate("window.appliance.state.streamStartedAt") / 1000.0
+    talk = page.locator("#talk").bounding_box()
+
+    def say(index: int) -> tuple[str, str]:
+        """Hold the button around command ``index``; the final text heard and the reply."""
+        language = COMMANDS[index][0]
+        page.evaluate(f"window.appliance.state.lang = '{language}'")  # as the greeting sets it
+        start, end = spans[index]
+        now = time.time() - opened
+        press_at = now + ((start - LEAD - now) % loop)
+        time.sleep(press_at - now)
+        seen = page.evaluate("window.appliance.state.events.length")
+        page.mouse.move(talk["x"] + 20, talk["y"] + 20)
+        page.mouse.down()
+        time.sleep(LEAD + (end - start) + 0.4)
+        page.mouse.up()
+        replies = f"window.appliance.state.events.slice({seen}).filter(e => e.type === 'reply')"
+        wait_for(lambda: page.evaluate(f"{replies}.length"), timeout=30)
+        return page.inner_text("#heard"), page.inner_text("#said")
+
+    heard, reply = say(0)
+    assert "softer" in heard.lower(), (heard, reply)
+    shot(page, "6-spoken-softer")
+    direction = box.call(_next(applied))
+    assert any(d.split()[0] in ("p", "pp", "mp", "diminuendo") for d in direction.directions)
+
+    heard, reply = say(1)  # German
+    assert "lauter" in heard.lower(), (heard, reply)
+    direction = box.call(_next(applied))
+    assert any(d.split()[0] in ("f", "ff", "mf", "crescendo") for d in direction.directions)
+
+    heard, reply = say(2)  # Russian
+    audio = box.box.ears.voice.last_final
+    zeros = int(np.sum(np.abs(audio) < 1e-6))
+    assert "медленнее" in heard.lower(), (heard, reply, len(audio), zeros)
+    direction = box.call(_next(applied))
+    slower = ("largo", "adagio", "andante", "ritardando", "allegro")
+    assert any(d.split()[0] in slower for d in direction.directions), direction
+    shot(page, "7-spoken-russian")
+
+    heard, reply = say(3)  # nonsense
+    assert "didn't understand" in reply, (heard, reply)
+    shot(page, "8-not-understood")
+
+    heard, reply = say(4)
+    wait_for(lambda: engine.state == "stopped", timeout=20)
+
+    heard, reply = say(5)
+    wait_for(lambda: engine.piece is not None and engine.piece.id == "joplin-maple-leaf-rag")
+    wait_for(lambda: engine.state == "playing")
+    assert "maple leaf rag" in page.inner_text("#now-playing").lower()
+    applied.close()
+
+
+async def _next(subscription) -> DirectionApplied:
+    import asyncio
+
+    event = await asyncio.wait_for(subscription.queue.get(), 20)
+    assert isinstance(event, DirectionApplied)
+    return event
