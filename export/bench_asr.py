@@ -251,9 +251,9 @@ def run(limit: int, languages: list[str], threads: int) -> None:
 
 
 def long_utterances(recogniser: Recogniser, languages: list[str], directory: Path) -> None:
-    """Decode times for utterances of about 5 s (the built-in long sentences at 140 words a
-    minute, clean), with each language's model, reduced and full context."""
-    print("\n~5 s utterances (built-in long sentences, 140 wpm, two voices): decode s p50/p95")
+    """Decode times for the longest commands (the built-in sentences of 7+ words at 140 words a
+    minute, 3–4 s with espeak-ng), with each language's model, reduced and full context."""
+    print("\nlong sentences (built-in, 7+ words, 140 wpm, two voices, clean): decode s p50/p95")
     for lang in languages:
         texts = [t for t in BUILT_IN[lang] if len(t.split()) >= 7]
         spoken = [
