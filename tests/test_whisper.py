@@ -213,13 +213,17 @@ def test_a_missing_model_package_is_named_with_what_to_run(monkeypatch: pytest.M
 # --- the prompt --------------------------------------------------------------------------------
 
 
-def test_the_prompt_names_composers_and_titles_first_then_commands_and_directions() -> None:
-    pieces = [("Clair de lune", "Debussy"), ("Für Elise", "Beethoven")]
+def test_the_prompt_names_commands_first_then_composers_directions_and_titles() -> None:
+    pieces = [("Clair de lune", "Claude Debussy"), ("Für Elise", "Ludwig van Beethoven")]
     prompt = build_prompt("de", pieces, max_bytes=400)
-    assert prompt.startswith("Debussy, Beethoven, Clair de lune, Für Elise, ")
-    for word in ("leiser", "schneller", "langsamer", "von vorne", "Takt", "crescendo"):
-        assert word in prompt
+    assert prompt.startswith("spiel, Pause, Stopp, schneller, langsamer, leiser, lauter, ")
+    assert "Takt, Debussy, Beethoven, " in prompt
+    assert "Clair de lune" not in prompt  # titles last: they did not fit
+    everything = build_prompt("de", pieces, max_bytes=5000)
+    assert everything.index("ganz leise") < everything.index("Clair de lune, Für Elise")
     assert "softer" not in prompt
+    library = [(f"Piece {n}", f"Composer{n}") for n in range(40)]
+    assert build_prompt("en", library).startswith("play, pause, stop")  # a big library
 
 
 def test_the_prompt_is_capped_and_has_each_phrase_once() -> None:

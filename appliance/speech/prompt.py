@@ -6,10 +6,11 @@ than a sound-alike. But a long list of words also leaks into the transcript ("�
 and turns it into a comma-separated list: measured on 16 espeak-ng utterances a language
 (``tests/utterances``, base/tiny.en q8_0, reduced context), a 100-byte prompt gave word error
 rates en 31.9 %, de 58.5 %, es 76.3 %, ru 105.8 % against 39.1/64.6/89.8/105.8 % for 400 bytes
-and 34.8/61.5/72.9/115.4 % for none. So the prompt is short: titles and composers first, then
-commands, then direction words, capped in UTF-8 bytes (which also bounds the token count for any
-script: a byte-level BPE token is at least one byte; whisper keeps at most ~224 and drops the
-oldest beyond that).
+and 34.8/61.5/72.9/115.4 % for none. So the prompt is short: the commands first (they are what
+people say most, and a library's titles alone would fill the budget), then the composers'
+surnames, then direction words, then titles, capped in UTF-8 bytes (which also bounds the token
+count for any script: a byte-level BPE token is at least one byte; whisper keeps at most ~224
+and drops the oldest beyond that).
 """
 
 from __future__ import annotations
@@ -58,16 +59,16 @@ def _direction_words(language: str) -> list[str]:
     return [*interleaved, *lexicon.undo[:1], *lexicon.reset[:1]]
 
 
-def _pieces(pieces: Iterable[tuple[str, str]]) -> list[str]:
-    """Composers first (short, and each covers many titles), then the titles."""
+def _pieces(pieces: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The composers' surnames (short, and each covers many titles), and the titles."""
     composers: list[str] = []
     titles: list[str] = []
     for title, composer in pieces:
-        if composer.strip():
-            composers.append(composer.strip())
+        if composer.split():
+            composers.append(composer.split()[-1])
         if title.strip():
             titles.append(title.strip())
-    return [*composers, *titles]
+    return composers, titles
 
 
 def build_prompt(
@@ -75,14 +76,16 @@ def build_prompt(
     pieces: Iterable[tuple[str, str]] = (),
     max_bytes: int = MAX_PROMPT_BYTES,
 ) -> str:
-    """A comma-separated list of the words to listen for in ``language``: composers and titles
-    from ``pieces`` ((title, composer) pairs), then the commands, then the direction words —
+    """A comma-separated list of the words to listen for in ``language``: the commands, the
+    composers' surnames from ``pieces`` ((title, composer) pairs), direction words, titles —
     each once (case-insensitively), as many as fit in ``max_bytes`` of UTF-8. Empty when
     nothing fits or the language is unknown and no pieces are given."""
     chosen: list[str] = []
     seen: set[str] = set()
     size = 0
-    for phrase in [*_pieces(pieces), *COMMANDS.get(language, ()), *_direction_words(language)]:
+    composers, titles = _pieces(pieces)
+    commands = COMMANDS.get(language, ())
+    for phrase in [*commands, *composers, *_direction_words(language), *titles]:
         key = phrase.casefold()
         if key in seen:
             continue
