@@ -110,3 +110,15 @@ def test_segmenter_rules_without_a_model() -> None:
         out += fresh.feed(piece, 0.9)
     assert out[-1] is Mark.ENDED and fresh.seconds <= 1.05  # the longest utterance
     assert Segmenter().speech().size == 0
+
+
+def test_the_voice_activity_model_loads_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from appliance.speech.vad import VoiceActivity; VoiceActivity(); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the silero_vad package itself imports torch

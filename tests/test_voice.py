@@ -1,7 +1,7 @@
-"""The voice path end to end on loopback: a simulated phone (aiortc) holds the talk button and
-speaks espeak-ng speech into its microphone track; the box recognises it (whisper.cpp in its
-worker), understands it and acts — and a killed recognition worker costs one utterance, never
-the music."""
+"""The voice path end to end on loopback: a simulated phone (aiortc, in its own event loop as a
+phone is its own device) holds the talk button and speaks espeak-ng speech into its microphone
+track; the box recognises it (whisper.cpp in its worker), understands it and acts — and a
+killed recognition worker costs one utterance, never the music."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from appliance.events import DirectionApplied, NowPlaying, TransportChanged
 from appliance.speech.listening import FINAL
 from export.sim_microphone import SimMicrophone
 from export.sim_phone import SimPhone, music_per_second
@@ -22,6 +21,8 @@ from export.speech_audio import espeak, read_wav
 from export.webbox import WebBox
 
 pytestmark = pytest.mark.slow
+
+SOFTER = ("p", "pp", "mp", "diminuendo")
 
 
 @pytest.fixture(scope="module")
@@ -53,86 +54,64 @@ async def _phone(box: WebBox, name: str, address: str) -> tuple[SimPhone, SimMic
 
 async def _say(
     phone: SimPhone, mic: SimMicrophone, wav: Path, language: str = "en", tail: float = 0.3
-) -> None:
-    """Hold the button, say the WAV, let go ``tail`` s after the speech."""
+) -> int:
+    """Hold the button, say the WAV, let go ``tail`` s after the speech; returns where the
+    phone's events stood before."""
+    start = len(phone.events)
     pcm, rate = read_wav(wav)
     phone.send({"type": "talk", "pressed": True, "language": language})
     await asyncio.sleep(0.2)
     seconds = mic.say(pcm, rate)
     await asyncio.sleep(seconds + tail)
     phone.send({"type": "talk", "pressed": False})
-
-
-async def _next(subscription: Any, context: Any) -> DirectionApplied:
-    try:
-        event = await asyncio.wait_for(subscription.queue.get(), 20)
-    except TimeoutError:
-        raise AssertionError(f"no direction applied; the phone saw {context}") from None
-    assert isinstance(event, DirectionApplied)
-    return event
+    return start
 
 
 def _of(phone: SimPhone, kind: str, since: int = 0) -> list[dict[str, Any]]:
     return [e for e in phone.events[since:] if e.get("type") == kind]
 
 
+async def _applied(phone: SimPhone, since: int) -> list[str]:
+    """The directions the box applied after the phone's event ``since``."""
+    got = await _until(lambda: _of(phone, "direction_applied", since), 30)
+    assert got, f"no direction applied; the phone saw {phone.events[since:]}"
+    return list(got[0]["directions"])
+
+
 def test_speaking_to_the_box_changes_the_music(box: WebBox, tmp_path: Path) -> None:
     engine = box.session.engine
-    applied = box.bus.subscribe(DirectionApplied)
-    transport = box.bus.subscribe(TransportChanged)
-    playing = box.bus.subscribe(NowPlaying)
 
     async def main() -> None:
         phone, mic = await _phone(box, "kitchen phone", "127.0.0.21")
-        start = len(phone.events)
-        await _say(phone, mic, espeak("play softer please", tmp_path / "softer.wav"))
+        start = await _say(
+            phone, mic, espeak("please play softer", tmp_path / "soft.wav", "en-us", 150)
+        )
         reply = await _until(lambda: _of(phone, "reply", start))
         heard = [e for e in _of(phone, "heard", start) if e["final"]]
         assert heard and "softer" in heard[-1]["text"].lower(), phone.events[start:]
         assert reply[0]["understood"] is True, reply
-        direction = await _next(applied, phone.events[start:])
-        assert any(d.split()[0] in ("p", "pp", "mp", "diminuendo") for d in direction.directions)
-        assert direction.who == "kitchen phone"
+        assert any(d.split()[0] in SOFTER for d in await _applied(phone, start))
+        assert _of(phone, "direction_applied", start)[0]["who"] == "kitchen phone"
 
-        start = len(phone.events)
-        german = espeak("bitte spiel lauter", tmp_path / "de.wav", "de", speed=150)
-        await _say(phone, mic, german, "de")
-        await _until(lambda: _of(phone, "reply", start), 40)
-        direction = await _next(applied, phone.events[start:])
-        louder = ("f", "ff", "mf", "crescendo")
-        assert any(d.split()[0] in louder for d in direction.directions), phone.events[start:]
-
-        start = len(phone.events)
         nonsense = espeak("purple elephants dance on a Tuesday", tmp_path / "nonsense.wav")
-        await _say(phone, mic, nonsense)
+        start = await _say(phone, mic, nonsense)
         reply = await _until(lambda: _of(phone, "reply", start))
         assert reply[0]["understood"] is False, reply
 
-        start = len(phone.events)
-        await _say(phone, mic, espeak("играй тише", tmp_path / "ru.wav", "ru", speed=150), "ru")
-        await _until(lambda: _of(phone, "reply", start), 40)
-        direction = await _next(applied, phone.events[start:])
-        softer = ("p", "pp", "mp", "diminuendo")
-        assert any(d.split()[0] in softer for d in direction.directions), phone.events[start:]
+        start = await _say(phone, mic, espeak("stopp", tmp_path / "de.wav", "de", 150), "de")
+        assert await _until(lambda: engine.state == "stopped"), phone.events[start:]
 
-        start = len(phone.events)
-        await _say(phone, mic, espeak("stop", tmp_path / "stop.wav"))
-        await _until(lambda: engine.state == "stopped")
-        assert engine.state == "stopped"
-
-        while not playing.queue.empty():
-            playing.queue.get_nowait()
-        start = len(phone.events)
-        await _say(phone, mic, espeak("play the maple leaf rag", tmp_path / "rag.wav"))
-        assert await _until(lambda: _of(phone, "reply", start), 30), phone.events[start:]
-        assert _of(phone, "reply", start)[0]["understood"], phone.events[start:]
+        rag = espeak("play the maple leaf rag", tmp_path / "rag.wav", "en-us")
+        start = await _say(phone, mic, rag)
         now = await _until(lambda: _of(phone, "now_playing", start), 30)
         assert now and now[0]["piece_id"] == "joplin-maple-leaf-rag", phone.events[start:]
-        await _until(lambda: engine.state == "playing")
+        assert await _until(lambda: engine.state == "playing")
+
+        start = await _say(phone, mic, espeak("стоп", tmp_path / "ru.wav", "ru", 150), "ru")
+        assert await _until(lambda: engine.state == "stopped"), phone.events[start:]
         await phone.close()
 
-    box.call(main(), timeout=240)
-    assert transport is not None
+    asyncio.run(asyncio.wait_for(main(), 240))
 
 
 def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
@@ -141,6 +120,7 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
     ears = box.box.ears
     assert ears is not None and ears.voice is not None and ears.recogniser is not None
     worker, voice = ears.recogniser.worker, ears.voice
+    box.call(_play(box))
 
     async def main() -> None:
         phone, mic = await _phone(box, "hall phone", "127.0.0.22")
@@ -149,10 +129,9 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
         started = time.perf_counter()
         before = worker.pid
         assert before is not None
-        start = len(phone.events)
         # Let go as the speech ends: the whole utterance is recognised after the release.
         long = espeak("please play a little bit slower and softer from here", tmp_path / "a.wav")
-        await _say(phone, mic, long, tail=0.0)
+        start = await _say(phone, mic, long, tail=0.0)
         assert await _until(lambda: voice.busy == FINAL, 10), "no recognition under way"
         os.kill(before, signal.SIGKILL)
         reply = await _until(lambda: _of(phone, "reply", start), 20)
@@ -160,14 +139,18 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
         assert "didn't catch that" in reply[0]["text"]
         assert await _until(lambda: worker.ready and worker.pid != before, 10)
         # The next utterance works.
-        start = len(phone.events)
-        await _say(phone, mic, espeak("pause", tmp_path / "pause.wav"))
-        await _until(lambda: box.session.engine.state == "paused", 30)
-        assert box.session.engine.state == "paused"
+        start = await _say(phone, mic, espeak("stop", tmp_path / "stop.wav", "en-us"))
+        assert await _until(lambda: box.session.engine.state == "stopped", 30)
         ended = time.perf_counter()
         per_second = music_per_second(listener.frames, started + 1.0, ended - 3.0)
         assert min(per_second) >= 40, per_second  # 50 frames a second of music, never a gap
         await listener.close()
         await phone.close()
 
-    box.call(main(), timeout=120)
+    asyncio.run(asyncio.wait_for(main(), 120))
+
+
+async def _play(box: WebBox) -> None:
+    from appliance.events import SelectPiece
+
+    box.session.conductor.submit(SelectPiece("bach-bwv846"), "test")

@@ -22,15 +22,16 @@ MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3
 
 
 def model_path() -> Path:
-    """The ONNX file inside the installed ``silero-vad`` package, checked."""
-    try:
-        import importlib.resources
+    """The ONNX file inside the installed ``silero-vad`` package, checked. The package is
+    found, not imported: importing it would load torch (seconds, and hundreds of MB)."""
+    import importlib.util
 
-        path = Path(str(importlib.resources.files("silero_vad") / "data" / "silero_vad.onnx"))
-    except ModuleNotFoundError:
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
         raise ApplianceError(
             f"the voice-activity model is missing: install {PACKAGE} (`make run` does)"
-        ) from None
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
     if not path.is_file():
         raise ApplianceError(f"the voice-activity model is missing ({path}): reinstall {PACKAGE}")
     got = file_sha256(path)
