@@ -53,6 +53,10 @@ bench: install-dev
 	$(PY) -m export.bench_level
 	$(PY) -m export.bench_first_command
 	$(PY) -m export.bench_first_direction
+	$(PY) -m export.bench_understand --llm
+	$(PY) -m export.bench_asr
+	$(PY) -m export.bench_spoken
+	$(PY) -m export.bench_voice
 	$(PY) -m export.bench_soak --minutes 30 --phones 8
 	$(PY) -m export.hostile_bench
 

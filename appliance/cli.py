@@ -219,6 +219,8 @@ def run(
     advertise: bool = typer.Option(True, help="announce the box on the LAN (zeroconf)"),
     no_speaker: bool = typer.Option(False, "--no-speaker", help="no local audio output"),
     volume: int = typer.Option(80, min=0, max=100, help="output volume in percent"),
+    no_speech: bool = typer.Option(False, "--no-speech", help="no speech recognition worker"),
+    no_llm: bool = typer.Option(False, "--no-llm", help="no language-model worker (rules only)"),
 ) -> None:
     """Start the box with its defaults: a random piece in a random style to the speakers (another
     random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown).
@@ -231,7 +233,9 @@ def run(
     web = WebSettings(
         host=host, https_port=https_port, http_port=http_port, name=name, advertise=advertise
     )
-    options = PlayOptions(device=dev, speaker=not no_speaker, volume=volume)
+    options = PlayOptions(
+        device=dev, speaker=not no_speaker, volume=volume, speech=not no_speech, llm=not no_llm
+    )
     play_loop(options, seconds, quiet=quiet, web=web)
 
 

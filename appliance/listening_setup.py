@@ -63,7 +63,7 @@ def open_ears(
     """The desk, and with ``speech`` the voice, for ``session``; what cannot be had is said
     through ``problem`` and left out."""
     library, engine, conductor = session.library, session.engine, session.conductor
-    fallback = _language_model(problem) if llm else None
+    fallback = _language_model(problem, eager=speech) if llm else None
 
     def understood(text: str, language: str | None) -> Understanding:
         def describe(words: str) -> object:
@@ -105,7 +105,9 @@ def _recogniser(problem: Callable[[str], None], threads: int) -> RecognitionWork
     return worker
 
 
-def _language_model(problem: Callable[[str], None]) -> Fallback | None:
+def _language_model(problem: Callable[[str], None], eager: bool) -> Fallback | None:
+    """The language model's client; its worker starts now when ``eager`` (the box with its
+    phones), else on the first sentence the rules do not understand (the console alone)."""
     import importlib.util
 
     from appliance.understand.llm_client import LlmFallback
@@ -120,7 +122,8 @@ def _language_model(problem: Callable[[str], None]) -> Fallback | None:
         problem(f"the local language model is off: {exc}; the rules still understand")
         return None
     fallback = LlmFallback()
-    fallback.start()
+    if eager:
+        fallback.start()
     return fallback
 
 

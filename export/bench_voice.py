@@ -26,7 +26,7 @@ from typing import Any
 from appliance.events import DirectionApplied
 from export.sim_microphone import SimMicrophone
 from export.sim_phone import SimPhone
-from export.speech_audio import espeak, read_wav
+from export.spoken import espeak
 from export.webbox import WebBox
 
 SHORT = (  # about 2 s each, spoken at espeak-ng's 160 words a minute
@@ -61,19 +61,18 @@ def _rss_mb(pid: int | None) -> float:
 
 
 async def _round(
-    box: WebBox, phone: SimPhone, mic: SimMicrophone, wav: Path, tail: float
+    box: WebBox, phone: SimPhone, mic: SimMicrophone, audio: Any, tail: float
 ) -> tuple[float, float] | None:
 
     voice = box.box.ears.voice if box.box.ears else None
     assert voice is not None
     applied = box.bus.subscribe(DirectionApplied)
     try:
-        pcm, rate = read_wav(wav)
         phone.send({"type": "talk", "pressed": True, "language": "en"})
         await asyncio.sleep(0.3)
         onsets = len(voice.onsets)
         sent = len(mic.speech_sent)
-        seconds = mic.say(pcm, rate)
+        seconds = mic.say(audio, 16_000)
         await asyncio.sleep(seconds + tail)
         released = time.perf_counter()
         phone.send({"type": "talk", "pressed": False})
@@ -100,11 +99,9 @@ async def _bench(box: WebBox, rounds: int, tail: float, folder: Path) -> dict[st
         changed, onsets, missed, lengths = [], [], 0, []
         for i in range(rounds):
             text = texts[i % len(texts)]
-            wav = espeak(text, folder / f"{name[0]}-{i}.wav")
-
-            pcm, rate = read_wav(wav)
-            lengths.append(len(pcm) / rate)
-            got = await _round(box, phone, mic, wav, tail)
+            audio = espeak(text, "en-us", 150, folder / f"{name[0]}-{i}.wav")
+            lengths.append(len(audio) / 16_000)
+            got = await _round(box, phone, mic, audio, tail)
             if got is None:
                 missed += 1
                 continue

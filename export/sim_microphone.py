@@ -29,14 +29,12 @@ class SimMicrophone(MediaStreamTrack):
         self.said_until = 0.0  # perf_counter time the last queued speech will have been sent
         self.speech_sent: list[float] = []  # perf_counter times each queued speech began
 
-    def say(self, pcm: np.ndarray, rate: int) -> float:
-        """Queue ``pcm`` (int16 mono at ``rate``) to be sent after what is queued; returns how
-        many seconds from now its last sample will be sent."""
-        from scipy.signal import resample_poly
+    def say(self, audio: np.ndarray, rate: int) -> float:
+        """Queue ``audio`` (float32 mono in −1…1 at ``rate``) to be sent after what is queued;
+        returns how many seconds from now its last sample will be sent."""
+        from export.spoken import resampled
 
-        g = np.gcd(rate, RATE)
-        speech = resample_poly(pcm.astype(np.float64), RATE // g, rate // g)
-        speech = np.clip(speech, -32768, 32767).astype(np.int16)
+        speech = np.clip(resampled(audio, rate, RATE) * 32768.0, -32768, 32767).astype(np.int16)
         pad = (-len(speech)) % FRAME
         speech = np.concatenate([speech, np.zeros(pad, np.int16)])
         for i in range(0, len(speech), FRAME):

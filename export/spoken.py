@@ -1,4 +1,5 @@
-"""Test speech: sentences spoken by espeak-ng as 16 kHz mono float32, and scoring of transcripts.
+"""Test speech: sentences spoken by espeak-ng as 16 kHz mono float32 (and as a phone's
+microphone would deliver them), and scoring of transcripts.
 
 Why: the speech recogniser is tested and benchmarked offline, without recordings of people;
 espeak-ng (a Debian package) speaks every language the box understands, in several voices and
@@ -33,13 +34,34 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return audio.astype(np.float32), rate
 
 
-def to_speech_rate(audio: np.ndarray, rate: int) -> np.ndarray:
-    """``audio`` resampled to 16 kHz (polyphase, exact ratio)."""
-    if rate == SPEECH_RATE:
+def resampled(audio: np.ndarray, rate: int, to: int) -> np.ndarray:
+    """``audio`` at rate ``to`` (polyphase, exact ratio), float32."""
+    if rate == to:
         return audio.astype(np.float32)
-    divisor = np.gcd(rate, SPEECH_RATE)
-    out = resample_poly(audio, SPEECH_RATE // divisor, rate // divisor)
-    return np.asarray(out, dtype=np.float32)
+    divisor = np.gcd(rate, to)
+    return np.asarray(resample_poly(audio, to // divisor, rate // divisor), dtype=np.float32)
+
+
+def to_speech_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` resampled to 16 kHz."""
+    return resampled(audio, rate, SPEECH_RATE)
+
+
+def as_phone_frames(
+    audio: np.ndarray,
+    rate: int = SPEECH_RATE,
+    silence_before: float = 0.5,
+    silence_after: float = 1.5,
+) -> list[np.ndarray]:
+    """``audio`` (float32) as a phone's microphone reaches the box: 20-ms frames of interleaved
+    stereo int16 at 48 kHz, with quiet (a little noise) around it."""
+    speech = resampled(audio, rate, 48_000) * 32768.0
+    rng = np.random.default_rng(0)
+    before = rng.normal(0, 30, int(48_000 * silence_before))
+    after = rng.normal(0, 30, int(48_000 * silence_after))
+    mono = np.clip(np.concatenate([before, speech, after]), -32768, 32767).astype(np.int16)
+    stereo = np.repeat(mono, 2)
+    return [stereo[i : i + 1920] for i in range(0, len(stereo) - 1919, 1920)]
 
 
 def espeak(text: str, voice: str, speed: int, path: Path) -> np.ndarray:

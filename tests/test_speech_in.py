@@ -10,7 +10,7 @@ import pytest
 from appliance.speech.downsample import SPEECH_RATE, Downsampler
 from appliance.speech.segmenter import PIECE, Mark, Segmenter, Settings
 from appliance.speech.vad import CHUNK, VoiceActivity
-from export.speech_audio import as_phone_frames, espeak, read_wav
+from export.spoken import as_phone_frames, espeak
 
 
 def _tone(freq: float, seconds: float, rate: int = 48_000) -> np.ndarray:
@@ -56,8 +56,8 @@ def vad() -> VoiceActivity:
 
 
 def test_voice_activity_hears_speech_and_not_silence(vad: VoiceActivity, tmp_path: Path) -> None:
-    pcm, rate = read_wav(espeak("play it a little softer please", tmp_path / "s.wav"))
-    pieces = _pieces(as_phone_frames(pcm, rate, silence_before=1.0, silence_after=1.0))
+    audio = espeak("play it a little softer please", "en", 160, tmp_path / "s.wav")
+    pieces = _pieces(as_phone_frames(audio, silence_before=1.0, silence_after=1.0))
     vad.reset()
     p = np.array([vad(x) for x in pieces])
     before = int(0.9 / PIECE)
@@ -70,9 +70,9 @@ def test_voice_activity_hears_speech_and_not_silence(vad: VoiceActivity, tmp_pat
 def test_an_utterance_is_found_trimmed_and_ended_after_quiet(
     vad: VoiceActivity, tmp_path: Path
 ) -> None:
-    pcm, rate = read_wav(espeak("go back to the beginning", tmp_path / "s.wav"))
-    spoken = len(pcm) / rate
-    pieces = _pieces(as_phone_frames(pcm, rate, silence_before=1.0, silence_after=2.0))
+    audio = espeak("go back to the beginning", "en", 160, tmp_path / "s.wav")
+    spoken = len(audio) / SPEECH_RATE
+    pieces = _pieces(as_phone_frames(audio, silence_before=1.0, silence_after=2.0))
     vad.reset()
     seg = Segmenter()
     marks: list[tuple[float, Mark]] = []

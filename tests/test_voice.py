@@ -17,7 +17,7 @@ import pytest
 from appliance.speech.listening import FINAL
 from export.sim_microphone import SimMicrophone
 from export.sim_phone import SimPhone, music_per_second
-from export.speech_audio import espeak, read_wav
+from export.spoken import espeak
 from export.webbox import WebBox
 
 pytestmark = pytest.mark.slow
@@ -53,15 +53,14 @@ async def _phone(box: WebBox, name: str, address: str) -> tuple[SimPhone, SimMic
 
 
 async def _say(
-    phone: SimPhone, mic: SimMicrophone, wav: Path, language: str = "en", tail: float = 0.3
+    phone: SimPhone, mic: SimMicrophone, audio: Any, language: str = "en", tail: float = 0.3
 ) -> int:
     """Hold the button, say the WAV, let go ``tail`` s after the speech; returns where the
     phone's events stood before."""
     start = len(phone.events)
-    pcm, rate = read_wav(wav)
     phone.send({"type": "talk", "pressed": True, "language": language})
     await asyncio.sleep(0.2)
-    seconds = mic.say(pcm, rate)
+    seconds = mic.say(audio, 16_000)
     await asyncio.sleep(seconds + tail)
     phone.send({"type": "talk", "pressed": False})
     return start
@@ -84,7 +83,7 @@ def test_speaking_to_the_box_changes_the_music(box: WebBox, tmp_path: Path) -> N
     async def main() -> None:
         phone, mic = await _phone(box, "kitchen phone", "127.0.0.21")
         start = await _say(
-            phone, mic, espeak("please play softer", tmp_path / "soft.wav", "en-us", 150)
+            phone, mic, espeak("please play softer", "en-us", 150, tmp_path / "soft.wav")
         )
         reply = await _until(lambda: _of(phone, "reply", start))
         heard = [e for e in _of(phone, "heard", start) if e["final"]]
@@ -93,21 +92,23 @@ def test_speaking_to_the_box_changes_the_music(box: WebBox, tmp_path: Path) -> N
         assert any(d.split()[0] in SOFTER for d in await _applied(phone, start))
         assert _of(phone, "direction_applied", start)[0]["who"] == "kitchen phone"
 
-        nonsense = espeak("purple elephants dance on a Tuesday", tmp_path / "nonsense.wav")
+        nonsense = espeak(
+            "purple elephants dance on a Tuesday", "en-us", 150, tmp_path / "nonsense.wav"
+        )
         start = await _say(phone, mic, nonsense)
         reply = await _until(lambda: _of(phone, "reply", start))
         assert reply[0]["understood"] is False, reply
 
-        start = await _say(phone, mic, espeak("stopp", tmp_path / "de.wav", "de", 150), "de")
+        start = await _say(phone, mic, espeak("stopp", "de", 150, tmp_path / "de.wav"), "de")
         assert await _until(lambda: engine.state == "stopped"), phone.events[start:]
 
-        rag = espeak("play the maple leaf rag", tmp_path / "rag.wav", "en-us")
+        rag = espeak("play the maple leaf rag", "en-us", 150, tmp_path / "rag.wav")
         start = await _say(phone, mic, rag)
         now = await _until(lambda: _of(phone, "now_playing", start), 30)
         assert now and now[0]["piece_id"] == "joplin-maple-leaf-rag", phone.events[start:]
         assert await _until(lambda: engine.state == "playing")
 
-        start = await _say(phone, mic, espeak("стоп", tmp_path / "ru.wav", "ru", 150), "ru")
+        start = await _say(phone, mic, espeak("стоп", "ru", 150, tmp_path / "ru.wav"), "ru")
         assert await _until(lambda: engine.state == "stopped"), phone.events[start:]
         await phone.close()
 
@@ -130,7 +131,9 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
         before = worker.pid
         assert before is not None
         # Let go as the speech ends: the whole utterance is recognised after the release.
-        long = espeak("please play a little bit slower and softer from here", tmp_path / "a.wav")
+        long = espeak(
+            "please play a little bit slower and softer from here", "en-us", 150, tmp_path / "a.wav"
+        )
         start = await _say(phone, mic, long, tail=0.0)
         assert await _until(lambda: voice.busy == FINAL, 10), "no recognition under way"
         os.kill(before, signal.SIGKILL)
@@ -139,7 +142,7 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
         assert "didn't catch that" in reply[0]["text"]
         assert await _until(lambda: worker.ready and worker.pid != before, 10)
         # The next utterance works.
-        start = await _say(phone, mic, espeak("stop", tmp_path / "stop.wav", "en-us"))
+        start = await _say(phone, mic, espeak("stop", "en-us", 150, tmp_path / "stop.wav"))
         assert await _until(lambda: box.session.engine.state == "stopped", 30)
         ended = time.perf_counter()
         per_second = music_per_second(listener.frames, started + 1.0, ended - 3.0)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from appliance.events import DirectionApplied
-from export.speech_audio import espeak, read_wav, resampled
+from export.spoken import espeak, resampled
 from export.webbox import WebBox
 from tests.test_web import CHROMIUM, phone, shot, wait_for
 
@@ -45,8 +45,7 @@ def said(tmp_path_factory) -> tuple[Path, list[tuple[float, float]]]:
     rng = np.random.default_rng(2)
     parts, spans, at = [rng.normal(0, 20, int(RATE * GAP))], [], GAP
     for i, (_, voice, text) in enumerate(COMMANDS):
-        pcm, rate = read_wav(espeak(text, folder / f"{i}.wav", voice, 150))
-        speech = resampled(pcm, rate, RATE)
+        speech = resampled(espeak(text, voice, 150, folder / f"{i}.wav"), 16_000, RATE) * 32768
         spans.append((at, at + len(speech) / RATE))
         parts += [speech, rng.normal(0, 20, int(RATE * GAP))]
         at += len(speech) / RATE + GAP
