@@ -20,7 +20,7 @@ import pytest
 from appliance.events import DirectionApplied
 from export.spoken import espeak, resampled
 from export.webbox import WebBox
-from tests.test_web import CHROMIUM, phone, shot, wait_for
+from tests.test_web import launch_chromium, phone, shot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,21 +74,7 @@ def browser(said):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={said[0]}",
-                "--allow-loopback-in-peer-connection",
-                "--autoplay-policy=no-user-gesture-required",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(p, said[0])
         yield browser
         browser.close()
 

@@ -49,27 +49,33 @@ def speech_wav(tmp_path_factory) -> Path:
     return path
 
 
+def launch_chromium(playwright, microphone: Path):
+    """Headless Chromium as a phone: fake camera, ``microphone`` (a WAV, played in a loop) as
+    its microphone, media allowed without asking, loopback WebRTC."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={microphone}",
+            "--allow-loopback-in-peer-connection",
+            "--autoplay-policy=no-user-gesture-required",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+        ignore_default_args=["--mute-audio"],
+    )
+
+
 @pytest.fixture(scope="module")
 def browser(speech_wav):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={speech_wav}",
-                "--allow-loopback-in-peer-connection",
-                "--autoplay-policy=no-user-gesture-required",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            ignore_default_args=["--mute-audio"],
-        )
+        browser = launch_chromium(p, speech_wav)
         yield browser
         browser.close()
 
