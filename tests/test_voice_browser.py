@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.events import DirectionApplied
 from export.spoken import espeak, resampled
 from export.webbox import WebBox
 from tests.test_web import launch_chromium, phone, shot, wait_for
@@ -83,7 +82,6 @@ def test_holding_the_button_and_speaking_conducts_the_music(box, browser, said) 
     _, spans = said
     loop = spans[-1][1] + GAP  # the file's length: it plays again from the start after that
     engine = box.session.engine
-    applied = box.bus.subscribe(DirectionApplied)
     page = phone(browser).new_page()
     page.goto(box.url)
     page.click("#start")
@@ -112,40 +110,49 @@ def test_holding_the_button_and_speaking_conducts_the_music(box, browser, said) 
         wait_for(lambda: page.evaluate(f"{replies}.length"), timeout=30)
         return page.inner_text("#heard"), page.inner_text("#said")
 
-    heard, reply = say(0)
-    assert "softer" in heard.lower(), (heard, reply)
-    shot(page, "6-spoken-softer")
-    direction = box.call(_next(applied))
-    assert any(d.split()[0] in ("p", "pp", "mp", "diminuendo") for d in direction.directions)
+    def conduct(index: int, done, attempts: int = 3) -> tuple[str, str]:
+        """Say command ``index`` until ``done()`` — as a person asked to "say it again" would
+        (synthetic speech through the browser's audio processing is sometimes misheard; the
+        recognition rate is measured by the benchmarks, not here)."""
+        tried = []
+        for _ in range(attempts):
+            heard, reply = say(index)
+            tried.append((heard, reply))
+            try:
+                wait_for(done, timeout=8)
+                return heard, reply
+            except AssertionError:
+                continue
+        raise AssertionError(f"{COMMANDS[index]} never worked: {tried}")
 
-    heard, reply = say(1)  # German
-    wait_for(lambda: engine.state == "stopped", timeout=20)
+    def softer() -> bool:
+        directions = [d for e in applied_events() for d in e["directions"]]
+        return any(d.split()[0] in ("p", "pp", "mp", "diminuendo") for d in directions)
+
+    def applied_events() -> list:
+        return page.evaluate(
+            "window.appliance.state.events.filter(e => e.type === 'direction_applied')"
+        )
+
+    heard, reply = conduct(0, softer)
+    assert "softer" in heard.lower(), (heard, reply)
+    assert "softer" in reply.lower(), reply
+    shot(page, "6-spoken-softer")
+
+    heard, reply = conduct(1, lambda: engine.state == "stopped")  # German
     assert "stopp" in heard.lower(), (heard, reply)
 
-    heard, reply = say(2)
-    wait_for(lambda: engine.piece is not None and engine.piece.id == "joplin-maple-leaf-rag")
+    conduct(2, lambda: engine.piece is not None and engine.piece.id == "joplin-maple-leaf-rag")
     wait_for(lambda: engine.state == "playing")
     wait_for(lambda: "maple leaf rag" in page.inner_text("#now-playing").lower())
 
-    heard, reply = say(3)  # Russian
-    wait_for(lambda: engine.state == "stopped", timeout=20)
+    heard, reply = conduct(3, lambda: engine.state == "stopped")  # Russian
     assert "стоп" in heard.lower(), (heard, reply)
     shot(page, "7-spoken-russian")
 
-    heard, reply = say(4)
-    wait_for(lambda: engine.state == "playing", timeout=20)
-    heard, reply = say(5)
-    wait_for(lambda: engine.state == "stopped", timeout=20)
+    conduct(4, lambda: engine.state == "playing")
+    conduct(5, lambda: engine.state == "stopped")
 
     heard, reply = say(6)  # nonsense
-    assert "didn't understand" in reply, (heard, reply)
+    assert "didn't understand" in reply or "didn't catch" in reply, (heard, reply)
     shot(page, "8-not-understood")
-    applied.close()
-
-
-async def _next(subscription) -> DirectionApplied:
-    import asyncio
-
-    event = await asyncio.wait_for(subscription.queue.get(), 20)
-    assert isinstance(event, DirectionApplied)
-    return event

@@ -4,6 +4,7 @@ box on loopback: HTTPS, pairing, WebRTC, music heard in the page, control, a sec
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import ssl
 import time
@@ -156,7 +157,9 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     page.mouse.up()
     peer = box.hub.peers[0]
     assert peer.video_frames > 10 and peer.audio_frames > 10  # both tracks are read
-    wait_for(lambda: "didn't hear anything" in page.inner_text("#said"), timeout=5)
+    # a tone is no words: "didn't hear anything", or "didn't catch that" when the voice
+    # detector took the tone (through the browser's audio processing) for a voice
+    wait_for(lambda: re.search("didn't (hear anything|catch that)", page.inner_text("#said")), 10)
     assert not (box.folder / "recordings").exists()
 
     page.fill("#command", "a bit softer")

@@ -15,16 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.directions.classes import Scope
-
-GENTLE = 0.5  # strength of the direction a feedback button gives
+from appliance.directions.gentle import ASPECT_OF_KIND, BY_ASPECT
 
 _DIRECTIONS: dict[str, tuple[tuple[str, float], ...]] = {
-    "too_fast": (("allegro", -GENTLE),),
-    "too_slow": (("allegro", GENTLE),),
-    "too_loud": (("p", GENTLE),),
-    "too_soft": (("f", GENTLE),),
-    "too_staccato": (("legato", GENTLE),),
-    "too_legato": (("staccato", GENTLE),),
+    kind: (BY_ASPECT[aspect],) for kind, aspect in ASPECT_OF_KIND.items()
 }
 
 

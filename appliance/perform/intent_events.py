@@ -19,6 +19,7 @@ becomes zero or more command events, in order:
 from __future__ import annotations
 
 from appliance.directions.encoded import encode
+from appliance.directions.gentle import ASPECT_OF_KIND
 from appliance.directions.words import DirectionRequest, default_scope
 from appliance.events import Direct, Event, Feedback, Pause, Play, Seek, SelectPiece, Stop
 from appliance.understand.intents import (
@@ -32,14 +33,7 @@ from appliance.understand.intents import (
     Understanding,
 )
 
-_FEEDBACK = {
-    ("tempo", "less"): "too_fast",
-    ("tempo", "more"): "too_slow",
-    ("dynamics", "less"): "too_loud",
-    ("dynamics", "more"): "too_soft",
-    ("articulation", "less"): "too_staccato",
-    ("articulation", "more"): "too_legato",
-}
+_FEEDBACK = {aspect: kind for kind, aspect in ASPECT_OF_KIND.items()}
 _TRANSPORT: dict[str, Event] = {"pause": Pause(), "resume": Play(), "stop": Stop()}
 
 

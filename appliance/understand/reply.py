@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from appliance.directions.gentle import BY_ASPECT
 from appliance.directions.plain import LITTLE, MUCH, table
 from appliance.library.catalog import Library
-from appliance.perform.feedback import GENTLE
 from appliance.understand.intents import (
     Control,
     DirectIntent,
@@ -28,12 +28,7 @@ from appliance.understand.intents import (
 
 # What an aspect of feedback does at once, as the feedback buttons do (too fast → slower).
 _ACTS: dict[tuple[str, str], Steer] = {
-    ("tempo", "less"): Steer("allegro", -GENTLE),
-    ("tempo", "more"): Steer("allegro", GENTLE),
-    ("dynamics", "less"): Steer("p", GENTLE),
-    ("dynamics", "more"): Steer("f", GENTLE),
-    ("articulation", "less"): Steer("legato", GENTLE),
-    ("articulation", "more"): Steer("staccato", GENTLE),
+    aspect: Steer(cls, strength) for aspect, (cls, strength) in BY_ASPECT.items()
 }
 
 WORDS: dict[str, dict[str, Any]] = {
