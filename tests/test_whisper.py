@@ -193,9 +193,9 @@ def test_a_missing_or_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ApplianceError, match=r"export\.whisper_convert install"):
         verified_model_path(TINY, tmp_path)
     (tmp_path / TINY.file_name).write_bytes(b"not a model")
-    with pytest.raises(ApplianceError, match="damaged") as caught:
+    with pytest.raises(ApplianceError, match="damaged or another version") as caught:
         Recogniser(model_dir=tmp_path).transcribe(np.zeros(32_000, np.float32), "en")
-    assert TINY.sha256 in str(caught.value)
+    assert TINY.sha256[:16] in str(caught.value)
 
 
 def test_a_missing_model_package_is_named_with_what_to_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from appliance.errors import ApplianceError
-from appliance.paths import file_sha256
+from appliance.paths import checked_file
 from appliance.speech.downsample import SPEECH_RATE
 
 CHUNK = 512  # samples per piece at 16 kHz (32 ms), as the model takes them
@@ -32,15 +32,7 @@ def model_path() -> Path:
             f"the voice-activity model is missing: install {PACKAGE} (`make run` does)"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
-    if not path.is_file():
-        raise ApplianceError(f"the voice-activity model is missing ({path}): reinstall {PACKAGE}")
-    got = file_sha256(path)
-    if got != MODEL_SHA256:
-        raise ApplianceError(
-            f"the voice-activity model {path} is not the expected file "
-            f"(sha256 {got[:12]}…, expected {MODEL_SHA256[:12]}…): reinstall {PACKAGE}"
-        )
-    return path
+    return checked_file(path, MODEL_SHA256, "the voice-activity model", f"reinstall {PACKAGE}")
 
 
 class VoiceActivity:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.errors import ApplianceError
-from appliance.paths import cache_dir, file_sha256
+from appliance.paths import cache_dir, checked_file
 
 HOW_TO_INSTALL = "run `make run` or `python -m export.whisper_convert install`"
 
@@ -193,14 +193,7 @@ def verified_model_path(model: ConvertedModel, directory: Path | None = None) ->
     with _lock:
         if path in _verified:
             return path
-        if not path.is_file():
-            raise ApplianceError(f"the speech model {path} is missing: {HOW_TO_INSTALL}")
-        got = file_sha256(path)
-        if got != model.sha256:
-            raise ApplianceError(
-                f"the speech model {path} is damaged or out of date (sha256 {got}, expected "
-                f"{model.sha256}): delete it and {HOW_TO_INSTALL}"
-            )
+        checked_file(path, model.sha256, "the speech model", HOW_TO_INSTALL)
         _verified.add(path)
     return path
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from appliance.errors import ApplianceError
-from appliance.paths import cache_dir, file_sha256
+from appliance.paths import cache_dir, checked_file
 
 MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"  # Gemma 3 270M, Q4_K_M (models_onnx/llm/MODEL_CARD.md)
 MODEL_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
@@ -33,12 +32,4 @@ def installed_model() -> Path:
 @functools.cache
 def _checked(path: Path) -> Path:
     how = "install it with `make run` or `python -m export.llm_model install`"
-    if not path.is_file():
-        raise ApplianceError(f"the language model {path} is missing: {how}")
-    got = file_sha256(path)
-    if got != MODEL_SHA256:
-        raise ApplianceError(
-            f"the language model {path} is not the expected file (sha256 {got[:12]}…, "
-            f"expected {MODEL_SHA256[:12]}…): {how}"
-        )
-    return path
+    return checked_file(path, MODEL_SHA256, "the language model", how)
