@@ -122,3 +122,42 @@ def test_the_voice_activity_model_loads_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the silero_vad package itself imports torch
+
+
+class _Desk:
+    def submit(self, text, language, who, source, tell) -> str | None:  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_letting_go_mid_word_still_hears_the_words_on_their_way(tmp_path: Path) -> None:
+    """The release reaches the box before the last audio frames do: listening goes on until
+    the speaker is heard to be quiet (or the grace runs out), so the utterance is whole."""
+    from appliance.events import Event, Reply
+    from appliance.speech.listening import FINAL, Voice
+
+    told: list[Event] = []
+    ducks: list[int] = []
+    voice = Voice(None, _Desk(), lambda: ducks.append(1))
+    audio = espeak("go back to the beginning", "en", 160, tmp_path / "s.wav")
+    frames = as_phone_frames(audio, silence_before=0.5, silence_after=1.0)
+    listening = voice.listen("tester", None, "en", told.append)
+    speech_end = int((0.5 + len(audio) / SPEECH_RATE) / 0.02)
+    for frame in frames[: speech_end - 10]:  # 0.2 s of the speech still on its way
+        listening.feed(frame, 2, 48_000)
+    listening.release()
+    assert not listening.closed and ducks == [1]
+    for frame in frames[speech_end - 10 :]:
+        listening.feed(frame, 2, 48_000)
+        if listening.closed:
+            break
+    assert listening.closed
+    jobs = [voice._jobs.get_nowait() for _ in range(voice._jobs.qsize())]
+    final = [j for j in jobs if j.priority == FINAL]
+    assert len(final) == 1
+    assert len(final[0].audio) / SPEECH_RATE >= len(audio) / SPEECH_RATE
+
+    quiet = voice.listen("tester", None, "de", told.append)
+    for frame in frames[:10]:  # silence only
+        quiet.feed(frame, 2, 48_000)
+    quiet.release()
+    assert quiet.closed and isinstance(told[-1], Reply) and "nichts gehört" in told[-1].text
