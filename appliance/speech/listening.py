@@ -71,6 +71,7 @@ class Utterance:
     started: float  # monotonic time speech was heard
     at_pause: tuple[int, str] | None = None  # (samples, text) recognised during a pause
     final_sent: bool = False
+    partial_queued: bool = False  # a live transcript waits: no second one (the worker is behind)
 
 
 @dataclass(order=True)
@@ -157,6 +158,8 @@ class Voice:
 
     def _do(self, job: _Job, utterance: Utterance) -> None:
         listening = utterance.listening
+        if job.priority == PARTIAL:
+            utterance.partial_queued = False
         if job.priority == PARTIAL and (utterance.final_sent or listening.newer(utterance)):
             return  # a live transcript nobody will see
         if job.priority == PAUSE and utterance.final_sent:
@@ -291,8 +294,10 @@ class Listening:
         seconds = self._segmenter.seconds
         if self._segmenter.speaking and seconds - self._last_partial >= PARTIAL_EVERY:
             self._last_partial = seconds
-            if self._utterance is not None:
-                self.voice.queue(PARTIAL, self._utterance, self._segmenter.speech())
+            utterance = self._utterance
+            if utterance is not None and not utterance.partial_queued:
+                utterance.partial_queued = True
+                self.voice.queue(PARTIAL, utterance, self._segmenter.speech())
 
     def _end(self) -> None:
         if self._utterance is not None:
