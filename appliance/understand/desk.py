@@ -23,6 +23,7 @@ from appliance.understand.intents import Understanding
 log = logging.getLogger(__name__)
 
 LIMIT = 32  # utterances waiting at most
+PER_SOURCE = 3  # of them from one phone: a flooding phone cannot hold up the others
 
 Understand = Callable[[str, str | None], Understanding]
 Act = Callable[[Understanding, str, str | None], str | None]
@@ -48,6 +49,7 @@ class Desk:
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition()
         self._pending = 0
+        self._waiting: dict[str, int] = {}  # per phone (throttling key)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._work, name="understanding", daemon=True)
@@ -71,12 +73,17 @@ class Desk:
         text = " ".join(text.split())[:500]
         if not text:
             return "nothing was said"
+        said = Said(text, language or None, who, source, tell)
         with self._idle:
+            if source is not None and self._waiting.get(source, 0) >= PER_SOURCE:
+                return "too much at once: wait for the answer, then say it again"
             self._pending += 1
+            if source is not None:
+                self._waiting[source] = self._waiting.get(source, 0) + 1
         try:
-            self._said.put_nowait(Said(text, language or None, who, source, tell))
+            self._said.put_nowait(said)
         except queue.Full:
-            self._done()
+            self._done(said)
             return "too much at once: say it again in a moment"
         return None
 
@@ -90,7 +97,7 @@ class Desk:
                     Reply("Sorry, something went wrong — please say it again.", said.text, False)
                 )
             finally:
-                self._done()
+                self._done(said)
 
     def _handle(self, said: Said) -> None:
         understanding = self.understand(said.text, said.language)
@@ -103,7 +110,13 @@ class Desk:
             return
         said.tell(Reply(self.answer(understanding, language), said.text, understanding.understood))
 
-    def _done(self) -> None:
+    def _done(self, said: Said) -> None:
         with self._idle:
             self._pending -= 1
+            if said.source is not None:
+                left = self._waiting.get(said.source, 1) - 1
+                if left > 0:
+                    self._waiting[said.source] = left
+                else:
+                    self._waiting.pop(said.source, None)
             self._idle.notify_all()
