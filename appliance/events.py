@@ -237,6 +237,23 @@ class Reply(Event):
 
 
 @dataclass(frozen=True)
+class Seen(Event):
+    """What the box reads in the phone user's face while the button is held, a few times a
+    second (:mod:`appliance.vision`), so that people learn the gestures. Sent to that phone
+    only. ``expression``: "smile", "brows", "frown", "pursed", "neutral" ("" no face seen);
+    ``levels``: how strongly each of smile, brows, frown, pursed is read now (0…1, in that
+    order); ``gesture``: "nod", "shake" or ""; ``nod_bpm``: the nodding beat (0: none);
+    ``words``: the same in plain English ("smiling → gentler")."""
+
+    type: ClassVar[str] = "seen"
+    expression: str = ""
+    levels: tuple[float, ...] = ()
+    gesture: str = ""
+    nod_bpm: float = 0.0
+    words: str = ""
+
+
+@dataclass(frozen=True)
 class Problem(Event):
     """Something the user should hear about (a command not understood, a missing device)."""
 
@@ -288,6 +305,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Notice,
         Heard,
         Reply,
+        Seen,
     )
 }
 # What a phone may send (everything else it sends is refused).
