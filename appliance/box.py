@@ -14,6 +14,8 @@ from pathlib import Path
 from appliance.bus import Bus
 from appliance.listening_setup import Ears, open_ears, problem_on
 from appliance.perform.session import PlayOptions, Session
+from appliance.vision.watching import Eyes
+from appliance.watching_setup import close_eyes, open_eyes
 from appliance.web.hub import Hub
 from appliance.web.pairing import Pairing
 from appliance.web.server import WebServer, WebSettings, make_pairing
@@ -43,6 +45,7 @@ class Box:
         self.hub: Hub | None = None
         self.server: WebServer | None = None
         self.ears: Ears | None = None
+        self.eyes: Eyes | None = None
         self._session: Session | None = None
 
     @property
@@ -63,8 +66,16 @@ class Box:
         session = self._session
         phones = self.web_settings is not None and session.broadcast is not None
         o = self.options
+        if phones and o.vision:
+            self.eyes = await asyncio.to_thread(open_eyes, session, problem_on(session))
+        eyes = self.eyes
         self.ears = await asyncio.to_thread(
-            open_ears, session, problem_on(session), speech=phones and o.speech, llm=o.llm
+            open_ears,
+            session,
+            problem_on(session),
+            speech=phones and o.speech,
+            llm=o.llm,
+            face=eyes.like_this if eyes is not None else None,
         )
         if self.web_settings is None or session.broadcast is None:
             return
@@ -76,6 +87,7 @@ class Box:
             self.pairing,
             self.recordings,  # what phones say is kept only when asked
             self.ears.voice,
+            self.eyes,
         )
         self.server = WebServer(self.hub, session.library, self.web_settings, on_url=self.on_url)
         self.url = await self.server.start()
@@ -89,5 +101,6 @@ class Box:
             await self.server.close()
         if self.ears is not None:
             await asyncio.to_thread(self.ears.close)
+        await asyncio.to_thread(close_eyes, self.eyes)
         if self._session is not None:
             self._session.close()

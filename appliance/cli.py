@@ -221,6 +221,7 @@ def run(
     volume: int = typer.Option(80, min=0, max=100, help="output volume in percent"),
     no_speech: bool = typer.Option(False, "--no-speech", help="no speech recognition worker"),
     no_llm: bool = typer.Option(False, "--no-llm", help="no language-model worker (rules only)"),
+    no_vision: bool = typer.Option(False, "--no-vision", help="no face-reading worker"),
 ) -> None:
     """Start the box with its defaults: a random piece in a random style to the speakers (another
     random piece at each end), and the phone page on the LAN (HTTPS, QR code and PIN shown).
@@ -234,7 +235,12 @@ def run(
         host=host, https_port=https_port, http_port=http_port, name=name, advertise=advertise
     )
     options = PlayOptions(
-        device=dev, speaker=not no_speaker, volume=volume, speech=not no_speech, llm=not no_llm
+        device=dev,
+        speaker=not no_speaker,
+        volume=volume,
+        speech=not no_speech,
+        llm=not no_llm,
+        vision=not no_vision,
     )
     play_loop(options, seconds, quiet=quiet, web=web)
 

@@ -31,6 +31,7 @@ from appliance.understand.desk import Desk
 from appliance.understand.fallback import Fallback
 from appliance.understand.intents import Understanding
 from appliance.understand.reply import reply
+from appliance.vision.like_this import with_face
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,11 @@ def open_ears(
     speech: bool = True,
     llm: bool = True,
     asr_threads: int = 2,
+    face: Callable[[str | None], tuple[tuple[str, float], ...] | None] | None = None,
 ) -> Ears:
     """The desk, and with ``speech`` the voice, for ``session``; what cannot be had is said
-    through ``problem`` and left out."""
+    through ``problem`` and left out. ``face``: the directions a phone's user showed with their
+    face lately (the box's eyes), which "like this" takes."""
     library, engine, conductor = session.library, session.engine, session.conductor
     fallback = _language_model(problem, eager=speech) if llm else None
 
@@ -74,7 +77,15 @@ def open_ears(
 
         return understand(text, language, library, describe, fallback)
 
-    desk = Desk(understood, conductor.submit_understood, lambda u, lang: reply(u, lang, library))
+    def context(understanding: Understanding, source: str | None) -> Understanding:
+        return with_face(understanding, face(source)) if face is not None else understanding
+
+    desk = Desk(
+        understood,
+        conductor.submit_understood,
+        lambda u, lang: reply(u, lang, library),
+        context=context,
+    )
     desk.start()
     if not speech:
         return Ears(desk, None, None, fallback)

@@ -190,6 +190,18 @@ class Engine:
         note = min(self._current_note(current), len(current.score.notes) - 1)
         return Where(current.piece.id, int(current.score.notes["bar_number"][note]), current.seed)
 
+    def tempo_now(self) -> float:
+        """The tempo at the note sounding now, as :class:`Position` reports it (0: nothing
+        rendered yet)."""
+        current = self.current
+        if current is None:
+            return 0.0
+        expression = current.stream.expression
+        note = min(self._current_note(current), len(expression) - 1)
+        if note < 0:
+            return 0.0
+        return float(60.0 / np.exp(float(expression["log_bp"][note])))
+
     def snapshot(self) -> list[Event]:
         """What a newcomer needs to know: the piece playing and the transport state."""
         current = self.current

@@ -57,6 +57,7 @@ class PlayOptions:
     nice: int | None = BOX_NICE  # the box's threads' niceness while it plays (None: unchanged)
     speech: bool = True  # phones' talk button → speech recognition (a worker process)
     llm: bool = True  # the local language model for what the rules do not understand (a worker)
+    vision: bool = True  # phones' cameras while the button is held → faces (a worker process)
 
 
 @dataclass

@@ -28,6 +28,8 @@ PER_SOURCE = 3  # of them from one phone: a flooding phone cannot hold up the ot
 Understand = Callable[[str, str | None], Understanding]
 Act = Callable[[Understanding, str, str | None], str | None]
 Answer = Callable[[Understanding, str], str]
+# what else the box knows about who said it (their face: "like this") → the understanding
+Context = Callable[[Understanding, str | None], Understanding]
 Tell = Callable[[Event], None]
 
 
@@ -41,8 +43,16 @@ class Said:
 
 
 class Desk:
-    def __init__(self, understand: Understand, act: Act, answer: Answer, limit: int = LIMIT):
+    def __init__(
+        self,
+        understand: Understand,
+        act: Act,
+        answer: Answer,
+        limit: int = LIMIT,
+        context: Context | None = None,
+    ):
         self.understand = understand
+        self.context = context
         self.act = act  # queues the commands; None, or why they were refused
         self.answer = answer  # the reply in plain words, in a language
         self._said: queue.Queue[Said | None] = queue.Queue(limit)
@@ -101,6 +111,8 @@ class Desk:
 
     def _handle(self, said: Said) -> None:
         understanding = self.understand(said.text, said.language)
+        if self.context is not None:
+            understanding = self.context(understanding, said.source)
         language = said.language or understanding.language or "en"
         refusal = (
             self.act(understanding, said.who, said.source) if understanding.understood else None

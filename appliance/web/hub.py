@@ -5,8 +5,9 @@ Each phone sends its microphone and camera and gets the music back; a data chann
 checked (size, JSON, known type, fields, allowed from a phone, paired) and anything wrong gets an
 ``error`` event back, never a crash. Every phone hears the same performance and sees who did what.
 Incoming tracks are read continuously; while the walkie-talkie button is held the music is
-ducked and the microphone goes to the box's ears (:mod:`appliance.speech.listening`), which
-tell that phone what they heard and what the box will do; typed text goes the same way.
+ducked, the microphone goes to the box's ears (:mod:`appliance.speech.listening`), which
+tell that phone what they heard and what the box will do, and the camera's newest frame to
+the box's eyes (:mod:`appliance.vision.watching`); typed text goes the same way as speech.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from appliance.events import (
 )
 from appliance.perform.commands import parse_command
 from appliance.speech.listening import Listening, Voice
+from appliance.vision.watching import Eyes, Watch
 from appliance.web.music_track import MusicTrack
 from appliance.web.pairing import Pairing
 from appliance.web.phones import token_hash
@@ -84,6 +86,7 @@ class Peer:
     talking: bool = False
     talk_started: float = 0.0
     listening: Listening | None = None
+    watch: Watch | None = None  # its face is read while the button is held
     talk_frames: list[np.ndarray] = field(default_factory=list)  # kept only when asked to
     video_frames: int = 0
     audio_frames: int = 0
@@ -104,6 +107,7 @@ class Hub:
         pairing: Pairing,
         recordings: Path | None = None,
         voice: Voice | None = None,
+        eyes: Eyes | None = None,
     ) -> None:
         # queues a command (event, who, throttling key) — the conductor's; never blocks;
         # answers None, or why the command was refused
@@ -114,6 +118,7 @@ class Hub:
         self.pairing = pairing
         self.recordings = recordings  # where to keep what phones say (None: nowhere)
         self.voice = voice  # the box's ears (None: talking only ducks the music)
+        self.eyes = eyes  # the box's eyes (None: the camera is not read)
         self.peers: list[Peer] = []
         self._forward: asyncio.Task[None] | None = None
 
@@ -218,7 +223,9 @@ class Hub:
         peer.tasks.clear()
         if peer.listening is not None:
             peer.listening.closed = True
-        peer.talking, peer.talk_frames, peer.listening = False, [], None
+        if peer.watch is not None:
+            peer.watch.release()
+        peer.talking, peer.talk_frames, peer.listening, peer.watch = False, [], None, None
         for sender in peer.pc.getSenders():
             if isinstance(sender.track, MusicTrack):
                 sender.track.stop()
@@ -285,11 +292,16 @@ class Hub:
                 peer.listening = self.voice.listen(
                     peer.name, peer.source, language, self._teller(peer)
                 )
+            if self.eyes is not None:
+                peer.watch = self.eyes.watch(peer.name, peer.source, self._teller(peer))
             self.bus.publish(Action(peer.name, "speaking"))
         elif not pressed and peer.talking:
             peer.talking = False
             if peer.listening is not None:
                 peer.listening.release()  # it hears the last words still on their way
+            if peer.watch is not None:
+                peer.watch.release()
+                peer.watch = None
             if self.recordings is not None:
                 path = self._save_talk(peer)
                 log.info("recorded %s", path)
@@ -331,6 +343,9 @@ class Hub:
                 return
             if track.kind == "video":
                 peer.video_frames += 1
+                watch = peer.watch
+                if watch is not None and peer.talking:
+                    watch.offer(frame)  # the newest frame; the box's eyes take it when free
                 continue
             peer.audio_frames += 1
             listening = peer.listening

@@ -1,0 +1,223 @@
+"""The box's eyes: phones' camera frames while their button is held → directions and "seen".
+
+The hub hands each held phone's newest video frame to its :class:`Watch` (:meth:`Watch.offer`,
+from the event loop; it only swaps a reference — stale frames are dropped, never queued). One
+thread of its own analyses at a steady ``FPS``: per tick, each watched phone's newest frame
+not yet analysed is scaled down (at most ``WIDTH`` pixels wide), sent to the face-reading
+worker (:class:`~appliance.vision.landmarks.FaceWorker`; a frame it cannot answer in time is
+skipped), the largest face is read (:mod:`features`) and the phone's
+:class:`~appliance.vision.face_reader.FaceReader` decides. Its decisions go to the conductor
+as ``Direct`` commands from that phone; what it sees goes to that phone as ``Seen`` (at most
+``SEEN_EVERY`` apart, and at once when it changes). Nothing waits on this thread: the music
+never does.
+
+Each analysed face is kept as numbers only (blendshapes and pose, never an image) in
+:attr:`Eyes.readings`, a bounded log the memory takes from. :meth:`Eyes.like_this` gives the
+face's mixture for "play it like this" said while the button was held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from appliance.events import Direct, Event, Seen
+from appliance.vision.face_reader import Decision, FaceReader
+from appliance.vision.features import largest, reading
+from appliance.vision.landmarks import FaceWorker
+
+log = logging.getLogger(__name__)
+
+FPS = 15.0
+WIDTH = 320
+SEEN_EVERY = 0.25  # seconds between "seen" events to a phone, unless what it says changes
+LIKE_THIS_FOR = 6.0  # seconds after the face last showed an expression, "like this" takes it
+KEEP_READINGS = 20_000  # analysed faces kept in memory (about 20 minutes of holding at 15 fps)
+MAX_PHONES = 16  # per-phone calibrations kept
+
+Act = Callable[[Event, str, str | None], str | None]  # the conductor's submit
+Tell = Callable[[Event], None]
+
+
+def as_rgb(frame: Any, width: int = WIDTH) -> np.ndarray:
+    """An RGB uint8 array of ``frame`` (an ``av.VideoFrame`` or an H×W×3 array), at most
+    ``width`` pixels wide (even sizes)."""
+    if isinstance(frame, np.ndarray):
+        h, w = frame.shape[:2]
+        if w > width:
+            step = int(np.ceil(w / width))
+            frame = frame[::step, ::step]
+        return np.ascontiguousarray(frame[..., :3], np.uint8)
+    w, h = int(frame.width), int(frame.height)
+    scale = min(1.0, width / max(w, 1))
+    size = (max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2))
+    rgb: np.ndarray = frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
+    return rgb
+
+
+@dataclass
+class Watch:
+    """One phone's hold: the newest frame waiting, and whom to tell."""
+
+    who: str
+    source: str
+    tell: Tell
+    mirrored: bool = False
+    frame: Any = None
+    arrived: float = 0.0
+    frames: int = 0  # offered
+    analysed: int = 0
+    closed: bool = False
+    _last_seen: tuple[Seen, float] | None = field(default=None, repr=False)
+
+    def offer(self, frame: Any) -> None:
+        """The newest frame (any thread); the one before, if not analysed yet, is dropped."""
+        self.frame, self.arrived = frame, time.monotonic()
+        self.frames += 1
+
+    def release(self) -> None:
+        self.closed = True
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One analysed face, for the memory: who, and the reading's numbers."""
+
+    who: str
+    record: dict[str, Any]
+
+
+class Eyes:
+    def __init__(
+        self,
+        worker: FaceWorker,
+        act: Act,
+        tempo: Callable[[], float],
+        fps: float = FPS,
+        on_decision: Callable[[str, Decision, float], None] | None = None,
+    ) -> None:
+        self.worker = worker
+        self.act = act
+        self.tempo = tempo  # the music's tempo now (Position.tempo_bpm; 0 unknown)
+        self.period = 1.0 / fps
+        self.on_decision = on_decision  # (who, decision, frame arrival time): for benchmarks
+        self.readings: deque[Kept] = deque(maxlen=KEEP_READINGS)
+        self._watches: list[Watch] = []
+        self._readers: dict[str, FaceReader] = {}
+        self._expressed: dict[str, tuple[tuple[tuple[str, float], ...], float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.skipped = 0  # frames the worker could not answer in time
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="eyes", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+
+    def watch(self, who: str, source: str, tell: Tell, mirrored: bool = False) -> Watch:
+        """A phone pressed its button: read its face until :meth:`Watch.release`."""
+        watch = Watch(who, source, tell, mirrored)
+        with self._lock:
+            self._watches = [w for w in self._watches if w.source != source] + [watch]
+            reader = self._readers.pop(source, None) or FaceReader()
+            self._readers[source] = reader  # the most recent last
+            while len(self._readers) > MAX_PHONES:
+                self._readers.pop(next(iter(self._readers)))
+        reader.begin(time.monotonic())
+        return watch
+
+    def like_this(self, source: str | None) -> tuple[tuple[str, float], ...] | None:
+        """The directions the face of ``source``'s user showed last, if lately; else None."""
+        if source is None:
+            return None
+        with self._lock:
+            got = self._expressed.get(source)
+        if got is None or time.monotonic() - got[1] > LIKE_THIS_FOR:
+            return None
+        return got[0]
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                watches = list(self._watches)
+            for watch in watches:
+                if self._stop.is_set():
+                    break
+                try:
+                    self._look(watch)
+                except Exception:  # one bad frame or phone never stops the others
+                    log.exception("reading %s's face failed", watch.who)
+            next_tick = max(next_tick + self.period, time.monotonic())
+            self._stop.wait(max(next_tick - time.monotonic(), 0.0))
+
+    def _look(self, watch: Watch) -> None:
+        reader = self._readers.get(watch.source)
+        if watch.closed or reader is None:
+            self._finish(watch, reader)
+            return
+        frame, arrived = watch.frame, watch.arrived
+        if frame is None:
+            return
+        watch.frame = None
+        rgb = as_rgb(frame)
+        faces = self.worker.faces(watch.source, rgb, int(arrived * 1000))
+        if faces is None:
+            self.skipped += 1
+            return
+        watch.analysed += 1
+        chosen = largest(faces)
+        face = reading(chosen, arrived, watch.mirrored) if chosen is not None else None
+        if face is not None:
+            self.readings.append(Kept(watch.who, face.record()))
+        seen, decisions = reader.add(arrived, face, self.tempo())
+        for decision in decisions:
+            if self.on_decision is not None:
+                self.on_decision(watch.who, decision, arrived)
+            for directions in _one_per_undo(decision.directions):
+                refusal = self.act(Direct(decision.words, "", directions), watch.who, watch.source)
+                if refusal is not None:
+                    log.info("%s's face: %s", watch.who, refusal)
+        if reader.active:
+            with self._lock:
+                self._expressed[watch.source] = (reader.last_mixture, time.monotonic())
+        self._show(watch, seen)
+
+    def _show(self, watch: Watch, seen: Seen) -> None:
+        now = time.monotonic()
+        last = watch._last_seen
+        changed = last is None or (last[0].words, last[0].gesture) != (seen.words, seen.gesture)
+        if changed or now - last[1] >= SEEN_EVERY:  # type: ignore[index]
+            watch._last_seen = (seen, now)
+            watch.tell(seen)
+
+    def _finish(self, watch: Watch, reader: FaceReader | None) -> None:
+        with self._lock:
+            if watch in self._watches:
+                self._watches.remove(watch)
+        if reader is not None:
+            reader.end()
+        with contextlib.suppress(Exception):
+            self.worker.forget(watch.source)
+
+
+def _one_per_undo(directions: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Undo ends one direction per command: several undos are several commands."""
+    if directions and all(d == "undo" for d in directions):
+        return [("undo",)] * len(directions)
+    return [directions]
