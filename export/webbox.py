@@ -40,6 +40,7 @@ class WebBox:
         loopback_ice: bool = True,
         speech: bool = True,
         llm: bool = False,
+        vision: bool = True,
     ) -> None:
         self.folder = folder
         self.options = PlayOptions(
@@ -50,6 +51,7 @@ class WebBox:
             library=folder / "library",
             speech=speech,
             llm=llm,
+            vision=vision,
         )
         self.loopback_ice = loopback_ice
         self.loop = asyncio.new_event_loop()

@@ -50,9 +50,11 @@ def speech_wav(tmp_path_factory) -> Path:
     return path
 
 
-def launch_chromium(playwright, microphone: Path):
-    """Headless Chromium as a phone: fake camera, ``microphone`` (a WAV, played in a loop) as
-    its microphone, media allowed without asking, loopback WebRTC."""
+def launch_chromium(playwright, microphone: Path, camera: Path | None = None):
+    """Headless Chromium as a phone: ``camera`` (a .y4m, played in a loop; else a test pattern)
+    as its camera, ``microphone`` (a WAV, played in a loop) as its microphone, media allowed
+    without asking, loopback WebRTC."""
+    video = [f"--use-file-for-fake-video-capture={camera}"] if camera is not None else []
     return playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -61,6 +63,7 @@ def launch_chromium(playwright, microphone: Path):
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={microphone}",
+            *video,
             "--allow-loopback-in-peer-connection",
             "--autoplay-policy=no-user-gesture-required",
             "--disable-background-networking",
