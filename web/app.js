@@ -27,6 +27,7 @@ function translate() {
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   $("playpause").textContent = state.playing ? t("pause") : t("play");
   setPaired(state.paired);
+  showSeenWords();
   drawCurves();
 }
 function show(id) {
@@ -110,6 +111,90 @@ function whatText(what) {
   return what;  // a quoted direction, in the words it was given
 }
 
+// --- what the box reads in this person's face, while the button is held -------------------------
+// The box sends "seen" about 4 times a second to the phone whose button is held. The words say it
+// in this phone's language; four bars show how strongly each expression is read. The reading
+// hides SEEN_HIDE_MS after the box's last one. The words are a polite live region: they change
+// only when the sentence shown changes (a changed expression must be read twice in a row, a nod's
+// beat must move by BEAT_STEP), so that a screen reader is not talking four times a second.
+const FACES = ["smile", "brows", "frown", "pursed"];  // the order of event.levels
+const SEEN_KEYS = { smile: "seenSmile", brows: "seenBrows", frown: "seenFrown", pursed: "seenPursed",
+  neutral: "seenNeutral", "": "seenNoFace" };
+const SEEN_HIDE_MS = 2000;
+const SEEN_FADE_MS = 400;  // style.css: .seen's transition
+const GESTURE_HOLD_MS = 1500;  // a nod or a head shake stays readable at least this long
+const BEAT_STEP = 5;  // beats per minute
+const seen = { shown: null, last: null, holdUntil: 0, hideTimer: 0, clearTimer: 0 };
+
+function clamp01(value) {
+  const x = typeof value === "number" ? value : NaN;
+  return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
+}
+
+// What one reading says: {key, bpm} for a sentence of i18n.js, or {english} for the box's own
+// words (an expression this page does not know yet); null when there is nothing to say.
+function seenMeaning(event) {
+  if (event.gesture === "shake") return { key: "seenShake", gesture: true };
+  if (event.gesture === "nod") {
+    const bpm = typeof event.nod_bpm === "number" && Number.isFinite(event.nod_bpm)
+      ? Math.round(Math.min(400, Math.max(0, event.nod_bpm))) : 0;
+    return bpm > 0 ? { key: "seenNod", bpm, gesture: true } : { key: "seenNodPlain", gesture: true };
+  }
+  if (typeof event.expression !== "string") return null;  // malformed: the words stay
+  if (Object.prototype.hasOwnProperty.call(SEEN_KEYS, event.expression)) return { key: SEEN_KEYS[event.expression] };
+  if (typeof event.words === "string" && event.words.trim()) return { english: event.words.trim().slice(0, 120) };
+  return null;
+}
+function sameMeaning(a, b) {
+  if (!a || !b || a.key !== b.key || a.english !== b.english) return false;
+  return a.key !== "seenNod" || Math.abs(a.bpm - b.bpm) < BEAT_STEP;
+}
+function seenText(meaning) {
+  return meaning.key ? t(meaning.key, { bpm: meaning.bpm }) : meaning.english;
+}
+function showSeenWords() {
+  const text = seen.shown ? seenText(seen.shown) : "";
+  if ($("seen-words").textContent !== text) $("seen-words").textContent = text;
+}
+
+function onSeen(event) {
+  const raw = Array.isArray(event.levels) ? event.levels : [];
+  const expression = typeof event.expression === "string" ? event.expression : "";
+  FACES.forEach((face, i) => {
+    const value = Math.round(clamp01(raw[i]) * 100);
+    const row = document.querySelector(`#seen-meter [data-face="${face}"]`);
+    const bar = row.querySelector("[role=meter]");
+    bar.setAttribute("aria-valuenow", String(value));
+    bar.firstElementChild.style.width = `${value}%`;
+    row.classList.toggle("now", face === expression);  // also in bold, not by colour alone
+  });
+  const meaning = seenMeaning(event);
+  const now = Date.now();
+  const fresh = !$("seen").classList.contains("shown");
+  if (meaning && !sameMeaning(meaning, seen.shown)) {
+    // a nod or shake at once; an expression once it is read twice in a row and no gesture is
+    // still being shown; anything at once when the reading was not shown
+    const steady = sameMeaning(meaning, seen.last) && now >= seen.holdUntil;
+    if (fresh || meaning.gesture || steady) {
+      seen.shown = meaning;
+      seen.holdUntil = meaning.gesture ? now + GESTURE_HOLD_MS : 0;
+    }
+  }
+  seen.last = meaning;
+  showSeenWords();
+  clearTimeout(seen.hideTimer);
+  clearTimeout(seen.clearTimer);
+  $("seen").classList.add("shown");
+  seen.hideTimer = setTimeout(hideSeen, SEEN_HIDE_MS);
+}
+
+function hideSeen() {
+  $("seen").classList.remove("shown");
+  // once faded, forget the sentence: the next reading is said again
+  const fade = matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : SEEN_FADE_MS;
+  seen.clearTimer = setTimeout(() => { seen.shown = null; seen.last = null; showSeenWords(); }, fade);
+}
+
 function onEvent(event) {
   state.events.push(event);
   switch (event.type) {
@@ -142,6 +227,7 @@ function onEvent(event) {
       $("heard").classList.toggle("final", event.final);
       break;
     case "reply": say(event.text); break;  // already in this phone's language
+    case "seen": onSeen(event); break;  // what the box reads in this face
     case "notice":
       if (event.kind === "loading") say(t("loading"));
       else if (event.kind === "paired") { setPaired(true); say(t("pairedNow")); show("main"); }
