@@ -72,6 +72,7 @@ class SimPhone:
     paired: bool = False
     address: str | None = None  # the loopback address it comes from (None: 127.0.0.1)
     microphone: Any = None  # a track to send as the phone's microphone (None: receive only)
+    camera: Any = None  # a track to send as the phone's camera (None: none)
 
     def __post_init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -95,6 +96,8 @@ class SimPhone:
             self.pc.addTrack(self.microphone)  # sendrecv: the box answers with the music
         else:
             self.pc.addTransceiver("audio", direction="recvonly")
+        if self.camera is not None:
+            self.pc.addTrack(self.camera)
         self.channel = self.pc.createDataChannel("events")
 
         @self.channel.on("open")

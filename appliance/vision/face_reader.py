@@ -85,6 +85,7 @@ class FaceReader:
         self.last_mixture: tuple[tuple[str, float], ...] = ()  # the face's last directions
         self._last_count = 0  # how many directions this face applied last (for a shake)
         self.holding = False
+        self._pending = False
 
     def begin(self, t: float) -> None:
         """The button is pressed: calibrate anew, forget the last hold's motion."""
@@ -95,6 +96,11 @@ class FaceReader:
         self.active, self.active_level = "", 0.0
         self._asked_tempo, self._nod_start_tempo = None, 0.0
         self.holding = True
+
+    @property
+    def pending(self) -> bool:
+        """An expression is over its threshold but not yet confirmed (the next frame says)."""
+        return self.holding and not self.active and self._pending
 
     def end(self) -> None:
         self.holding = False
@@ -137,17 +143,20 @@ class FaceReader:
     # -- expressions ----------------------------------------------------------------------------
 
     def _expression(self, t: float) -> list[Decision]:
+        self._pending = False
         if self.active:
             i = expressions.NAMES.index(self.active)
             if self._smoothed[i] >= OFF:
                 self.active_level = max(self.active_level, float(self._smoothed[i]))
                 return []
             self._end_active(t)
-        ready = [
+        allowed = [
             i
             for i, name in enumerate(expressions.NAMES)
-            if self._above[i] >= ON_FRAMES and t - self._ended.get(name, -1e9) >= AGAIN
+            if t - self._ended.get(name, -1e9) >= AGAIN
         ]
+        ready = [i for i in allowed if self._above[i] >= ON_FRAMES]
+        self._pending = any(0 < self._above[i] < ON_FRAMES for i in allowed)
         if not ready:
             return []
         best = max(ready, key=lambda i: float(self._smoothed[i]))

@@ -42,15 +42,20 @@ class Turn:
 
 
 class Turns:
-    """Turning points of one angle, confirmed with a dead band."""
+    """Turning points of one angle, confirmed with a dead band; each turn's time is refined
+    between frames by a parabola through the extreme sample and its two neighbours."""
 
     def __init__(self, band: float = BAND) -> None:
         self.band = band
         self.turns: deque[Turn] = deque(maxlen=16)
         self._extreme: tuple[float, float] | None = None  # (t, value) of the running extreme
+        self._before: tuple[float, float] | None = None  # the sample before it
+        self._after: tuple[float, float] | None = None  # the sample after it
+        self._last: tuple[float, float] | None = None
         self._rising: bool | None = None
 
     def add(self, t: float, value: float) -> Turn | None:
+        last, self._last = self._last, (t, value)
         if self._extreme is None:
             self._extreme = (t, value)
             return None
@@ -58,18 +63,39 @@ class Turns:
         if self._rising is None:
             if abs(value - ev) >= self.band:
                 self._rising = value > ev
-                self._extreme = (t, value)
+                self._extreme, self._before, self._after = (t, value), last, None
             return None
         if (value > ev) == self._rising and value != ev:
-            self._extreme = (t, value)  # still going the same way
+            self._extreme, self._before, self._after = (t, value), last, None  # still going on
             return None
+        if self._after is None:
+            self._after = (t, value)
         if abs(value - ev) < self.band:
             return None
-        turn = Turn(et, ev, top=self._rising)
+        turn = Turn(_vertex(self._before, (et, ev), self._after), ev, top=self._rising)
         self.turns.append(turn)
         self._rising = not self._rising
-        self._extreme = (t, value)
+        self._extreme, self._before, self._after = (t, value), last, None
         return turn
+
+
+def _vertex(
+    before: tuple[float, float] | None, at: tuple[float, float], after: tuple[float, float] | None
+) -> float:
+    """The time of the extreme of the parabola through three samples (``at``'s time when a
+    neighbour is missing or the three make no parabola)."""
+    if before is None or after is None:
+        return at[0]
+    (t0, v0), (t1, v1), (t2, v2) = before, at, after
+    d0, d2 = t0 - t1, t2 - t1
+    a = (v0 - v1) / d0 if d0 else 0.0
+    b = (v2 - v1) / d2 if d2 else 0.0
+    curvature = (b - a) / (d2 - d0) if d2 != d0 else 0.0
+    if curvature == 0.0:
+        return t1
+    slope = a - curvature * d0  # the derivative at t1
+    shift = -slope / (2 * curvature)
+    return t1 + max(d0, min(d2, shift))
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,18 @@
 
 The hub hands each held phone's newest video frame to its :class:`Watch` (:meth:`Watch.offer`,
 from the event loop; it only swaps a reference — stale frames are dropped, never queued). One
-thread of its own analyses at a steady ``FPS``: per tick, each watched phone's newest frame
-not yet analysed is scaled down (at most ``WIDTH`` pixels wide), sent to the face-reading
-worker (:class:`~appliance.vision.landmarks.FaceWorker`; a frame it cannot answer in time is
+thread of its own analyses each watched phone at a steady ``FPS`` at most, as soon as a frame is
+due (no waiting for a tick): the newest frame not yet analysed is scaled down (at most
+``WIDTH`` pixels wide), sent to the face-reading worker
+(:class:`~appliance.vision.landmarks.FaceWorker`; a frame it cannot answer in time is
 skipped), the largest face is read (:mod:`features`) and the phone's
 :class:`~appliance.vision.face_reader.FaceReader` decides. Its decisions go to the conductor
 as ``Direct`` commands from that phone; what it sees goes to that phone as ``Seen`` (at most
-``SEEN_EVERY`` apart, and at once when it changes). Nothing waits on this thread: the music
-never does.
+``SEEN_EVERY`` apart, and at once when it changes). When a frame starts a change (an expression
+over its threshold, not yet confirmed: :attr:`FaceReader.pending`), the camera's next frame is
+analysed at once instead of at the steady rate, so that a confirmed gesture costs one camera
+frame, not one analysis period, while a one-frame flicker still changes nothing. Nothing waits
+on this thread: the music never does.
 
 Each analysed face is kept as numbers only (blendshapes and pose, never an image) in
 :attr:`Eyes.readings`, a bounded log the memory takes from. :meth:`Eyes.like_this` gives the
@@ -37,6 +41,9 @@ from appliance.vision.landmarks import FaceWorker
 log = logging.getLogger(__name__)
 
 FPS = 15.0
+# A frame is read when it came at least this share of the period after the last one read: with
+# a 30-fps camera every other frame (15 a second), each as soon as it arrives.
+STEADY = 0.8
 WIDTH = 320
 SEEN_EVERY = 0.25  # seconds between "seen" events to a phone, unless what it says changes
 LIKE_THIS_FOR = 6.0  # seconds after the face last showed an expression, "like this" takes it
@@ -71,7 +78,9 @@ class Watch:
     source: str
     tell: Tell
     mirrored: bool = False
+    wake: threading.Event = field(default_factory=threading.Event, repr=False)
     frame: Any = None
+    last_analysed: float = -1e9  # the arrival time of the last frame read
     arrived: float = 0.0
     frames: int = 0  # offered
     analysed: int = 0
@@ -82,9 +91,11 @@ class Watch:
         """The newest frame (any thread); the one before, if not analysed yet, is dropped."""
         self.frame, self.arrived = frame, time.monotonic()
         self.frames += 1
+        self.wake.set()
 
     def release(self) -> None:
         self.closed = True
+        self.wake.set()
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,10 @@ class Eyes:
         self._expressed: dict[str, tuple[tuple[tuple[str, float], ...], float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a frame arrived, or a hold ended
         self._thread: threading.Thread | None = None
         self.skipped = 0  # frames the worker could not answer in time
+        self.timings: deque[float] = deque(maxlen=1000)  # s from a frame's arrival to its decision
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="eyes", daemon=True)
@@ -124,12 +137,13 @@ class Eyes:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
 
     def watch(self, who: str, source: str, tell: Tell, mirrored: bool = False) -> Watch:
         """A phone pressed its button: read its face until :meth:`Watch.release`."""
-        watch = Watch(who, source, tell, mirrored)
+        watch = Watch(who, source, tell, mirrored, self._wake)
         with self._lock:
             self._watches = [w for w in self._watches if w.source != source] + [watch]
             reader = self._readers.pop(source, None) or FaceReader()
@@ -152,19 +166,39 @@ class Eyes:
     # -- the thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        next_tick = time.monotonic()
         while not self._stop.is_set():
+            self._wake.clear()
             with self._lock:
                 watches = list(self._watches)
+            soonest = 0.5  # seconds to sleep when nothing is due
             for watch in watches:
                 if self._stop.is_set():
                     break
+                due = self._due(watch)
+                if due > 0:
+                    soonest = min(soonest, due)
+                    continue
                 try:
                     self._look(watch)
                 except Exception:  # one bad frame or phone never stops the others
                     log.exception("reading %s's face failed", watch.who)
-            next_tick = max(next_tick + self.period, time.monotonic())
-            self._stop.wait(max(next_tick - time.monotonic(), 0.0))
+                if watch.frame is not None:
+                    soonest = min(soonest, self._due(watch))
+            if soonest > 0:
+                self._wake.wait(soonest)
+
+    def _due(self, watch: Watch) -> float:
+        """Seconds until ``watch`` should be looked at (0: now)."""
+        if watch.closed:
+            return 0.0
+        if watch.frame is None:
+            return 1.0
+        reader = self._readers.get(watch.source)
+        if reader is not None and reader.pending:
+            return 0.0  # confirm a change on the very next frame
+        if watch.arrived - watch.last_analysed >= STEADY * self.period:
+            return 0.0  # a frame that has just come: read it now, not after it has aged
+        return 1.0  # wait for the next frame (its arrival wakes the thread)
 
     def _look(self, watch: Watch) -> None:
         reader = self._readers.get(watch.source)
@@ -175,6 +209,7 @@ class Eyes:
         if frame is None:
             return
         watch.frame = None
+        watch.last_analysed = arrived
         rgb = as_rgb(frame)
         faces = self.worker.faces(watch.source, rgb, int(arrived * 1000))
         if faces is None:
@@ -186,6 +221,7 @@ class Eyes:
         if face is not None:
             self.readings.append(Kept(watch.who, face.record()))
         seen, decisions = reader.add(arrived, face, self.tempo())
+        self.timings.append(time.monotonic() - arrived)
         for decision in decisions:
             if self.on_decision is not None:
                 self.on_decision(watch.who, decision, arrived)
