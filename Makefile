@@ -3,9 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Debian packages the box needs at run time (installed only when missing and when run as root).
+# Debian packages the box needs at run time (installed only when missing and when run as root);
+# libgl1 and GLib for OpenCV, which mediapipe (the face reader) imports (Debian 13 calls GLib
+# libglib2.0-0t64).
 APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-soundfont \
-	pulseaudio pulseaudio-utils libasound2-plugins
+	pulseaudio pulseaudio-utils libasound2-plugins libgl1 libglib2.0-0t64|libglib2.0-0
 # The better piano for the box itself (about 140 MB, FluidR3_GM), installed by `make run` only.
 # Alternatives separated by "|": the first one the distribution knows is installed (Debian 12
 # and Raspberry Pi OS call it fluid-soundfont-gm; fluid-r3-gm-soundfont is the newer name).
@@ -57,6 +59,7 @@ bench: install-dev
 	$(PY) -m export.bench_asr
 	$(PY) -m export.bench_spoken
 	$(PY) -m export.bench_voice
+	$(PY) -m export.bench_faces
 	$(PY) -m export.bench_soak --minutes 30 --phones 8
 	$(PY) -m export.hostile_bench
 

@@ -170,3 +170,52 @@ def test_a_killed_worker_is_restarted_and_reads_again(worker: FaceWorker) -> Non
     for i in range(3):
         got = worker.faces("after kill", rgb, 100 + i * 66, timeout=5.0)
     assert got and len(got) == 1
+
+
+def test_the_eyes_read_a_held_phone_s_newest_frames_and_act(worker: FaceWorker) -> None:
+    """The box's eyes with the real worker: frames offered at 30 a second while the button is
+    held (the neutral look, then the smile); stale frames are dropped, about 15 a second are
+    read, the smile becomes one Direct from that phone, the phone is told what is seen, "like
+    this" gets the smile's mixture, and nothing happens once the button is let go."""
+    from appliance.events import Direct, Event, Seen
+    from appliance.vision.watching import Eyes
+
+    frames, fps = face_samples.read_video(face_samples.sample("single_face.mp4"))
+    acted: list[tuple[Event, str, str | None]] = []
+    told: list[Event] = []
+    eyes = Eyes(worker, lambda e, who, source: acted.append((e, who, source)), lambda: 90.0)
+    eyes.start()
+    try:
+        watch = eyes.watch("Anna", "phone-9", told.append)
+        started = time.monotonic()
+        for i in range(int(len(frames) * 30 / fps)):
+            watch.offer(frames[int(i * fps / 30)])
+            time.sleep(max(0.0, started + (i + 1) / 30 - time.monotonic()))
+        time.sleep(0.3)
+        seconds = time.monotonic() - started
+        assert eyes.like_this("phone-9") == dict_items_of(acted)
+        watch.release()
+        time.sleep(0.2)
+        for frame in frames[-20:]:  # let go: frames offered now are not read
+            watch.offer(frame)
+        time.sleep(0.3)
+    finally:
+        eyes.close()
+    assert watch.frames > watch.analysed
+    assert 10 <= watch.analysed / seconds <= 16
+    directs = [e for e, _, _ in acted if isinstance(e, Direct)]
+    assert len(directs) == 1 and directs[0].text == "smiling → gentler"
+    assert acted[0][1:] == ("Anna", "phone-9")
+    seen = [e for e in told if isinstance(e, Seen)]
+    assert any(s.expression == "smile" for s in seen)
+    assert len(seen) <= seconds / 0.25 + 6  # a few a second, not one per frame
+    assert len(eyes.readings) == watch.analysed  # numbers kept for the memory, per frame
+    assert eyes.like_this("phone-8") is None
+
+
+def dict_items_of(acted: list) -> tuple[tuple[str, float], ...]:
+    """The (class, strength) pairs of the one Direct acted on."""
+    from appliance.directions.encoded import decode
+
+    (direct,) = [e for e, _, _ in acted if getattr(e, "directions", None)]
+    return tuple((r.cls, r.strength) for r in decode(direct.directions).directions)

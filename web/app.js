@@ -11,7 +11,7 @@ const state = {
   lang: localStorage.getItem("lang") || (navigator.language || "en").slice(0, 2),
   token: localStorage.getItem("token") || "",
   stream: null, pc: null, channel: null, paired: false, playing: true,
-  curves: [], analyser: null, events: [], seen: [], plain: null,
+  curves: [], analyser: null, events: [], seen: [], sentVideo: [], plain: null,
 };
 if (!TEXT[state.lang]) state.lang = "en";
 
@@ -296,8 +296,18 @@ function setPaired(paired) {
 async function connect() {
   const pc = new RTCPeerConnection({ iceServers: [] });
   state.pc = pc;
+  for (const old of state.sentVideo) old.stop();  // a reconnection sends fresh copies
+  state.sentVideo = [];
   if (state.stream) {
-    for (const track of state.stream.getTracks()) pc.addTrack(track, state.stream);
+    for (const track of state.stream.getAudioTracks()) pc.addTrack(track, state.stream);
+    // the camera goes to the box only while the button is held (a copy of the track, so that
+    // the preview stays live): the box reads faces then, and decodes next to nothing otherwise
+    for (const track of state.stream.getVideoTracks()) {
+      const sent = track.clone();
+      sent.enabled = false;
+      state.sentVideo.push(sent);
+      pc.addTrack(sent, state.stream);
+    }
   } else {
     pc.addTransceiver("audio", { direction: "recvonly" });
   }
@@ -411,6 +421,7 @@ function holdToTalk() {
     button.classList.add("active");
     button.textContent = t("speaking");
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = true;
+    for (const track of state.sentVideo) track.enabled = true;
     $("heard").textContent = "";
     say(t("listeningNow"));
     send({ type: "talk", pressed: true, language: state.lang });
@@ -422,6 +433,7 @@ function holdToTalk() {
     button.textContent = t("talk");
     send({ type: "talk", pressed: false });
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = false;
+    for (const track of state.sentVideo) track.enabled = false;
   };
   button.addEventListener("pointerdown", press);
   for (const name of ["pointerup", "pointercancel", "pointerleave"]) button.addEventListener(name, release);

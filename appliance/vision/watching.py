@@ -77,6 +77,7 @@ class Watch:
     who: str
     source: str
     tell: Tell
+    person: str = ""  # whose calibration
     mirrored: bool = False
     wake: threading.Event = field(default_factory=threading.Event, repr=False)
     frame: Any = None
@@ -141,13 +142,17 @@ class Eyes:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
 
-    def watch(self, who: str, source: str, tell: Tell, mirrored: bool = False) -> Watch:
-        """A phone pressed its button: read its face until :meth:`Watch.release`."""
-        watch = Watch(who, source, tell, mirrored, self._wake)
+    def watch(
+        self, who: str, source: str, tell: Tell, person: str = "", mirrored: bool = False
+    ) -> Watch:
+        """A phone pressed its button: read its face until :meth:`Watch.release`. ``person``:
+        whose neutral face the calibration keeps (the phone's pairing, so that it survives a
+        reconnection; default: ``source``)."""
+        watch = Watch(who, source, tell, person or source, mirrored, self._wake)
         with self._lock:
             self._watches = [w for w in self._watches if w.source != source] + [watch]
-            reader = self._readers.pop(source, None) or FaceReader()
-            self._readers[source] = reader  # the most recent last
+            reader = self._readers.pop(watch.person, None) or FaceReader()
+            self._readers[watch.person] = reader  # the most recent last
             while len(self._readers) > MAX_PHONES:
                 self._readers.pop(next(iter(self._readers)))
         reader.begin(time.monotonic())
@@ -193,7 +198,7 @@ class Eyes:
             return 0.0
         if watch.frame is None:
             return 1.0
-        reader = self._readers.get(watch.source)
+        reader = self._readers.get(watch.person)
         if reader is not None and reader.pending:
             return 0.0  # confirm a change on the very next frame
         if watch.arrived - watch.last_analysed >= STEADY * self.period:
@@ -201,7 +206,7 @@ class Eyes:
         return 1.0  # wait for the next frame (its arrival wakes the thread)
 
     def _look(self, watch: Watch) -> None:
-        reader = self._readers.get(watch.source)
+        reader = self._readers.get(watch.person)
         if watch.closed or reader is None:
             self._finish(watch, reader)
             return

@@ -293,7 +293,9 @@ class Hub:
                     peer.name, peer.source, language, self._teller(peer)
                 )
             if self.eyes is not None:
-                peer.watch = self.eyes.watch(peer.name, peer.source, self._teller(peer))
+                peer.watch = self.eyes.watch(
+                    peer.name, peer.source, self._teller(peer), peer.token_hash
+                )
             self.bus.publish(Action(peer.name, "speaking"))
         elif not pressed and peer.talking:
             peer.talking = False
