@@ -19,7 +19,7 @@ import pytest
 
 from export import face_samples
 from export.webbox import WebBox
-from tests.test_web import launch_chromium, phone, shot, wait_for
+from tests.test_web import launch_chromium, paired_page, shot, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,16 +69,9 @@ def test_a_smile_shown_to_the_phone_makes_the_music_gentler(box, camera, quiet_w
     with sync_playwright() as p:
         browser = launch_chromium(p, quiet_wav, camera)
         try:
-            page = phone(browser).new_page()
-            page.goto(box.url)
-            page.click("#start")
-            page.click("#allow")
-            page.fill("#pin", box.pairing.current_pin())
-            page.click("#pair")
-            page.wait_for_selector("#main", state="visible")
-            wait_for(
-                lambda: page.evaluate("window.appliance.state.pc.connectionState") == "connected"
-            )
+            page = paired_page(browser, box, "Anna")
+            state = "window.appliance.state.pc.connectionState"
+            wait_for(lambda: page.evaluate(state) == "connected")
             wait_for(lambda: engine.state == "playing")
             opened = page.evaluate("window.appliance.state.streamStartedAt") / 1000.0
             talk = page.locator("#talk").bounding_box()

@@ -21,6 +21,7 @@ from tests.test_web import (  # noqa: F401 - fixtures
     PHONE,
     browser,
     chromium_installed,
+    paired_page,
     phone,
     speech_wav,
     wait_for,
@@ -45,17 +46,7 @@ def box(tmp_path_factory):
 def open_phone(box, browser, lang: str):  # noqa: F811
     """A paired phone in ``lang`` on the main view; answers (page, the box's peer for it)."""
     name = f"face {lang}"
-    token = box.pairing.pair_with_pin(box.pairing.current_pin(), name)
-    context = phone(browser)
-    context.add_init_script(
-        f"localStorage.setItem('token', '{token}'); localStorage.setItem('lang', '{lang}');"
-    )
-    page = context.new_page()
-    page.goto(box.url)
-    page.click("#start")
-    page.click("#allow")
-    page.wait_for_selector("#main", state="visible")
-    wait_for(lambda: page.evaluate("window.appliance.state.paired") is True)
+    page = paired_page(browser, box, name, lang)
     wait_for(lambda: page.evaluate("window.appliance.state.channel.readyState") == "open")
     peer = wait_for(lambda: next((p for p in box.hub.peers if p.name == name), None))
     wait_for(lambda: peer.channel is not None and peer.channel.readyState == "open")

@@ -93,6 +93,24 @@ def phone(browser):
     return context
 
 
+def paired_page(browser, box, name: str, lang: str = ""):
+    """A phone paired as ``name`` (its token put in place as the pairing page would), in
+    ``lang`` if given, on the main view and paired."""
+    token = box.pairing.pair_with_pin(box.pairing.current_pin(), name)
+    script = f"localStorage.setItem('token', '{token}');"
+    if lang:
+        script += f" localStorage.setItem('lang', '{lang}');"
+    context = phone(browser)
+    context.add_init_script(script)
+    page = context.new_page()
+    page.goto(box.url)
+    page.click("#start")
+    page.click("#allow")
+    page.wait_for_selector("#main", state="visible")
+    wait_for(lambda: page.evaluate("window.appliance.state.paired") is True)
+    return page
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))

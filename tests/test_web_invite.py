@@ -6,6 +6,7 @@ from tests.test_web import (  # noqa: F401 - fixtures
     box,
     browser,
     chromium_installed,
+    paired_page,
     phone,
     shot,
     speech_wav,
@@ -14,22 +15,14 @@ from tests.test_web import (  # noqa: F401 - fixtures
 
 
 def test_a_paired_phone_shows_the_pin_to_invite_someone(box, browser):  # noqa: F811
-    token = box.pairing.pair_with_pin(box.pairing.current_pin(), "inviting phone")
-    context = phone(browser)
-    context.add_init_script(f"localStorage.setItem('token', '{token}');")
-    page = context.new_page()
-    page.goto(box.url)
-    page.click("#start")
-    page.click("#allow")
-    page.wait_for_selector("#main", state="visible")
-    wait_for(lambda: page.evaluate("window.appliance.state.paired") is True)
+    page = paired_page(browser, box, "inviting phone")
     page.click("#invite")
     page.wait_for_selector("#invitation", state="visible")
     assert page.inner_text("#invite-pin") == box.pairing.current_pin()
     assert page.locator("#invite-qr svg").count() == 1
     page.locator("#invitation").scroll_into_view_if_needed()
     shot(page, "7-invite")
-    context.close()
+    page.context.close()
 
     listener = phone(browser).new_page()
     listener.goto(box.url)

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from appliance.errors import ApplianceError
     from appliance.speech.recognise import Recogniser
-    from appliance.workers.lines import decode, encode
+    from appliance.workers.lines import answer_requests, encode
 
     out = sys.stdout.buffer
     recogniser = Recogniser(n_threads=max(1, args.threads))
@@ -76,12 +76,7 @@ def main(argv: list[str] | None = None) -> None:
             "model": heard.model,
         }
 
-    for line in sys.stdin.buffer:
-        request = decode(line)
-        if request is None or not isinstance(request.get("id"), int):
-            continue
-        out.write(encode({**answer(request), "id": request["id"]}))
-        out.flush()
+    answer_requests(answer, sys.stdin.buffer, out)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     from appliance.errors import ApplianceError
-    from appliance.workers.lines import decode, encode
+    from appliance.workers.lines import answer_requests, encode
 
     out = sys.stdout.buffer
     try:
@@ -83,12 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         faces = streams.analyse(stream, image, stamp)
         return {"faces": faces, "seconds": round(time.monotonic() - started, 4)}
 
-    for line in sys.stdin.buffer:
-        request = decode(line)
-        if request is None or not isinstance(request.get("id"), int):
-            continue
-        out.write(encode({**answer(request), "id": request["id"]}))
-        out.flush()
+    answer_requests(answer, sys.stdin.buffer, out)
 
 
 class _Streams:

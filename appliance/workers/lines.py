@@ -8,7 +8,8 @@ Anything else a worker prints (a library's chatter) is not a message and is igno
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 MAX_LINE = 4 * 1024 * 1024  # bytes per message (a 30-s utterance in base64 is about 1.3 MB)
 
@@ -29,3 +30,16 @@ def decode(line: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return message if isinstance(message, dict) else None
+
+
+def answer_requests(
+    answer: Callable[[dict[str, Any]], dict[str, Any]], stdin: IO[bytes], stdout: IO[bytes]
+) -> None:
+    """The worker's side: answer each request on ``stdin`` with ``answer(request)`` and its id,
+    until the input ends; lines that are not requests are skipped."""
+    for line in stdin:
+        request = decode(line)
+        if request is None or not isinstance(request.get("id"), int):
+            continue
+        stdout.write(encode({**answer(request), "id": request["id"]}))
+        stdout.flush()
