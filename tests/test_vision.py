@@ -292,3 +292,71 @@ def test_like_this_takes_the_face_s_mixture() -> None:
     assert not with_face(said, None).understood  # no face: nothing guessed from the words
     other = Understanding("louder", "en", (DirectIntent(()),))
     assert with_face(other, (("p", 1.0),)) is other
+
+
+# -- the model file and the desk ------------------------------------------------------------
+
+
+def test_a_wrong_model_file_is_refused_with_a_clear_message(tmp_path, monkeypatch) -> None:
+    from appliance.errors import ApplianceError
+    from appliance.vision import face_model
+    from appliance.watching_setup import open_eyes
+
+    monkeypatch.setenv("APPLIANCE_CACHE", str(tmp_path))
+    with pytest.raises(ApplianceError, match="missing: install it with `make run`"):
+        face_model.installed_model()
+    face_model.model_path().parent.mkdir(parents=True)
+    face_model.model_path().write_bytes(b"not a model")
+    with pytest.raises(ApplianceError, match="damaged or another version"):
+        face_model.installed_model()
+    said: list[str] = []
+    assert open_eyes(None, said.append) is None  # type: ignore[arg-type]
+    assert said and said[0].startswith("faces are not read:")
+
+
+def test_like_this_through_the_desk_takes_that_phone_s_face() -> None:
+    from appliance.events import Event
+    from appliance.understand.desk import Desk
+
+    acted: list[tuple[Understanding, str | None]] = []
+    told: list[Event] = []
+    faces = {"phone-1": (("legato", 0.9), ("p", 0.45))}
+    desk = Desk(
+        lambda text, language: Understanding(text, "en", (Unknown(),)),
+        lambda u, who, source: acted.append((u, source)),
+        lambda u, language: "ok",
+        context=lambda u, source: with_face(u, faces.get(source or "")),
+    )
+    desk.start()
+    try:
+        desk.submit("play it like this", "en", "Anna", "phone-1", told.append)
+        desk.submit("like this", "en", "Ben", "phone-2", told.append)
+        assert desk.wait_idle(5)
+    finally:
+        desk.close()
+    assert len(acted) == 1 and acted[0][1] == "phone-1"
+    intent = acted[0][0].intents[0]
+    assert isinstance(intent, DirectIntent)
+    assert [s.cls for s in intent.directions] == ["legato", "p"]
+    assert len(told) == 2  # each was answered
+
+
+def test_oversized_frames_are_not_read() -> None:
+    from appliance.vision.watching import MAX_INPUT_PIXELS, Eyes
+
+    class NoWorker:
+        calls = 0
+
+        def faces(self, *args: object, **kwargs: object) -> list:
+            NoWorker.calls += 1
+            return []
+
+    eyes = Eyes(NoWorker(), lambda *a: None, lambda: 0.0)  # type: ignore[arg-type]
+    watch = eyes.watch("x", "phone-1", lambda e: None)
+    watch.offer(np.zeros((2000, 1100, 3), np.uint8))
+    assert MAX_INPUT_PIXELS < 2000 * 1100
+    eyes._look(watch)
+    assert NoWorker.calls == 0 and eyes.skipped == 1
+    watch.offer(np.zeros((480, 640, 3), np.uint8))
+    eyes._look(watch)
+    assert NoWorker.calls == 1

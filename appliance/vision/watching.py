@@ -54,6 +54,9 @@ Act = Callable[[Event, str, str | None], str | None]  # the conductor's submit
 Tell = Callable[[Event], None]
 
 
+MAX_INPUT_PIXELS = 1920 * 1080  # larger frames are not read (a phone sends 640 × 480)
+
+
 def as_rgb(frame: Any, width: int = WIDTH) -> np.ndarray:
     """An RGB uint8 array of ``frame`` (an ``av.VideoFrame`` or an H×W×3 array), at most
     ``width`` pixels wide (even sizes)."""
@@ -215,6 +218,9 @@ class Eyes:
             return
         watch.frame = None
         watch.last_analysed = arrived
+        if _pixels(frame) > MAX_INPUT_PIXELS:
+            self.skipped += 1  # not worth the box's time to scale down
+            return
         rgb = as_rgb(frame)
         faces = self.worker.faces(watch.source, rgb, int(arrived * 1000))
         if faces is None:
@@ -255,6 +261,12 @@ class Eyes:
             reader.end()
         with contextlib.suppress(Exception):
             self.worker.forget(watch.source)
+
+
+def _pixels(frame: Any) -> int:
+    if isinstance(frame, np.ndarray):
+        return int(frame.shape[0] * frame.shape[1])
+    return int(getattr(frame, "width", 0)) * int(getattr(frame, "height", 0))
 
 
 def _one_per_undo(directions: tuple[str, ...]) -> list[tuple[str, ...]]:
