@@ -83,6 +83,7 @@ SLOW: dict[str, str] = {
     "test_soak.py": "soak",  # the soak benchmark's 2-minute version
     "test_abuse.py": "soak",  # a whole box on loopback under floods
     "test_cli.py": "slow",  # the command line end to end, in processes of its own
+    "test_faces.py": "slow",  # MediaPipe in its worker process, on real faces
     # scores added to a library, each read in a sandboxed child process
     "test_library.py::test_add_list_remove_and_bad_files": "slow",
     "test_library.py::test_titles_come_from_the_score_before_the_file_name": "slow",
