@@ -31,7 +31,7 @@ from appliance.understand.desk import Desk
 from appliance.understand.fallback import Fallback
 from appliance.understand.intents import Understanding
 from appliance.understand.reply import reply
-from appliance.vision.like_this import with_face
+from appliance.vision.like_this import ALREADY, with_face
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def open_ears(
     speech: bool = True,
     llm: bool = True,
     asr_threads: int = 2,
-    face: Callable[[str | None], tuple[tuple[str, float], ...] | None] | None = None,
+    face: Callable[[str | None], tuple[tuple[tuple[str, float], ...], bool] | None] | None = None,
 ) -> Ears:
     """The desk, and with ``speech`` the voice, for ``session``; what cannot be had is said
     through ``problem`` and left out. ``face``: the directions a phone's user showed with their
@@ -78,11 +78,17 @@ def open_ears(
         return understand(text, language, library, describe, fallback)
 
     def context(understanding: Understanding, source: str | None) -> Understanding:
-        return with_face(understanding, face(source)) if face is not None else understanding
+        seen = face(source) if face is not None else None
+        return with_face(understanding, *seen) if seen is not None else understanding
+
+    def act(understanding: Understanding, who: str, source: str | None) -> str | None:
+        if understanding.by == ALREADY:  # "like this" while the face has already done it
+            return None
+        return conductor.submit_understood(understanding, who, source)
 
     desk = Desk(
         understood,
-        conductor.submit_understood,
+        act,
         lambda u, lang: reply(u, lang, library),
         context=context,
     )

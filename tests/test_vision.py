@@ -17,7 +17,7 @@ from appliance.vision.calibration import CAP, WINDOW, Calibration
 from appliance.vision.face_reader import Decision, FaceReader, nod_tempo
 from appliance.vision.features import BLENDSHAPES, INDEX, Reading, largest, pose, reading
 from appliance.vision.head_motion import HeadMotion, Motion
-from appliance.vision.like_this import points_at_face, with_face
+from appliance.vision.like_this import ALREADY, points_at_face, with_face
 
 FPS = 15.0
 
@@ -276,7 +276,9 @@ def test_pointing_words_in_four_languages(text: str) -> None:
     assert points_at_face(text)
 
 
-@pytest.mark.parametrize("text", ["so leise", "like a lullaby", "louder", "play Bach", "slower"])
+@pytest.mark.parametrize(
+    "text", ["so leise", "like a lullaby", "louder", "play Bach", "slower", "yes like that"]
+)
 def test_directions_of_their_own_are_not_pointing(text: str) -> None:
     assert not points_at_face(text)
 
@@ -289,7 +291,8 @@ def test_like_this_takes_the_face_s_mixture() -> None:
         ("legato", 0.9),
         ("p", 0.45),
     ]
-    assert not with_face(said, None).understood  # no face: nothing guessed from the words
+    assert with_face(said, None) is said  # no face: the words alone
+    assert with_face(said, (("p", 1.0),), applied=True).by == ALREADY  # said, not done twice
     other = Understanding("louder", "en", (DirectIntent(()),))
     assert with_face(other, (("p", 1.0),)) is other
 

@@ -59,6 +59,7 @@ class Decision:
 
     directions: tuple[str, ...]
     words: str
+    mixture: bool = False  # an expression's mixture (not a tempo step or an undo)
 
 
 def nod_tempo(nod_bpm: float, tempo_bpm: float) -> float:
@@ -168,7 +169,7 @@ class FaceReader:
         self.last_mixture = mixture
         self._last_count = len(mixture)
         coded = tuple(encode(DirectionRequest(c, s, Scope.FROM_NOW)) for c, s in mixture)
-        return [Decision(coded, expressions.BY_NAME[self.active].words)]
+        return [Decision(coded, expressions.BY_NAME[self.active].words, mixture=True)]
 
     def _end_active(self, t: float) -> None:
         if self.active:

@@ -5,6 +5,10 @@ German, Spanish or Russian) takes the mixture that expression asks for (:mod:`ex
 An utterance counts when, its pointing phrase taken out, only a few filler words are left ("play
 it like this", "spiel es so", "tócalo así", "играй вот так"); "so leise" or "like a lullaby" are
 directions of their own and stay as they are.
+
+The face applies its mixture by itself the moment the expression shows; "like this" said in the
+same breath then confirms it (the reply says what it does) without applying it a second time
+(:data:`ALREADY`): smiling and saying "like this" is one "gentler", not two.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import unicodedata
 
 from appliance.understand.intents import DirectIntent, Steer, Understanding
 
+ALREADY = "face (already applied)"  # Understanding.by: say it, do not do it again
+
 POINTING = re.compile(
-    r"\b(?:like (?:this|that|so|my face)|(?:this|that) way|"
+    r"\b(?:like (?:this|so|my face)|this way|"
     r"(?:genau |etwa )?so(?: wie (?:das|hier|ich))?|wie das|auf diese (?:art|weise)|"
     r"así|como (?:esto|este|eso)|de (?:esta|esa) (?:manera|forma)|de este modo|"
     r"(?:вот )?так(?:им образом)?|как это|вот так)\b"
@@ -43,16 +49,16 @@ def points_at_face(text: str) -> bool:
 
 
 def with_face(
-    understanding: Understanding, mixture: tuple[tuple[str, float], ...] | None
+    understanding: Understanding,
+    mixture: tuple[tuple[str, float], ...] | None,
+    applied: bool = False,
 ) -> Understanding:
     """``understanding`` with its intents replaced by the face's ``mixture`` when the words
-    point at the face; unchanged otherwise. With no expression seen, pointing words ask for
-    nothing (rather than a guess from the words "like this")."""
-    if not points_at_face(understanding.text):
+    point at the face and it showed an expression lately; unchanged otherwise (with no face,
+    "genau so" stays the praise the rules read in it). ``applied``: the face has already
+    applied that mixture (the result is marked :data:`ALREADY`)."""
+    if not mixture or not points_at_face(understanding.text):
         return understanding
-    if not mixture:
-        return Understanding(understanding.text, understanding.language, (), "face")
     steers = tuple(Steer(cls, strength) for cls, strength in mixture)
-    return Understanding(
-        understanding.text, understanding.language, (DirectIntent(steers),), "rules+face"
-    )
+    by = ALREADY if applied else "rules+face"
+    return Understanding(understanding.text, understanding.language, (DirectIntent(steers),), by)

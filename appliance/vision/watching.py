@@ -127,7 +127,8 @@ class Eyes:
         self.readings: deque[Kept] = deque(maxlen=KEEP_READINGS)
         self._watches: list[Watch] = []
         self._readers: dict[str, FaceReader] = {}
-        self._expressed: dict[str, tuple[tuple[tuple[str, float], ...], float]] = {}
+        # per phone: the face's last mixture, when it was last shown, whether it was applied
+        self._expressed: dict[str, tuple[tuple[tuple[str, float], ...], float, bool]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()  # a frame arrived, or a hold ended
@@ -161,15 +162,16 @@ class Eyes:
         reader.begin(time.monotonic())
         return watch
 
-    def like_this(self, source: str | None) -> tuple[tuple[str, float], ...] | None:
-        """The directions the face of ``source``'s user showed last, if lately; else None."""
+    def like_this(self, source: str | None) -> tuple[tuple[tuple[str, float], ...], bool] | None:
+        """The directions the face of ``source``'s user showed last, if lately, and whether the
+        face has applied them itself already; else None."""
         if source is None:
             return None
         with self._lock:
             got = self._expressed.get(source)
         if got is None or time.monotonic() - got[1] > LIKE_THIS_FOR:
             return None
-        return got[0]
+        return got[0], got[2]
 
     # -- the thread ------------------------------------------------------------------------------
 
@@ -233,6 +235,7 @@ class Eyes:
             self.readings.append(Kept(watch.who, face.record()))
         seen, decisions = reader.add(arrived, face, self.tempo())
         self.timings.append(time.monotonic() - arrived)
+        applied = False
         for decision in decisions:
             if self.on_decision is not None:
                 self.on_decision(watch.who, decision, arrived)
@@ -240,9 +243,16 @@ class Eyes:
                 refusal = self.act(Direct(decision.words, "", directions), watch.who, watch.source)
                 if refusal is not None:
                     log.info("%s's face: %s", watch.who, refusal)
+                applied = applied or (refusal is None and decision.mixture)
         if reader.active:
             with self._lock:
-                self._expressed[watch.source] = (reader.last_mixture, time.monotonic())
+                before = self._expressed.get(watch.source)
+                kept = before is not None and before[0] == reader.last_mixture and before[2]
+                self._expressed[watch.source] = (
+                    reader.last_mixture,
+                    time.monotonic(),
+                    bool(applied or kept),
+                )
         self._show(watch, seen)
 
     def _show(self, watch: Watch, seen: Seen) -> None:
