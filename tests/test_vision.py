@@ -71,6 +71,11 @@ def test_malformed_faces_are_none_and_the_largest_face_is_chosen() -> None:
     assert reading({"scores": [], "matrix": rotation()}, 0.0) is None
     assert reading({"scores": {}, "matrix": [1, 2]}, 0.0) is None
     assert reading({"scores": {"x": "y"}, "matrix": ["a"] * 16}, 0.0) is None
+    nan = float("nan")
+    assert reading({"scores": {}, "matrix": [nan] * 16}, 0.0) is None
+    nan_score = reading({"scores": {"mouthSmileLeft": nan}, "matrix": rotation()}, 0.0)
+    assert nan_score is not None and nan_score.score("mouthSmileLeft") == 0.0
+    assert largest([{"area": nan}]) is None
     odd = reading({"scores": {"mouthSmileLeft": 7, "nonsense": 1}, "matrix": rotation()}, 0.0)
     assert odd is not None and odd.score("mouthSmileLeft") == 1.0  # clipped
     faces: list[dict[str, float]] = [

@@ -100,21 +100,30 @@ def reading(face: Mapping[str, Any], t: float, mirrored: bool = False) -> Readin
     scores = np.zeros(len(BLENDSHAPES), np.float32)
     for name, value in scores_in.items():
         i = INDEX.get(name)
-        if i is not None and isinstance(value, int | float):
+        if i is not None and isinstance(value, int | float) and math.isfinite(value):
             scores[i] = float(np.clip(value, 0.0, 1.0))
     try:
-        yaw, pitch, roll = pose([float(v) for v in matrix])
+        numbers = [float(v) for v in matrix]
     except (TypeError, ValueError):
         return None
+    if not all(math.isfinite(v) for v in numbers):
+        return None
+    yaw, pitch, roll = pose(numbers)
     if mirrored:
         scores, yaw, roll = scores[list(MIRROR)], -yaw, -roll
     area = face.get("area")
-    size = float(area) if isinstance(area, int | float) else 0.0
+    size = float(area) if isinstance(area, int | float) and math.isfinite(area) else 0.0
     return Reading(t, scores, yaw, pitch, roll, size)
 
 
 def largest(faces: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """Of several faces in a frame, the one that covers most of it (the person holding the
     phone, usually); None when there is none."""
-    sized = [f for f in faces if isinstance(f, Mapping) and isinstance(f.get("area"), int | float)]
+    sized = [
+        f
+        for f in faces
+        if isinstance(f, Mapping)
+        and isinstance(f.get("area"), int | float)
+        and math.isfinite(f["area"])
+    ]
     return max(sized, key=lambda f: float(f["area"]), default=None)
