@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from appliance.errors import ApplianceError
 from appliance.perform.session import Session
+from appliance.vision.face_reader import ALLEGRO_EFFECT
 from appliance.vision.landmarks import FaceWorker
 from appliance.vision.watching import Eyes
 
@@ -30,7 +31,10 @@ def open_eyes(session: Session, problem: Callable[[str], None]) -> Eyes | None:
         return None
     worker = FaceWorker(on_event=problem)
     worker.start()
-    eyes = Eyes(worker, session.conductor.submit, session.engine.tempo_now)
+    vectors = session.engine.vectors
+    measured = (vectors.effects or {}).get("allegro", {}) if vectors is not None else {}
+    effect = float(measured.get("beat_period", ALLEGRO_EFFECT))
+    eyes = Eyes(worker, session.conductor.submit, session.engine.tempo_now, allegro_effect=effect)
     eyes.start()
     return eyes
 

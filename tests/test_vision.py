@@ -368,3 +368,68 @@ def test_oversized_frames_are_not_read() -> None:
     watch.offer(np.zeros((480, 640, 3), np.uint8))
     eyes._look(watch)
     assert NoWorker.calls == 1
+
+
+def test_a_faint_smile_with_one_strong_frame_does_nothing() -> None:
+    reader, t0 = calibrated_reader()
+    faint = {"mouthSmileLeft": 0.17, "mouthSmileRight": 0.17}  # level about 0.28
+    frames = [face(t0 + i / FPS, **faint) for i in range(12)]
+    frames[5] = face(frames[5].t, mouthSmileLeft=0.9, mouthSmileRight=0.9)
+    assert not any(ds for _, _, ds in held(reader, frames))
+
+
+def test_a_smile_lost_for_a_moment_and_found_again_is_one_smile() -> None:
+    reader, t0 = calibrated_reader()
+    smile = {"mouthSmileLeft": 0.85, "mouthSmileRight": 0.85}
+    frames: list[Reading | None] = [face(t0 + i / FPS, **smile) for i in range(10)]
+    frames += [None] * 15  # a second without the face
+    frames += [face(t0 + (25 + i) / FPS + 3.0, **smile) for i in range(10)]
+    decisions = [d for _, _, ds in held(reader, frames) for d in ds]
+    assert [d.words for d in decisions] == ["smiling → gentler"]
+
+
+def test_a_shake_in_a_new_hold_or_after_a_refusal_undoes_one_direction() -> None:
+    reader, t0 = calibrated_reader()
+    smile = [face(t0 + i / FPS, mouthSmileLeft=0.9, mouthSmileRight=0.9) for i in range(4)]
+    assert any(ds for _, _, ds in held(reader, smile))
+    reader.begin(10.0)  # a new hold
+    calm = [face(10.0 + i / FPS) for i in range(10)]
+    shake = [
+        face(10.7 + i / FPS, yaw=12 * math.sin(2 * math.pi * 2.0 * i / FPS)) for i in range(20)
+    ]
+    decisions = [d for _, _, ds in held(reader, calm + shake) for d in ds]
+    assert [d.directions for d in decisions] == [("undo",)]
+    reader2, t1 = calibrated_reader()
+    smile2 = [face(t1 + i / FPS, mouthSmileLeft=0.9, mouthSmileRight=0.9) for i in range(4)]
+    held(reader2, smile2)
+    reader2.refused()  # the conductor did not take it
+    shake2 = [
+        face(t1 + 1 + i / FPS, yaw=12 * math.sin(2 * math.pi * 2.0 * i / FPS)) for i in range(20)
+    ]
+    decisions2 = [d for _, _, ds in held(reader2, shake2) for d in ds]
+    assert [d.directions for d in decisions2] == [("undo",)]
+
+
+def test_a_nodding_step_uses_the_measured_effect_of_allegro() -> None:
+    reader = FaceReader(allegro_effect=-0.2)
+    reader.begin(0.0)
+    held(reader, [face(i / FPS) for i in range(int(WINDOW * FPS) + 2)])
+    t0 = (int(WINDOW * FPS) + 2) / FPS
+    frames = [
+        face(t0 + i / FPS, pitch=6 * math.sin(2 * math.pi * 2.0 * i / FPS)) for i in range(90)
+    ]
+    decisions = [d for _, _, ds in held(reader, frames, tempo=100.0) for d in ds]
+    first = decode(decisions[0].directions).directions[0]
+    # 100 → at most 120 in one step: ln 1.2 / 0.2 units of allegro
+    assert first.strength == pytest.approx(math.log(1.2) / 0.2, abs=0.01)
+
+
+def test_a_frame_from_before_the_hold_is_not_its_neutral() -> None:
+    calibration = Calibration()
+    calibration.begin(5.0)
+    smiling = np.zeros(len(BLENDSHAPES), np.float32)
+    smiling[INDEX["browInnerUp"]] = 0.3
+    calibration.add(4.9, smiling)  # read late, from the hold before
+    for i in range(int(WINDOW * FPS) + 2):
+        calibration.add(5.0 + i / FPS, np.zeros(len(BLENDSHAPES), np.float32))
+    assert calibration.neutral[INDEX["browInnerUp"]] == 0.0

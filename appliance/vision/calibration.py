@@ -45,8 +45,8 @@ class Calibration:
         return self._started is not None and self._hold_neutral is None
 
     def add(self, t: float, scores: np.ndarray) -> None:
-        if self._started is None or self._hold_neutral is not None:
-            return
+        if self._started is None or self._hold_neutral is not None or t < self._started:
+            return  # (a frame from before this hold, read late, is not this hold's neutral)
         if t - self._started <= WINDOW or not self._window:  # (a first frame that came late)
             self._window.append(np.minimum(scores, CAP))
         if t - self._started <= WINDOW:

@@ -7,17 +7,19 @@ should show (:class:`~appliance.events.Seen`) and the directions to apply (:clas
 - the first ``calibration.WINDOW`` seconds of each hold calibrate the neutral; nothing is read
   then;
 - expression levels (:mod:`expressions`) are smoothed (``SMOOTH``: a share of the new frame)
-  and read with hysteresis: an expression turns on when its smoothed level stays at or above
-  ``ON`` for ``ON_FRAMES`` frames running and it is the strongest, and off below ``OFF`` — a
-  one-frame flicker changes nothing. Turning on applies its direction mixture once, its strength
-  by the level (the same expression again only after it went off and ``AGAIN`` seconds passed);
-- a head shake → "no": undo what this phone's face asked for last (every direction of that
-  mixture), or the last direction;
+  and read with hysteresis: an expression turns on when the level of ``ON_FRAMES`` frames running
+  (each frame's own, not the smoothed one) is at or above ``ON`` and it is the strongest, and off
+  when the smoothed level falls below ``OFF`` — a one-frame flicker changes nothing. Turning on
+  applies its direction mixture once, its strength by the level (the same expression again only
+  after it went off and ``AGAIN`` seconds passed);
+- a head shake → "no": undo what this phone's face asked for last in this hold (every
+  direction of that mixture, as far as the conductor took them), else the last direction;
 - nodding (:mod:`head_motion`) → the tempo follows the nodding beat: every ``TEMPO_EVERY``
   seconds of steady nodding, the beat — taken at the multiple (½, 1, 1½, 2, 3) nearest the
   music's tempo — moves the tempo towards it by ``allegro`` ± (at most ``MAX_STEP`` per step and
   ``MAX_CHANGE`` from the tempo when nodding began; nothing within ``TEMPO_TOLERANCE``);
-- no face for ``LOST`` seconds: every expression goes off, nothing is applied.
+- no face: nothing is applied, and what was on stays on (a face lost for a moment and found
+  again still smiling is one smile, not two).
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from appliance.vision.head_motion import HeadMotion
 SMOOTH = 0.6  # the new frame's share in the smoothed level
 ON, OFF, ON_FRAMES = 0.4, 0.2, 2
 AGAIN = 2.0  # seconds before an expression that went off may apply again
-LOST = 0.4  # seconds without a face before its expression ends
 TEMPO_EVERY = 2.0
 TEMPO_TOLERANCE = math.log(1.05)
 MAX_STEP = math.log(1.2)
@@ -48,8 +49,9 @@ MAX_CHANGE = math.log(1.4)
 BEAT_MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0)
 MIN_BPM, MAX_BPM = 30.0, 240.0
 SHAKE_WORDS = "head shake → undo"
-# ln beat period per unit strength of "allegro" (negative: faster)
-_ALLEGRO = DEFAULT_EFFECTS["allegro"]["beat_period"]
+# ln beat period per unit strength of "allegro" (negative: faster) when the steering vectors
+# carry no measured figure
+ALLEGRO_EFFECT = DEFAULT_EFFECTS["allegro"]["beat_period"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,11 @@ def nod_tempo(nod_bpm: float, tempo_bpm: float) -> float:
 
 
 class FaceReader:
-    def __init__(self) -> None:
+    def __init__(self, allegro_effect: float = ALLEGRO_EFFECT) -> None:
+        """``allegro_effect``: how much one unit of "allegro" changes the ln beat period (the
+        steering vectors' measured figure; negative), so that a nodding step asks for the
+        tempo change it means."""
+        self.allegro_effect = allegro_effect if allegro_effect < 0 else ALLEGRO_EFFECT
         self.calibration = Calibration()  # kept across holds
         self.motion = HeadMotion()
         self._smoothed = np.zeros(len(expressions.TABLE), np.float32)
@@ -79,7 +85,6 @@ class FaceReader:
         self.active: str = ""  # the expression on now ("" none)
         self.active_level = 0.0
         self._ended: dict[str, float] = {}
-        self._last_face = -1e9
         self._last_tempo = -1e9
         self._nod_start_tempo = 0.0
         self._asked_tempo: tuple[float, float] | None = None  # (tempo asked, when)
@@ -96,6 +101,7 @@ class FaceReader:
         self._above[:] = 0
         self.active, self.active_level = "", 0.0
         self._asked_tempo, self._nod_start_tempo = None, 0.0
+        self._last_count = 0
         self.holding = True
 
     @property
@@ -112,19 +118,15 @@ class FaceReader:
         if not self.holding:
             return Seen(), []
         if face is None:
-            if t - self._last_face > LOST:
-                self._smoothed[:] = 0
-                self._above[:] = 0
-                self._end_active(t)
+            self._above[:] = 0  # frames running: a gap breaks the run
             return Seen(words=expressions.NO_FACE_WORDS), []
-        self._last_face = t
         self.calibration.add(t, face.scores)
         if self.calibration.calibrating:
             return Seen("neutral", (0.0,) * len(expressions.TABLE), words="calibrating"), []
         decisions: list[Decision] = []
         level = expressions.levels(face.scores, self.calibration.neutral)
         self._smoothed = SMOOTH * level + (1 - SMOOTH) * self._smoothed
-        self._above = np.where(self._smoothed >= ON, self._above + 1, 0)
+        self._above = np.where(level >= ON, self._above + 1, 0)
         decisions += self._expression(t)
         motion = self.motion.add(t, face.pitch, face.yaw)
         gesture = ""
@@ -176,6 +178,10 @@ class FaceReader:
             self._ended[self.active] = t
         self.active, self.active_level = "", 0.0
 
+    def refused(self) -> None:
+        """The conductor did not take the last decision: a shake has nothing of it to undo."""
+        self._last_count = 0
+
     def _undo(self) -> Decision:
         count, self._last_count = max(self._last_count, 1), 0
         return Decision(("undo",) * count, SHAKE_WORDS)
@@ -199,7 +205,7 @@ class FaceReader:
             return []
         self._last_tempo = t
         self._asked_tempo = (tempo_bpm * math.exp(step), t)
-        strength = round(step / -_ALLEGRO, 2)  # allegro's beat period falls as strength grows
+        strength = round(-step / self.allegro_effect, 2)  # faster: a shorter beat period
         coded = (encode(DirectionRequest("allegro", strength, Scope.FROM_NOW)),)
         self._last_count = 1
         return [Decision(coded, f"nodding → following your beat ({nod_bpm:.0f} /min)")]

@@ -100,11 +100,11 @@ def reading(face: Mapping[str, Any], t: float, mirrored: bool = False) -> Readin
     scores = np.zeros(len(BLENDSHAPES), np.float32)
     for name, value in scores_in.items():
         i = INDEX.get(name)
-        if i is not None and isinstance(value, int | float) and math.isfinite(value):
+        if i is not None and isinstance(value, int | float) and _finite(value):
             scores[i] = float(np.clip(value, 0.0, 1.0))
     try:
         numbers = [float(v) for v in matrix]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not all(math.isfinite(v) for v in numbers):
         return None
@@ -112,7 +112,7 @@ def reading(face: Mapping[str, Any], t: float, mirrored: bool = False) -> Readin
     if mirrored:
         scores, yaw, roll = scores[list(MIRROR)], -yaw, -roll
     area = face.get("area")
-    size = float(area) if isinstance(area, int | float) and math.isfinite(area) else 0.0
+    size = float(area) if isinstance(area, int | float) and _finite(area) else 0.0
     return Reading(t, scores, yaw, pitch, roll, size)
 
 
@@ -122,8 +122,14 @@ def largest(faces: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     sized = [
         f
         for f in faces
-        if isinstance(f, Mapping)
-        and isinstance(f.get("area"), int | float)
-        and math.isfinite(f["area"])
+        if isinstance(f, Mapping) and isinstance(f.get("area"), int | float) and _finite(f["area"])
     ]
     return max(sized, key=lambda f: float(f["area"]), default=None)
+
+
+def _finite(value: float) -> bool:
+    """A number a float can hold (not NaN, not infinite, not a huge integer)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from appliance.events import Direct, Event, Seen
-from appliance.vision.face_reader import Decision, FaceReader
-from appliance.vision.features import largest, reading
+from appliance.vision.face_reader import ALLEGRO_EFFECT, Decision, FaceReader
+from appliance.vision.features import Reading, largest, reading
 from appliance.vision.landmarks import FaceWorker
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ STEADY = 0.8
 WIDTH = 320
 SEEN_EVERY = 0.25  # seconds between "seen" events to a phone, unless what it says changes
 LIKE_THIS_FOR = 6.0  # seconds after the face last showed an expression, "like this" takes it
-KEEP_READINGS = 20_000  # analysed faces kept in memory (about 20 minutes of holding at 15 fps)
+KEEP_READINGS = 10_000  # analysed faces kept in memory (11 minutes of holding at 15 fps; ~5 MB)
 MAX_PHONES = 16  # per-phone calibrations kept
 
 Act = Callable[[Event, str, str | None], str | None]  # the conductor's submit
@@ -104,10 +104,11 @@ class Watch:
 
 @dataclass(frozen=True)
 class Kept:
-    """One analysed face, for the memory: who, and the reading's numbers."""
+    """One analysed face, for the memory: who, and the reading (numbers only;
+    ``reading.record()`` gives them as plain JSON)."""
 
     who: str
-    record: dict[str, Any]
+    reading: Reading
 
 
 class Eyes:
@@ -117,11 +118,13 @@ class Eyes:
         act: Act,
         tempo: Callable[[], float],
         fps: float = FPS,
+        allegro_effect: float = ALLEGRO_EFFECT,
         on_decision: Callable[[str, Decision, float], None] | None = None,
     ) -> None:
         self.worker = worker
         self.act = act
         self.tempo = tempo  # the music's tempo now (Position.tempo_bpm; 0 unknown)
+        self.allegro_effect = allegro_effect  # the steering vectors' measured figure
         self.period = 1.0 / fps
         self.on_decision = on_decision  # (who, decision, frame arrival time): for benchmarks
         self.readings: deque[Kept] = deque(maxlen=KEEP_READINGS)
@@ -155,7 +158,7 @@ class Eyes:
         watch = Watch(who, source, tell, person or source, mirrored, self._wake)
         with self._lock:
             self._watches = [w for w in self._watches if w.source != source] + [watch]
-            reader = self._readers.pop(watch.person, None) or FaceReader()
+            reader = self._readers.pop(watch.person, None) or FaceReader(self.allegro_effect)
             self._readers[watch.person] = reader  # the most recent last
             while len(self._readers) > MAX_PHONES:
                 self._readers.pop(next(iter(self._readers)))
@@ -232,7 +235,7 @@ class Eyes:
         chosen = largest(faces)
         face = reading(chosen, arrived, watch.mirrored) if chosen is not None else None
         if face is not None:
-            self.readings.append(Kept(watch.who, face.record()))
+            self.readings.append(Kept(watch.who, face))
         seen, decisions = reader.add(arrived, face, self.tempo())
         self.timings.append(time.monotonic() - arrived)
         applied = False
@@ -243,9 +246,13 @@ class Eyes:
                 refusal = self.act(Direct(decision.words, "", directions), watch.who, watch.source)
                 if refusal is not None:
                     log.info("%s's face: %s", watch.who, refusal)
+                    reader.refused()
                 applied = applied or (refusal is None and decision.mixture)
         if reader.active:
             with self._lock:
+                now = time.monotonic()
+                for key in [k for k, v in self._expressed.items() if now - v[1] > LIKE_THIS_FOR]:
+                    del self._expressed[key]  # (one entry per connection: keep only recent ones)
                 before = self._expressed.get(watch.source)
                 kept = before is not None and before[0] == reader.last_mixture and before[2]
                 self._expressed[watch.source] = (
@@ -267,10 +274,14 @@ class Eyes:
         with self._lock:
             if watch in self._watches:
                 self._watches.remove(watch)
-        if reader is not None:
+            # a newer hold of the same person or connection (pressed again, reconnected) goes on
+            same_person = any(w.person == watch.person for w in self._watches)
+            same_source = any(w.source == watch.source for w in self._watches)
+        if reader is not None and not same_person:
             reader.end()
-        with contextlib.suppress(Exception):
-            self.worker.forget(watch.source)
+        if not same_source:
+            with contextlib.suppress(Exception):
+                self.worker.forget(watch.source)
 
 
 def _pixels(frame: Any) -> int:

@@ -346,7 +346,8 @@ class Hub:
             if track.kind == "video":
                 peer.video_frames += 1
                 watch = peer.watch
-                if watch is not None and peer.talking:
+                held = time.monotonic() - peer.talk_started < MAX_TALK
+                if watch is not None and peer.talking and held:
                     watch.offer(frame)  # the newest frame; the box's eyes take it when free
                 continue
             peer.audio_frames += 1
