@@ -180,7 +180,8 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     assert peer.video_frames > 10 and peer.audio_frames > 10  # both tracks are read
     # a tone is no words: "didn't hear anything", or "didn't catch that" when the voice
     # detector took the tone (through the browser's audio processing) for a voice
-    wait_for(lambda: re.search("didn't (hear anything|catch that)", page.inner_text("#said")), 10)
+    # (recognising the tone may take seconds on a busy 2-core machine running the whole suite)
+    wait_for(lambda: re.search("didn't (hear anything|catch that)", page.inner_text("#said")), 30)
     assert not (box.folder / "recordings").exists()
 
     page.fill("#command", "a bit softer")
