@@ -60,7 +60,9 @@ def said(tmp_path_factory) -> tuple[Path, list[tuple[float, float]]]:
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    box = WebBox(tmp_path_factory.mktemp("box"), piece="bach-bwv846").start()
+    # faces are not read here (the fake camera shows a test pattern): this test is about speech,
+    # and the eyes are tested with a face in test_face_browser.py
+    box = WebBox(tmp_path_factory.mktemp("box"), piece="bach-bwv846", vision=False).start()
     ears = box.box.ears
     assert ears is not None and ears.recogniser is not None
     assert ears.recogniser.worker.wait_ready(60.0)
