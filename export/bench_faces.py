@@ -39,6 +39,7 @@ from appliance.audio.producer import TARGET_BUFFER
 from appliance.events import Direct, DirectionApplied
 from appliance.web.music_track import MusicTrack
 from export import face_samples
+from export.bench_voice import nearest_percentile, rss_mb_of
 from export.sim_camera import SimCamera
 from export.sim_microphone import SimMicrophone
 from export.sim_phone import SimPhone
@@ -47,28 +48,12 @@ from export.webbox import WebBox
 FPS = 30.0  # the phone camera's rate (the box analyses 15 a second of them)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-    )
-
-
 def _proc_cpu(pid: int | None) -> float:
     """CPU seconds of process ``pid`` (user + system)."""
     if pid is None:
         return float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int | None) -> float:
-    if pid is None:
-        return float("nan")
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _faces() -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -138,7 +123,7 @@ async def _cpu(box: WebBox, phone: SimPhone, camera: SimCamera, seconds: float) 
         "fps": analysed / wall,
         "box_cpu": box_cpu,
         "worker_cpu": (_proc_cpu(pid) - worker0) / wall,
-        "worker_rss": _rss_mb(pid),
+        "worker_rss": rss_mb_of(pid),
     }
 
 
@@ -200,25 +185,21 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             box.stop()
     rounds = result["rounds"]
-    ms = [1000 * v for v in frames]
     print(f"face path on loopback while the music plays ({args.rounds} rounds, 2 cores)")
     print("| measure | n | p50 | p95 |")
     print("|---|---|---|---|")
-    print(f"| frame → decision (every analysed frame) | {len(ms)} | "
-          f"{_percentile(ms, 0.5):.0f} ms | {_percentile(ms, 0.95):.0f} ms |")  # fmt: skip
-    dm = [1000 * v for v in decisions]
-    print(f"| frame → direction event | {len(dm)} | {_percentile(dm, 0.5):.0f} ms | "
-          f"{_percentile(dm, 0.95):.0f} ms |")  # fmt: skip
-    for key, label in (
-        ("scheduled", "first changed note scheduled"),
-        ("audible", "audible"),
-        ("engine", "(of which decision → scheduled)"),
-        ("due", "(of which scheduled → the note is due)"),
-    ):
-        values = [1000 * r[key] for r in rounds]
-        what = label if label.startswith("(") else f"gesture → {label}"
-        print(f"| {what} | {len(values)} | {_percentile(values, 0.5):.0f} ms | "
-              f"{_percentile(values, 0.95):.0f} ms |")  # fmt: skip
+    rows = [
+        ("frame → decision (every analysed frame)", frames),
+        ("frame → direction event", decisions),
+        ("gesture → first changed note scheduled", [r["scheduled"] for r in rounds]),
+        ("gesture → audible", [r["audible"] for r in rounds]),
+        ("(of which decision → scheduled)", [r["engine"] for r in rounds]),
+        ("(of which scheduled → the note is due)", [r["due"] for r in rounds]),
+    ]
+    for label, seconds in rows:
+        ms = [1000 * v for v in seconds]
+        p50, p95 = nearest_percentile(ms, 0.5), nearest_percentile(ms, 0.95)
+        print(f"| {label} | {len(ms)} | {p50:.0f} ms | {p95:.0f} ms |")
     if result["missed"]:
         print(f"rounds where no direction came within 10 s: {result['missed']}")
     print(

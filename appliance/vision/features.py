@@ -43,10 +43,6 @@ def _mirror_name(name: str) -> str:
     for a, b in (("Left", "Right"), ("Right", "Left")):
         if name.endswith(a):
             return name[: -len(a)] + b
-    if name in ("jawLeft", "mouthLeft"):
-        return name.replace("Left", "Right")
-    if name in ("jawRight", "mouthRight"):
-        return name.replace("Right", "Left")
     return name
 
 
