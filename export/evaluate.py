@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from appliance.render.registry import RENDERERS, get_renderer
 from appliance.score.notes import Score
 from export.dataset import Record, iter_records
 from export.metrics import FEATURES, average, compare, shared_notes
+from export.phrasing_metrics import measure, spread
 
 console = Console()
 HUMAN = "human (leave-one-out)"
@@ -57,13 +59,14 @@ def score_renderer(
     temperature: float | None = None,
     spread: float | None = None,
 ) -> dict[str, Any]:
-    per_piece = {}
+    per_piece, phrasing = {}, {}
     style = Style(seed=seed, temperature=temperature, spread=spread)
     for key, humans in by_piece.items():
         score = Score(notes=humans[0].notes, title=key)
         rendered = render_all(renderer, score, style)
         per_piece[key] = average([_against(rendered.expression, score.notes, h) for h in humans])
-    return {"overall": average(list(per_piece.values())), "pieces": per_piece}
+        phrasing[key] = asdict(measure(score.notes, rendered.expression))
+    return {"overall": average(list(per_piece.values())), "pieces": per_piece, "phrasing": phrasing}
 
 
 def score_reconstruction(
@@ -86,7 +89,8 @@ def score_reconstruction(
 
 
 def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
-    per_piece = {}
+    per_piece: dict[str, Any] = {}
+    phrasing: dict[str, dict[str, float]] = {}
     for key, humans in by_piece.items():
         per_human = []
         for i, h in enumerate(humans):
@@ -99,7 +103,12 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
                 others.append(compare(h.expression[ia[keep]], other.expression[ib[keep]]))
             per_human.append(average(others))
         per_piece[key] = average(per_human)
-    return {"overall": average(list(per_piece.values())), "pieces": per_piece}
+        each = [measure(h.notes, h.expression, h.matched) for h in humans]
+        phrasing[key] = {
+            field: float(np.nanmedian([getattr(m, field) for m in each]))
+            for field in ("phrase_end_slowing", "closing_ritardando", "median_qpm", "velocity_range")
+        }
+    return {"overall": average(list(per_piece.values())), "pieces": per_piece, "phrasing": phrasing}
 
 
 def markdown_table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -126,6 +135,47 @@ def markdown_table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
             ratio_lines.append(f"| {name} | {shown} | {np.mean(ratios):.2f} |")
         text += "\n" + "\n".join(ratio_lines) + "\n"
     return text
+
+
+TEMPO_TOLERANCE = 0.10  # a rendered piece's median tempo within ±10 % of the humans' median
+
+
+def phrasing_table(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown: phrase-end slowing, closing ritardando and velocity range per renderer (median
+    and interquartile range over the pieces; humans: each piece's median performer), and the
+    pieces whose median tempo is within ±10 % of the humans' median."""
+    humans = results[HUMAN]["phrasing"]
+    lines = [
+        "| renderer | phrase-end slowing | closing ritardando | velocity range (p5–p95) "
+        "| median tempo within ±10 % of the humans' |",
+        "|---|---|---|---|---|",
+    ]
+
+    def cell(values: list[float], percent: bool) -> str:
+        mid, lo, hi = spread(values)
+        if percent:
+            return f"{mid * 100:+.1f} % [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+        return f"{mid:.1f} [{lo:.1f}, {hi:.1f}]"
+
+    for name, result in results.items():
+        per_piece = result.get("phrasing")
+        if not per_piece:
+            continue
+        keys = list(per_piece)
+        row = [
+            cell([per_piece[k]["phrase_end_slowing"] for k in keys], True),
+            cell([per_piece[k]["closing_ritardando"] for k in keys], True),
+            cell([per_piece[k]["velocity_range"] for k in keys], False),
+        ]
+        if name == HUMAN:
+            row.append("—")
+        else:
+            ratios = [per_piece[k]["median_qpm"] / humans[k]["median_qpm"] for k in keys]
+            near = sum(abs(r - 1.0) <= TEMPO_TOLERANCE for r in ratios)
+            med, lo, hi = spread(ratios)
+            row.append(f"{near}/{len(keys)} ({near / len(keys):.0%}); ratio {med:.2f} [{lo:.2f}, {hi:.2f}]")
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def available_renderers() -> list[str]:
@@ -250,7 +300,8 @@ def main_cmd(
         tuple(also_spread or ()),
     )
     rows = {name: r["overall"] for name, r in report["results"].items()}
-    table = markdown_table(rows)
+    table = markdown_table(rows) + "\nPhrasing (export/phrasing_metrics.py):\n\n"
+    table += phrasing_table(report["results"])
     header = (
         f"{split.capitalize()} split: {report['pieces']} pieces, "
         f"{report['performances']} human performances.\n\n"

@@ -24,7 +24,7 @@ import typer
 from appliance.console import run_app
 from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, cache_dir
-from appliance.render.features import score_features
+from appliance.render.features import PITCH_SCALE, score_features
 from appliance.render.latent_prior import segment_ids
 from appliance.render.normalise import Scaler
 from export.dataset import Record, iter_records
@@ -54,6 +54,7 @@ class TrainConfig:
     prev_noise: float = 0.15  # noise on the (normalised) past performance otherwise
     self_feed: float = 0.0  # share of windows that see the decoder's own past predictions
     relative_tempo: bool = False  # model log_bp relative to the score's marked tempo
+    transpose: int = 0  # shift each training window by up to this many semitones
 
 
 def load_config(path: Path) -> tuple[dict[str, Any], TrainConfig]:
@@ -97,6 +98,7 @@ class NoteData:
         self.beat = np.concatenate(beats)
         self.bar = np.concatenate(bars)
         self.starts = np.asarray(starts)
+        self.pitch_column = self.feature_names.index("pitch")
 
     @property
     def n_notes(self) -> int:
@@ -122,12 +124,13 @@ class NoteData:
         prev_drop: float = 0.0,
         prev_noise: float = 0.0,
         self_feed: float = 0.0,
+        transpose: int = 0,
     ) -> dict[str, torch.Tensor]:
         """Tensors for some windows. With ``rng`` (training), a window's past performance is
         hidden with probability ``prev_drop`` (the decoder must then take tempo and dynamics
         from the latents and the score), replaced by the decoder's own predictions with
         probability ``self_feed`` (flagged here, done in the model), and otherwise blurred by
-        Gaussian noise."""
+        Gaussian noise; each window is transposed by up to ``transpose`` semitones."""
         b, t = len(windows), max(e - s for _, s, e in windows)
         score = np.zeros((b, t, self.score.shape[1]), np.float32)
         perf = np.zeros((b, t, 5), np.float32)
@@ -140,6 +143,9 @@ class NoteData:
         for i, (rec, s, e) in enumerate(windows):
             n = e - s
             score[i, :n] = self.score[s:e]
+            if rng is not None and transpose > 0:
+                shift = int(rng.integers(-transpose, transpose + 1))
+                score[i, :n, self.pitch_column] += shift / PITCH_SCALE
             perf[i, :n] = self.perf[s:e]
             if s > rec:
                 prev[i, 0, :5] = self.perf[s - 1]
@@ -186,10 +192,14 @@ def losses(model: Renderer, batch: dict[str, torch.Tensor]) -> tuple[torch.Tenso
     return nll, kl
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
+def lr_at(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
+    """Warm-up, then a cosine down to 5 % over whichever budget runs out first: the steps or
+    the minutes (so that a run stopped by the clock still ends with a low learning rate)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = min((step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1), 1.0)
+    by_steps = (step - cfg.warmup_steps) / max(cfg.steps - cfg.warmup_steps, 1)
+    by_time = minutes / cfg.max_minutes if cfg.max_minutes > 0 else 0.0
+    progress = min(max(by_steps, by_time), 1.0)
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -237,7 +247,7 @@ def train(
     mcfg = ModelConfig(n_score=train_data.score.shape[1], **model_raw)
     model = Renderer(mcfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, history = 0, []
+    step, history, trained = 0, [], 0.0  # trained: seconds of training before this run
     if ckpt_path.exists() and not fresh:
         state = torch.load(ckpt_path, weights_only=False)
         if state["model_config"] != mcfg.to_dict():
@@ -245,7 +255,8 @@ def train(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
-        log.info("resumed at step %d", step)
+        trained = float(state.get("trained_seconds", 0.0))
+        log.info("resumed at step %d after %.1f minutes", step, trained / 60)
     n_params = sum(p.numel() for p in model.parameters())
     log.info(
         "notes: train %d, validation %d; parameters %d",
@@ -265,6 +276,7 @@ def train(
             "scaler": train_data.scaler.to_dict(),
             "feature_names": train_data.feature_names,
             "parameters": n_params,
+            "trained_seconds": trained + time.monotonic() - started,
         }
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -273,11 +285,16 @@ def train(
     rng = np.random.default_rng(cfg.seed + step)
     started, notes_seen, t_log = time.monotonic(), 0, time.monotonic()
     model.train()
-    while step < cfg.steps and (time.monotonic() - started) < cfg.max_minutes * 60:
+    def minutes() -> float:
+        return (trained + time.monotonic() - started) / 60
+
+    while step < cfg.steps and minutes() < cfg.max_minutes:
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg)
+            group["lr"] = lr_at(step, cfg, minutes())
         windows = train_data.windows(rng, cfg.batch, cfg.window)
-        batch = train_data.batch(windows, rng, cfg.prev_drop, cfg.prev_noise, cfg.self_feed)
+        batch = train_data.batch(
+            windows, rng, cfg.prev_drop, cfg.prev_noise, cfg.self_feed, cfg.transpose
+        )
         nll, kl = losses(model, batch)
         beta = cfg.beta * min(1.0, step / max(cfg.beta_warmup, 1))
         loss = nll + beta * kl

@@ -21,7 +21,7 @@ from appliance.paths import write_atomically
 from appliance.score.notes import NOTE_DTYPE, Score
 
 log = logging.getLogger(__name__)
-VERSION = 1
+VERSION = 2  # 2: unisons merged into one key
 
 
 class NoteCache:

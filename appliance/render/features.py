@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from appliance.render.expression import marked_log_bp
+from appliance.render.phrasing import phrase_features
 from appliance.score import markings
 from appliance.score.notes import onset_groups
+
+PITCH_SCALE = 24.0  # semitones per unit of the "pitch" feature
 
 
 def _one_hot(index: np.ndarray, size: int, prefix: str, names: list[str]) -> np.ndarray:
@@ -41,7 +44,7 @@ def score_features(notes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     group_size = np.bincount(group, minlength=len(first)).astype(np.float64)
     phase = notes["bar_position"] / np.maximum(notes["bar_length"], 1e-3)
 
-    add("pitch", (pitch - 60.0) / 24.0)
+    add("pitch", (pitch - 60.0) / PITCH_SCALE)
     add("is_top", pitch == group_max[group])
     add("is_bottom", pitch == group_min[group])
     add("group_size", np.log1p(group_size[group]))
@@ -68,5 +71,8 @@ def score_features(notes: np.ndarray) -> tuple[np.ndarray, list[str]]:
     cols.append(_one_hot(notes["impulsive"], len(markings.IMPULSIVE), "impulsive", names))
     cols.append(_one_hot(notes["tempo_word"], len(markings.TEMPO_WORDS), "tempo_word", names))
     cols.append(_one_hot(notes["tempo_change"], len(markings.TEMPO_CHANGES), "tempo_change", names))
+    phrasing, phrasing_names = phrase_features(notes)
+    names.extend(phrasing_names)
+    cols.append(phrasing)
     matrix = np.concatenate(cols, axis=1) if n else np.zeros((0, len(names)), np.float32)
     return matrix.astype(np.float32), names

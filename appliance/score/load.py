@@ -32,7 +32,7 @@ from appliance.errors import ScoreError
 from appliance.score import directions, mxl, offline_partitura, xmlsafe
 from appliance.score.limits import MAX_BARS, MAX_NOTES, MAX_SCORE_BYTES
 from appliance.score.midi_check import check_midi
-from appliance.score.notes import NOTE_DTYPE, Score, sort_notes
+from appliance.score.notes import NOTE_DTYPE, Score, merge_unisons, sort_notes
 from appliance.score.unfold import Segment, unfold
 
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
@@ -370,7 +370,7 @@ def _written_notes(path: Path, part: Any) -> np.ndarray:
 
     directions.annotate(part, notes, bar_starts)
     directions.quarter_bpm(part, notes)
-    return notes
+    return merge_unisons(notes)
 
 
 def _unique_ids(raw: np.ndarray) -> list[str]:

@@ -89,3 +89,36 @@ def onset_groups(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     new[1:] = np.abs(np.diff(onsets)) > 1e-6
     group = np.cumsum(new) - 1
     return group, np.flatnonzero(new)
+
+
+def merge_unisons(notes: np.ndarray) -> np.ndarray:
+    """One row per key strike: notes of the same pitch starting at the same time (a unison
+    written in two voices or parts) become one note, as a piano plays them with one key.
+
+    The longest copy is kept (a held note outlasts a short one); the articulation flags of
+    all copies are combined. Grace notes merge only with grace notes. Row order is kept.
+    """
+    if len(notes) < 2:
+        return notes
+    key_order = np.lexsort(
+        (-notes["duration_quarter"], notes["is_grace"], notes["pitch"], notes["onset_div"])
+    )
+    k = notes[key_order]
+    same = (
+        (k["onset_div"][1:] == k["onset_div"][:-1])
+        & (k["pitch"][1:] == k["pitch"][:-1])
+        & (k["is_grace"][1:] == k["is_grace"][:-1])
+    )
+    if not same.any():
+        return notes
+    head = np.cumsum(np.concatenate([[True], ~same])) - 1  # unison group per sorted row
+    first = np.flatnonzero(np.concatenate([[True], ~same]))
+    kept = k[first].copy()
+    for flag in ("staccato", "tenuto", "accent", "fermata", "legato"):
+        combined = np.zeros(len(first), dtype=bool)
+        np.logical_or.at(combined, head, k[flag])
+        kept[flag] = combined
+    impulsive = np.zeros(len(first), dtype=np.int8)
+    np.maximum.at(impulsive, head, k["impulsive"])
+    kept["impulsive"] = impulsive
+    return kept[np.argsort(key_order[first], kind="stable")]
