@@ -78,10 +78,12 @@ eval: install
 	$(PY) -m export.dataset build
 	$(PY) -m export.evaluate
 
-# Train the shipped renderer (about 80 minutes on 2 cores; resumes from its checkpoint), then
-# export and quantise it into models_onnx/renderer/.
+# Train the shipped renderer (about 75 minutes on 2 cores; resumes from its checkpoint), then
+# export and quantise it into models_onnx/renderer/; the baselines are refitted too, since both
+# read the same score features.
 model: install-train
 	$(PY) -m export.dataset build
+	$(PY) -m export.baselines fit
 	$(PY) -m export.train
 	$(PY) -m export.onnx_export --past hidden --spread 0.5
 	$(PY) -m export.directions fit

@@ -34,6 +34,7 @@ from export.phrasing_metrics import measure, spread
 
 console = Console()
 HUMAN = "human (leave-one-out)"
+PHRASING_FIELDS = ("phrase_end_slowing", "closing_ritardando", "median_qpm", "velocity_range")
 
 
 def pieces(split: str | None = "test", folder: Path | None = None) -> dict[str, list[Record]]:
@@ -106,7 +107,7 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
         each = [measure(h.notes, h.expression, h.matched) for h in humans]
         phrasing[key] = {
             field: float(np.nanmedian([getattr(m, field) for m in each]))
-            for field in ("phrase_end_slowing", "closing_ritardando", "median_qpm", "velocity_range")
+            for field in PHRASING_FIELDS
         }
     return {"overall": average(list(per_piece.values())), "pieces": per_piece, "phrasing": phrasing}
 
@@ -173,7 +174,8 @@ def phrasing_table(results: dict[str, dict[str, Any]]) -> str:
             ratios = [per_piece[k]["median_qpm"] / humans[k]["median_qpm"] for k in keys]
             near = sum(abs(r - 1.0) <= TEMPO_TOLERANCE for r in ratios)
             med, lo, hi = spread(ratios)
-            row.append(f"{near}/{len(keys)} ({near / len(keys):.0%}); ratio {med:.2f} [{lo:.2f}, {hi:.2f}]")
+            share = f"{near}/{len(keys)} ({near / len(keys):.0%})"
+            row.append(f"{share}; ratio {med:.2f} [{lo:.2f}, {hi:.2f}]")
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 

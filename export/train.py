@@ -285,6 +285,7 @@ def train(
     rng = np.random.default_rng(cfg.seed + step)
     started, notes_seen, t_log = time.monotonic(), 0, time.monotonic()
     model.train()
+
     def minutes() -> float:
         return (trained + time.monotonic() - started) / 60
 

@@ -159,3 +159,45 @@ def test_damaged_model_files_are_clear_errors(tiny_model, tmp_path):
         NeuralModel(broken)
     with pytest.raises(ApplianceError, match="missing"):
         NeuralModel(tmp_path / "nowhere")
+
+
+def _hidden_copy(folder: Path, tmp_path: Path) -> Path:
+    import json
+    import shutil
+
+    out = tmp_path / "hidden"
+    shutil.copytree(folder, out)
+    meta = json.loads((out / "renderer.json").read_text())
+    meta["runtime"] = {"past": "hidden", "spread": 0.5}
+    (out / "renderer.json").write_text(json.dumps(meta))
+    return out
+
+
+def test_hidden_past_renders_in_block_passes_whatever_the_chunks(tiny_model, piece, tmp_path):
+    folder = _hidden_copy(tiny_model[0], tmp_path)
+    model = NeuralModel(folder)
+    renderer = NeuralRenderer(model, context=64)
+    score = Score(piece.notes[:150])
+    style = Style(seed=3, temperature=0.0)
+    whole = render_all(renderer, score, style, chunk=1000)
+    chunked = render_all(NeuralRenderer(NeuralModel(folder), context=64), score, style, chunk=7)
+    for name in whole.expression.dtype.names:
+        assert np.allclose(whole.expression[name], chunked.expression[name], atol=1e-5), name
+    # Each block of 32 notes is one causal pass that starts a block earlier.
+    from appliance.render.neural import _Session
+
+    s = _Session(model, score.notes)
+    s.z[:] = renderer.latents(score.notes, style, s.features)
+    got = renderer._windowed(s, 0, 150)
+    context = model.sessions["decoder_context"]
+
+    def full(a: int, b: int) -> np.ndarray:
+        prev = np.zeros((1, b - a, 6), np.float32)
+        prev[..., 5] = 1.0
+        feed = {"score": s.features[None, a:b], "prev": prev, "z": s.z[None, a:b]}
+        return context.run(None, feed)[0][0]
+
+    assert np.allclose(got[:32], full(0, 32), atol=1e-6)
+    assert np.allclose(got[32:64], full(0, 64)[32:], atol=1e-6)
+    assert np.allclose(got[128:150], full(96, 150)[32:], atol=1e-6)
+    assert s.keys.size == 0  # no key/value cache is kept on this path

@@ -51,7 +51,8 @@ def test_a_fermata_and_a_long_note_end_phrases():
     assert 5 in ends and ends[-1] == 10
     # A whole note after running eighths (bar 3), then running eighths again.
     onsets = [k * 0.5 for k in range(16)] + [8.0] + [12 + k * 0.5 for k in range(24)]
-    long = table(onsets, [60 + (i % 5) for i in range(len(onsets))], [0.5] * 16 + [4.0] + [0.5] * 24)
+    durations = [0.5] * 16 + [4.0] + [0.5] * 24
+    long = table(onsets, [60 + (i % 5) for i in range(len(onsets))], durations)
     assert _end_bars(long)[0] == 3
 
 

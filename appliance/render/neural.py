@@ -6,6 +6,13 @@ the style latents, and gives a Gaussian over the note's expression; the renderer
 every rendered note are kept, so that re-rendering from any note (a new style or direction)
 costs only the notes not yet played: the cache before that note stays exact because the decoder
 is causal. Attention looks back at most ``context`` notes.
+
+When the decoder plays with its past hidden (the shipped setting: it reads score and style
+only), no note depends on the notes rendered before it, so a run of notes is rendered in one
+causal pass instead of note by note: notes are taken in blocks of ``context / 2``, and each
+block is decoded in one pass that starts one block earlier, so every note sees the same
+``context / 2`` to ``context`` notes before it however the piece is cut into chunks (a
+re-render gives exactly what the first rendering gave). No key/value cache is kept then.
 """
 
 from __future__ import annotations
@@ -167,7 +174,8 @@ class _Session:
         self.notes = notes
         self.features = model.features(notes)
         n = len(notes)
-        shape = (model.layers, 1, model.heads, n, model.head_dim)
+        cached = n if model.past == "own" else 0  # the windowed path needs no cache
+        shape = (model.layers, 1, model.heads, cached, model.head_dim)
         self.keys = np.zeros(shape, np.float32)
         self.values = np.zeros(shape, np.float32)
         self.cached = 0  # keys/values exist for notes [0, cached)
@@ -177,6 +185,7 @@ class _Session:
         self.lo, self.hi = model.scaler.bounds(notes)  # plausible outputs per note
         self.base: np.ndarray | None = None  # latents of the style before direction offsets
         self.base_key: tuple[object, ...] | None = None
+        self.blocks: dict[int, np.ndarray] = {}  # hidden past: decoder outputs per block
 
 
 class NeuralRenderer(Renderer):
@@ -230,8 +239,11 @@ class NeuralRenderer(Renderer):
         if s.style != style:
             s.z[start:] = self.latents(notes, style, s.features)[start:]
             s.style = style
+            s.blocks.clear()
         if s.cached > start:
             s.cached = start  # re-render: the causal cache before `start` stays exact
+        if self.model.past == "hidden":
+            return s  # nothing is read from the notes played so far
         given = self.model.scaler.normalise(performed, notes[:start])
         if s.cached < start or (
             start and not np.allclose(s.outputs[start - 1], given[-1], atol=1e-4)
@@ -271,6 +283,29 @@ class NeuralRenderer(Renderer):
             prev[0, 5] = 1.0
         return prev
 
+    def _windowed(self, s: _Session, start: int, stop: int) -> np.ndarray:
+        """Decoder outputs (mean, log std) of notes [start, stop) with the past hidden: one
+        causal pass over each whole block of ``context / 2`` notes and the block before it
+        (module docstring). Passes always cover whole blocks, because int8 activations are
+        scaled per pass: the same notes then give the same outputs whatever the chunks.
+        A block's outputs are kept until the style changes."""
+        block = max(self.context // 2, 1)
+        n = len(s.notes)
+        out = np.zeros((stop - start, 10), np.float32)
+        context = self.model.sessions["decoder_context"]
+        for b in range(start // block, (stop - 1) // block + 1):
+            params = s.blocks.get(b)
+            if params is None:
+                a, e = max(0, b * block - block), min(n, (b + 1) * block)
+                prev = np.zeros((1, e - a, 6), np.float32)
+                prev[..., 5] = 1.0
+                feed = {"score": s.features[None, a:e], "prev": prev, "z": s.z[None, a:e]}
+                params = context.run(None, feed)[0][0, b * block - a :]
+                s.blocks[b] = params
+            lo, hi = max(start, b * block), min(stop, (b + 1) * block)
+            out[lo - start : hi - start] = params[lo - b * block : hi - b * block]
+        return out
+
     def expression(
         self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
     ) -> np.ndarray:
@@ -278,6 +313,12 @@ class NeuralRenderer(Renderer):
         start = len(performed)
         rng = np.random.default_rng([style.seed or 0, start])
         temperature = DEFAULT_TEMPERATURE if style.temperature is None else style.temperature
+        if self.model.past == "hidden":
+            params = self._windowed(s, start, stop)
+            noise = rng.standard_normal((stop - start, 5))
+            sample = params[:, :5] + temperature * np.exp(params[:, 5:]) * noise
+            s.outputs[start:stop] = np.clip(sample, s.lo[start:stop], s.hi[start:stop])
+            return self.model.scaler.denormalise(s.outputs[start:stop], notes[start:stop])
         step = self.model.sessions["decoder_step"]
         context = self.model.sessions["decoder_context"]
         for i in range(start, stop):

@@ -169,7 +169,7 @@ def _cut_long_phrases(g: Groups, ends: np.ndarray) -> None:
                 & (last_bar - g.bar[inside] >= HYPERMETER_BARS // 2)
             ]
             ends[cut] = True
-        start = stop + 1
+        start = int(stop) + 1
 
 
 def metrical_strength(notes: np.ndarray) -> np.ndarray:
