@@ -123,6 +123,12 @@ def _score_of(what: str) -> Score:
     return lib.load(piece)
 
 
+READING_CHOICES = (
+    "repeats once, with the last ending; chord symbols ignored; the same key struck in two "
+    "voices at once played once"
+)
+
+
 @app.command("score")
 def score_info(score_path: Path = typer.Argument(..., metavar="SCORE")) -> None:
     """Show what the box reads in a score: notes, bars and performance directions."""
@@ -157,6 +163,8 @@ def score_info(score_path: Path = typer.Argument(..., metavar="SCORE")) -> None:
         if n[name].any()
     ]
     table.add_row("articulations (notes)", ", ".join(marks) or "none")
+    table.add_row("changed when read", "\n".join(score.remarks) or "nothing")
+    table.add_row("how it is played", READING_CHOICES)
     console.print(table)
 
 

@@ -56,6 +56,8 @@ def test_score_info_and_run(tmp_path):
 
     result = appliance("score", str(default_piece()))
     assert result.returncode == 0 and "533" in result.stdout
+    assert "repeats once, with the last ending" in result.stdout
+    assert "changed when read" in result.stdout and "nothing" in result.stdout
     result = appliance(
         "run", "--seconds", "5", "--host", "127.0.0.1", "--https-port", "0", "--http-port", "0",
         "--no-advertise", "--no-speaker",

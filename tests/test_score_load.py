@@ -161,3 +161,88 @@ def test_tie_chains_are_followed_safely():
     loop1.tie_prev = loop2  # broken files can tie notes in a circle
     head = tie_head(loop1)
     assert head is loop1 or head is loop2
+
+
+def _parts(*parts: tuple[str, str, str]) -> str:
+    """A score of several parts: (id, name, measures XML)."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<score-partwise version="3.1"><part-list>'
+    head += "".join(
+        f'<score-part id="{pid}"><part-name>{name}</part-name></score-part>'
+        for pid, name, _ in parts
+    )
+    body = "".join(f'<part id="{pid}">{measures}</part>' for pid, _, measures in parts)
+    return head + "</part-list>" + body + "</score-partwise>\n"
+
+
+def _scale(steps: list[tuple[str, int, int]], transpose: str = "") -> str:
+    attributes = scores.ATTRIBUTES.format(beats=4).replace(
+        "</attributes>", transpose + "</attributes>"
+    )
+    bars = []
+    for b in range(0, len(steps), 4):
+        notes = ""
+        for step, alter, octave in steps[b : b + 4]:
+            pitch = f"<step>{step}</step>" + (f"<alter>{alter}</alter>" if alter else "")
+            notes += (
+                f"<note><pitch>{pitch}<octave>{octave}</octave></pitch><duration>2</duration>"
+                "<voice>1</voice><type>quarter</type></note>"
+            )
+        bars.append(f'<measure number="{b // 4 + 1}">' + (attributes if b == 0 else "") + notes)
+    return "</measure>".join(bars) + "</measure>"
+
+
+def test_transposing_instruments_sound_at_concert_pitch(tmp_path):
+    c_major = [("C", 0, 4), ("D", 0, 4), ("E", 0, 4), ("F", 0, 4),
+               ("G", 0, 4), ("A", 0, 4), ("B", 0, 4), ("C", 0, 5)]  # fmt: skip
+    # B♭ trumpet: written a tone higher (D major); E♭ horn: written a major sixth higher (A major).
+    d_major = [("D", 0, 4), ("E", 0, 4), ("F", 1, 4), ("G", 0, 4),
+               ("A", 0, 4), ("B", 0, 4), ("C", 1, 5), ("D", 0, 5)]  # fmt: skip
+    a_major = [("A", 0, 4), ("B", 0, 4), ("C", 1, 5), ("D", 0, 5),
+               ("E", 0, 5), ("F", 1, 5), ("G", 1, 5), ("A", 0, 5)]  # fmt: skip
+    trumpet = "<transpose><diatonic>-1</diatonic><chromatic>-2</chromatic></transpose>"
+    horn = "<transpose><diatonic>-5</diatonic><chromatic>-9</chromatic></transpose>"
+    xml = _parts(
+        ("P1", "Trumpet in Bb", _scale(d_major, trumpet)),
+        ("P2", "Horn in Eb", _scale(a_major, horn)),
+        ("P3", "Piano", _scale(c_major)),
+    )
+    score = load_trusted_score(write(tmp_path, "t.musicxml", xml))
+    # Three parts sounding the same scale: one key each time (unisons merge).
+    assert list(score.notes["pitch"]) == [60, 62, 64, 65, 67, 69, 71, 72]
+    assert any("Trumpet in Bb" in r and "-2 semitones" in r for r in score.remarks)
+    assert any("Horn in Eb" in r and "-9 semitones" in r for r in score.remarks)
+    octave_down = "<transpose><chromatic>0</chromatic><octave-change>-1</octave-change></transpose>"
+    guitar = load_trusted_score(
+        write(tmp_path, "g.musicxml", _parts(("P1", "Guitar", _scale(c_major, octave_down))))
+    )
+    assert list(guitar.notes["pitch"]) == [48, 50, 52, 53, 55, 57, 59, 60]
+
+
+def test_microtones_are_rounded_and_percussion_left_out_with_a_remark(tmp_path):
+    quarter = (
+        '<measure number="1">' + scores.ATTRIBUTES.format(beats=4)
+        + "<note><pitch><step>E</step><alter>-0.5</alter><octave>4</octave></pitch>"
+        "<duration>4</duration><voice>1</voice><type>half</type></note>"
+        "<note><pitch><step>A</step><octave>4</octave></pitch><duration>4</duration>"
+        "<voice>1</voice><type>half</type><accidental>three-quarters-sharp</accidental></note>"
+        "</measure>"
+    )  # fmt: skip
+    drums = (
+        '<measure number="1">' + scores.ATTRIBUTES.format(beats=4)
+        + "<note><unpitched><display-step>C</display-step><display-octave>5</display-octave>"
+        "</unpitched><duration>4</duration><voice>1</voice><type>half</type></note>"
+        "<note><chord/><unpitched><display-step>F</display-step><display-octave>4</display-octave>"
+        "</unpitched><duration>4</duration><voice>1</voice><type>half</type></note>"
+        "<note><unpitched><display-step>C</display-step><display-octave>5</display-octave>"
+        "</unpitched><duration>4</duration><voice>1</voice><type>half</type></note>"
+        "</measure>"
+    )  # fmt: skip
+    xml = _parts(("P1", "Voice", quarter), ("P2", "Drums", drums))
+    score = load_trusted_score(write(tmp_path, "m.musicxml", xml))
+    assert list(score.notes["pitch"]) == [64, 71]  # E quarter-flat → E, A three-quarter-sharp → B
+    assert list(score.notes["onset_quarter"]) == [0.0, 2.0]
+    assert "2 microtonal notes rounded to the nearest semitone" in score.remarks
+    assert "3 unpitched (percussion) notes left out" in score.remarks
+    from appliance.score import load_score
+
+    assert load_score(tmp_path / "m.musicxml").remarks == score.remarks  # through the sandbox

@@ -48,11 +48,17 @@ class NoteCache:
             composer=str(head.get("composer", "")),
             source=source,
             bars=int(head.get("bars", 0)),
+            remarks=tuple(str(r) for r in head.get("remarks", []) if isinstance(r, str)),
         )
 
     def put(self, digest: str, score: Score) -> None:
         """Keep ``score``; a failure to write only costs reading it again later."""
-        head = {"title": score.title, "composer": score.composer, "bars": score.bars}
+        head = {
+            "title": score.title,
+            "composer": score.composer,
+            "bars": score.bars,
+            "remarks": list(score.remarks),
+        }
         raw = np.frombuffer(json.dumps(head).encode("utf-8"), np.uint8)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

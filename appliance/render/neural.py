@@ -183,7 +183,7 @@ class _Session:
         self.style: Style | None = None
         self.z = np.zeros((n, model.sizes.total + 3), np.float32)
         self.lo, self.hi = model.scaler.bounds(notes)  # plausible outputs per note
-        self.base: np.ndarray | None = None  # latents of the style before direction offsets
+        self.base: np.ndarray | None = None  # sampled (or given) latents: before vector and offsets
         self.base_key: tuple[object, ...] | None = None
         self.blocks: dict[int, np.ndarray] = {}  # hidden past: decoder outputs per block
 
@@ -212,23 +212,23 @@ class NeuralRenderer(Renderer):
     def base_latents(
         self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
     ) -> np.ndarray:
-        """A style's latents before direction offsets (cached for the current score: a
-        direction then costs only the offsets)."""
+        """A style's latents before direction offsets (the sampled latents are cached for the
+        current score: a new style vector or direction then costs only an addition)."""
         s = self._session
-        key = (style.seed, style.spread, style.vector, id(style.latents))
+        key = (style.seed, style.spread, id(style.latents))
         if s is not None and s.notes is notes and s.base_key == key and s.base is not None:
-            return s.base
-        if style.latents is not None:
+            z = s.base
+        elif style.latents is not None:
             z = np.asarray(style.latents, np.float32)
             if z.shape != (len(notes), self.model.sizes.total):
                 raise ApplianceError("style latents do not fit this score")
         else:
             spread = self.model.spread if style.spread is None else style.spread
             z = self.model.prior_latents(notes, style.seed, features, spread)
-        if style.vector is not None:
-            z = z + np.asarray(style.vector, np.float32)
         if s is not None and s.notes is notes:
             s.base_key, s.base = key, z
+        if style.vector is not None:
+            z = z + np.asarray(style.vector, np.float32)
         return z
 
     def _prepare(self, notes: np.ndarray, style: Style, performed: np.ndarray) -> _Session:

@@ -21,7 +21,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from appliance.errors import ScoreError
-from appliance.score import directions, mxl, offline_partitura, xmlsafe
+from appliance.score import directions, mxl, offline_partitura, xml_fixes, xmlsafe
 from appliance.score.limits import MAX_BARS, MAX_NOTES, MAX_SCORE_BYTES
 from appliance.score.midi_check import check_midi
 from appliance.score.notes import NOTE_DTYPE, Score, merge_unisons, sort_notes
@@ -55,13 +55,16 @@ def load_trusted_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) ->
 def open_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) -> ScoreSource:
     """Parse a score file into a :class:`ScoreSource` (written order, before unfolding)."""
     path = Path(path)
-    kind, data = read_score_bytes(path, max_bytes=max_bytes)
+    kind, data, remarks = read_score_bytes(path, max_bytes=max_bytes)
     with _unreadable(path, "MIDI" if kind == "midi" else "MusicXML"):
-        return ScoreSource.from_partitura(path, _parse(kind, data))
+        source = ScoreSource.from_partitura(path, _parse(kind, data))
+    source.remarks = remarks
+    return source
 
 
-def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
-    """Return ("musicxml" | "midi", bytes) after the safety checks; the MusicXML is UTF-8."""
+def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes, list[str]]:
+    """Return ("musicxml" | "midi", bytes, remarks) after the safety checks and repairs; the
+    MusicXML is UTF-8; remarks say what was changed to make it playable."""
     if not path.exists():
         raise ScoreError(path, "file not found")
     if not path.is_file():
@@ -83,14 +86,14 @@ def read_score_bytes(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
         raise ScoreError(path, str(exc)) from None
 
 
-def _checked(path: Path, data: bytes) -> tuple[str, bytes]:
+def _checked(path: Path, data: bytes) -> tuple[str, bytes, list[str]]:
     if data[:4] == b"MThd":
         check_midi(data)
-        return "midi", data
+        return "midi", data, []
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() == ".mxl":
-        return "musicxml", checked_musicxml(mxl.score_xml(data))
+        return "musicxml", *checked_musicxml(mxl.score_xml(data))
     if _looks_like_xml(data):
-        return "musicxml", checked_musicxml(data)
+        return "musicxml", *checked_musicxml(data)
     raise ValueError("not a MusicXML (.musicxml, .xml, .mxl) or MIDI file")
 
 
@@ -103,9 +106,10 @@ def _looks_like_xml(data: bytes) -> bool:
     return head.lstrip(" \t\r\n")[:1] == "<"
 
 
-def checked_musicxml(data: bytes) -> bytes:
-    """The score's XML (as UTF-8) after the checks, with an id on every note (partitura relies
-    on them); raises ValueError."""
+def checked_musicxml(data: bytes) -> tuple[bytes, list[str]]:
+    """The score's XML (as UTF-8) after the checks and repairs (:mod:`appliance.score.xml_fixes`),
+    with an id on every note (partitura relies on them), and one line per kind of repair made;
+    raises ValueError."""
     text = xmlsafe.as_utf8(data, "the score")
     _check_tags(text)
     root = xmlsafe.parse_utf8(text, "the score")
@@ -115,9 +119,10 @@ def checked_musicxml(data: bytes) -> bytes:
     if tag != "score-partwise":
         raise ValueError(f"not a MusicXML score (its root element is <{tag}>)")
     _check_size(root)
+    remarks = xml_fixes.repair(root)
     notes = root.findall(".//note")
     if all(n.get("id") for n in notes):
-        return text
+        return (xmlsafe.serialize(root) if remarks else text), remarks
     taken = {n.get("id") for n in notes}
     counter = 0
     for n in notes:
@@ -126,7 +131,7 @@ def checked_musicxml(data: bytes) -> bytes:
                 counter += 1
             n.set("id", f"auto{counter}")
             counter += 1
-    return xmlsafe.serialize(root)
+    return xmlsafe.serialize(root), remarks
 
 
 _TAG = {name: re.compile(rb"<%s[\s>/]" % name) for name in (b"part", b"measure", b"note")}
@@ -217,6 +222,7 @@ class ScoreSource:
     written: np.ndarray  # NOTE_DTYPE, written timeline
     title: str
     composer: str
+    remarks: list[str] = field(default_factory=list)  # what was changed to make it playable
 
     @classmethod
     def from_partitura(cls, path: Path, score: Any) -> ScoreSource:
@@ -285,7 +291,9 @@ class ScoreSource:
         if len(notes) == 0:
             raise ScoreError(self.path, "the score has no notes")
         bars = sum(s.end_bar - s.start_bar for s in segments)
-        return Score(notes, self.title, self.composer, self.path, bars=bars)
+        return Score(
+            notes, self.title, self.composer, self.path, bars=bars, remarks=tuple(self.remarks)
+        )
 
     @property
     def _start_div(self) -> int:

@@ -57,6 +57,7 @@ class Score:
     source: Path | None = None
     meta: dict[str, str] = field(default_factory=dict)
     bars: int = 0  # bars on the unfolded timeline (0: count the bars that notes start in)
+    remarks: tuple[str, ...] = ()  # what reading changed or left out, one line each
 
     @property
     def n_bars(self) -> int:

@@ -96,11 +96,19 @@ def _answer(path: Path, code: int, out: bytes, tail: str, memory: int, seconds: 
         composer=str(answer["composer"]),
         source=path,
         bars=int(answer["bars"]),
+        remarks=_remarks(answer.get("remarks")),
     )
 
 
 def _too_slow(seconds: float) -> str:
     return f"reading the score took over {seconds:g} s, the limit; it is refused"
+
+
+def _remarks(raw: object) -> tuple[str, ...]:
+    """The reader's remarks, as short lines (anything else is dropped)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(str(r)[:200] for r in raw[:20] if isinstance(r, str))
 
 
 def _too_big(memory: int) -> str:
@@ -126,7 +134,12 @@ def child_main(answer_fd: int) -> None:
         from appliance.score.load import load_trusted_score
 
         score = load_trusted_score(path, max_bytes=max_bytes)
-        head = {"title": score.title, "composer": score.composer, "bars": score.bars}
+        head = {
+            "title": score.title,
+            "composer": score.composer,
+            "bars": score.bars,
+            "remarks": list(score.remarks),
+        }
         body = io.BytesIO()
         np.save(body, score.notes, allow_pickle=False)
         reply = json.dumps(head).encode() + b"\n" + body.getvalue()

@@ -1,0 +1,178 @@
+"""Repairs made to a MusicXML tree before partitura reads it.
+
+Notation programs write things a piano cannot play or partitura cannot read. Rather than
+refuse the score, the box changes what it must and says so in one line per kind of change
+(the score's ``remarks``, shown by ``appliance score``):
+
+- transposing instruments (a B♭ trumpet, an E♭ horn) are written at another pitch than they
+  sound: ``<transpose>`` is applied to every pitch of the part, so all parts sound at concert
+  pitch;
+- microtones (quarter-tone accidentals, fractional ``<alter>``) are rounded to the nearest
+  semitone;
+- unpitched (percussion) notes are left out: they become rests, so the time still adds up.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lxml import etree
+
+STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+SPELLING = (
+    ("C", 0), ("C", 1), ("D", 0), ("E", -1), ("E", 0), ("F", 0),
+    ("F", 1), ("G", 0), ("A", -1), ("A", 0), ("B", -1), ("B", 0),
+)  # fmt: skip
+# Accidentals partitura does not know, as semitones (rounded later).
+ACCIDENTAL_ALTER = {
+    "quarter-flat": -0.5,
+    "quarter-sharp": 0.5,
+    "three-quarters-flat": -1.5,
+    "three-quarters-sharp": 1.5,
+    "sharp-down": 0.5,
+    "sharp-up": 1.5,
+    "natural-down": -0.5,
+    "natural-up": 0.5,
+    "flat-down": -1.5,
+    "flat-up": -0.5,
+    "double-sharp-down": 1.5,
+    "double-sharp-up": 2.5,
+    "flat-flat-down": -2.5,
+    "flat-flat-up": -1.5,
+    "slash-quarter-sharp": 0.5,
+    "slash-sharp": 1.5,
+    "slash-flat": -0.5,
+    "double-slash-flat": -1.5,
+    "sori": 0.5,
+    "koron": -0.5,
+}
+
+
+def repair(root: Any) -> list[str]:
+    """Apply every repair to the parsed score; return one line per kind of change made."""
+    remarks = []
+    remarks += skip_unpitched(root)
+    remarks += round_microtones(root)
+    remarks += concert_pitch(root)
+    return remarks
+
+
+def _part_names(root: Any) -> dict[str, str]:
+    names = {}
+    for sp in root.iter("score-part"):
+        name = (sp.findtext("part-name") or "").strip()
+        names[str(sp.get("id"))] = name or str(sp.get("id"))
+    return names
+
+
+def _int(text: str | None, default: int = 0) -> int:
+    try:
+        return round(float(text or ""))
+    except (ValueError, OverflowError):  # not a number, nan, inf
+        return default
+
+
+def _midi(pitch: Any) -> int | None:
+    step = (pitch.findtext("step") or "").strip().upper()
+    if step not in STEPS:
+        return None
+    octave = _int(pitch.findtext("octave"), 4)
+    return 12 * (octave + 1) + STEPS[step] + _int(pitch.findtext("alter"))
+
+
+def _set_pitch(pitch: Any, midi: int) -> None:
+    step, alter = SPELLING[midi % 12]
+    octave = midi // 12 - 1
+    for child in list(pitch):
+        pitch.remove(child)
+    etree.SubElement(pitch, "step").text = step
+    if alter:
+        etree.SubElement(pitch, "alter").text = str(alter)
+    etree.SubElement(pitch, "octave").text = str(octave)
+
+
+def concert_pitch(root: Any) -> list[str]:
+    """Apply ``<transpose>`` (chromatic steps and octave changes) to the pitches it governs."""
+    names = _part_names(root)
+    remarks = []
+    for part in root.iterfind("part"):
+        shift, shifts, changed = 0, set(), 0
+        for measure in part.iterfind("measure"):
+            for element in measure:
+                if element.tag == "attributes":
+                    transposes = element.findall("transpose")
+                    if transposes:
+                        first = transposes[0]
+                        shift = _int(first.findtext("chromatic")) + 12 * _int(
+                            first.findtext("octave-change")
+                        )
+                    for t in transposes:
+                        element.remove(t)
+                elif element.tag == "note" and shift:
+                    pitch = element.find("pitch")
+                    midi = _midi(pitch) if pitch is not None else None
+                    if midi is not None:
+                        _set_pitch(pitch, min(max(midi + shift, 0), 127))
+                        shifts.add(shift)
+                        changed += 1
+        if changed:
+            moves = ", ".join(f"{s:+d}" for s in sorted(shifts))
+            name = names.get(str(part.get("id")), str(part.get("id")))
+            remarks.append(
+                f"{name}: written for a transposing instrument; played at concert pitch "
+                f"({moves} semitones)"
+            )
+    return remarks
+
+
+def round_microtones(root: Any) -> list[str]:
+    """Round fractional alterations and quarter-tone accidentals to the nearest semitone."""
+    rounded = 0
+    for note in root.iter("note"):
+        pitch = note.find("pitch")
+        if pitch is None:
+            continue
+        alter = pitch.find("alter")
+        if alter is not None:
+            try:
+                value = float(alter.text or "0")
+            except ValueError:
+                value = 0.0
+            if not math.isfinite(value) or value != int(value):
+                alter.text = str(round(value) if math.isfinite(value) else 0)
+                rounded += 1
+            continue
+        accidental = (note.findtext("accidental") or "").strip()
+        if accidental in ACCIDENTAL_ALTER:
+            step = pitch.find("step")
+            new = etree.Element("alter")
+            new.text = str(round(ACCIDENTAL_ALTER[accidental]))
+            (step.addnext(new) if step is not None else pitch.insert(0, new))
+            rounded += 1
+    if not rounded:
+        return []
+    return [f"{rounded} microtonal notes rounded to the nearest semitone"]
+
+
+def skip_unpitched(root: Any) -> list[str]:
+    """Leave out unpitched (percussion) notes: a chord member is removed, any other note
+    becomes a rest of the same duration."""
+    skipped = 0
+    for note in list(root.iter("note")):
+        unpitched = note.find("unpitched")
+        if unpitched is None:
+            continue
+        skipped += 1
+        parent = note.getparent()
+        if note.find("chord") is not None:
+            parent.remove(note)
+            continue
+        unpitched.addprevious(etree.Element("rest"))
+        note.remove(unpitched)
+        for name in ("tie", "notations", "notehead", "stem", "beam", "instrument"):
+            for child in note.findall(name):
+                note.remove(child)
+    if not skipped:
+        return []
+    return [f"{skipped} unpitched (percussion) notes left out"]
