@@ -246,3 +246,46 @@ def test_microtones_are_rounded_and_percussion_left_out_with_a_remark(tmp_path):
     from appliance.score import load_score
 
     assert load_score(tmp_path / "m.musicxml").remarks == score.remarks  # through the sandbox
+
+
+def test_a_tie_never_ended_joins_the_next_note_of_its_pitch(tmp_path):
+    start = '<tie type="start"/>'
+    tied = '<notations><tied type="start"/></notations>'
+
+    def n(step: str, ties: str = "", voice: int = 1, chord: bool = False, rest: bool = False):
+        what = "<rest/>" if rest else f"<pitch><step>{step}</step><octave>4</octave></pitch>"
+        return (
+            "<note>" + ("<chord/>" if chord else "") + what + "<duration>2</duration>" + ties
+            + f"<voice>{voice}</voice><type>quarter</type>" + (tied if ties else "") + "</note>"
+        )  # fmt: skip
+
+    bar1 = (
+        n("C", start) + n("E", start, chord=True)  # a chord tied over, ends never written
+        + n("C") + n("E", chord=True)
+        + n("G", start) + n("G", rest=True)  # a rest follows: nothing to join
+        + n("G")
+    )  # fmt: skip
+    xml = scores.HEAD + '<measure number="1">' + scores.ATTRIBUTES.format(beats=5)
+    xml += bar1 + "</measure>" + scores.TAIL
+    score = load_trusted_score(write(tmp_path, "ties.musicxml", xml))
+    n_ = score.notes
+    assert list(zip(n_["pitch"], n_["onset_quarter"], n_["duration_quarter"], strict=True)) == [
+        (60, 0.0, 2.0), (64, 0.0, 2.0), (67, 2.0, 1.0), (67, 4.0, 1.0),
+    ]  # fmt: skip
+    assert score.remarks == (
+        "2 ties that were never ended joined to the next note of the same pitch",
+    )
+
+
+def test_utf16_musicxml_loads_like_utf8(tmp_path):
+    import codecs
+
+    xml = scores.directions_score().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    utf8 = load_trusted_score(write(tmp_path, "a.musicxml", scores.directions_score())).notes
+    for name, bom, codec in (
+        ("le.xml", codecs.BOM_UTF16_LE, "utf-16-le"),
+        ("be.musicxml", codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        path = tmp_path / name
+        path.write_bytes(bom + ("\r\n" + xml).encode(codec))
+        assert np.array_equal(load_trusted_score(path).notes, utf8)

@@ -9,7 +9,10 @@ refuse the score, the box changes what it must and says so in one line per kind 
   pitch;
 - microtones (quarter-tone accidentals, fractional ``<alter>``) are rounded to the nearest
   semitone;
-- unpitched (percussion) notes are left out: they become rests, so the time still adds up.
+- unpitched (percussion) notes are left out: they become rests, so the time still adds up;
+- a tie that is started and never ended (some exports leave out the end) is ended on the next
+  note of the same pitch in the same voice, when that note follows at once — as the notation
+  means it and as music21 reads it — instead of striking the key again.
 """
 
 from __future__ import annotations
@@ -55,7 +58,12 @@ def repair(root: Any) -> list[str]:
     remarks += skip_unpitched(root)
     remarks += round_microtones(root)
     remarks += concert_pitch(root)
+    remarks += close_ties(root)
     return remarks
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _part_names(root: Any) -> dict[str, str]:
@@ -152,7 +160,7 @@ def round_microtones(root: Any) -> list[str]:
             rounded += 1
     if not rounded:
         return []
-    return [f"{rounded} microtonal notes rounded to the nearest semitone"]
+    return [f"{_count(rounded, 'microtonal note')} rounded to the nearest semitone"]
 
 
 def skip_unpitched(root: Any) -> list[str]:
@@ -175,4 +183,52 @@ def skip_unpitched(root: Any) -> list[str]:
                 note.remove(child)
     if not skipped:
         return []
-    return [f"{skipped} unpitched (percussion) notes left out"]
+    return [f"{_count(skipped, 'unpitched (percussion) note')} left out"]
+
+
+def _has_tie(note: Any, kind: str) -> bool:
+    return any(t.get("type") == kind for t in note.findall("tie"))
+
+
+def _end_tie(note: Any) -> None:
+    tie = etree.Element("tie", type="stop")
+    anchor = note.find("duration")
+    if anchor is None:
+        note.append(tie)
+    else:
+        anchor.addnext(tie)
+    notations = note.find("notations")
+    if notations is None:
+        notations = etree.SubElement(note, "notations")
+    notations.insert(0, etree.Element("tied", type="stop"))
+
+
+def close_ties(root: Any) -> list[str]:
+    """End ties that were started and never ended (see the module docstring)."""
+    closed = 0
+    for part in root.iterfind("part"):
+        # Per (staff, voice): pitches with a tie started at the previous onset, and those
+        # started at the current one.
+        waiting: dict[tuple[str, str], dict[int, bool]] = {}
+        starting: dict[tuple[str, str], dict[int, bool]] = {}
+        for note in part.iter("note"):
+            if note.find("grace") is not None or note.find("cue") is not None:
+                continue
+            voice = (note.findtext("staff") or "1", note.findtext("voice") or "1")
+            if note.find("chord") is None:  # a new onset in this voice
+                waiting[voice] = starting.pop(voice, {})
+            pitch = note.find("pitch")
+            midi = _midi(pitch) if pitch is not None else None
+            if midi is None:
+                continue
+            pending = waiting.get(voice, {})
+            if pending.pop(midi, False) and not _has_tie(note, "stop"):
+                _end_tie(note)
+                closed += 1
+            if _has_tie(note, "start"):
+                starting.setdefault(voice, {})[midi] = True
+        # A tie ended by a proper stop elsewhere is simply not pending any more.
+    if not closed:
+        return []
+    ties = _count(closed, "tie that was", "ties that were")
+    return [f"{ties} never ended joined to the next note of the same pitch"]
