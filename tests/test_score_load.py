@@ -289,3 +289,33 @@ def test_utf16_musicxml_loads_like_utf8(tmp_path):
         path = tmp_path / name
         path.write_bytes(bom + ("\r\n" + xml).encode(codec))
         assert np.array_equal(load_trusted_score(path).notes, utf8)
+
+
+def test_merged_parts_get_staves_by_part_and_register(tmp_path):
+    high = [("C", 0, 5), ("D", 0, 5), ("E", 0, 5), ("F", 0, 5)]
+    low = [("C", 0, 3), ("D", 0, 3), ("E", 0, 3), ("F", 0, 3)]
+    middle = [("D", 0, 4), ("E", 0, 4), ("F", 0, 4), ("G", 0, 4)]
+    top = [("A", 0, 5), ("B", 0, 5), ("C", 0, 6), ("D", 0, 6)]
+    # A piano part on two staves keeps them, even where its notes lie in the other register.
+    lower_bar, upper_bar, end = _scale(middle + top).split("</measure>")
+    piano = (
+        lower_bar.replace("<voice>1</voice>", "<voice>5</voice><staff>2</staff>")
+        + "</measure>"
+        + upper_bar.replace("<voice>1</voice>", "<voice>1</voice><staff>1</staff>")
+        + "</measure>"
+        + end
+    )
+    piano = piano.replace(
+        "<clef><sign>G</sign><line>2</line></clef>",
+        '<staves>2</staves><clef number="1"><sign>G</sign><line>2</line></clef>'
+        '<clef number="2"><sign>F</sign><line>4</line></clef>',
+    )
+    xml = _parts(
+        ("P1", "Soprano", _scale(high)), ("P2", "Bass", _scale(low)), ("P3", "Piano", piano)
+    )
+    notes = load_trusted_score(write(tmp_path, "parts.musicxml", xml)).notes
+    staff = dict(zip(notes["pitch"].tolist(), notes["staff"].tolist(), strict=True))
+    assert all(staff[p] == 1 for p in (72, 74, 76, 77))
+    assert all(staff[p] == 2 for p in (48, 50, 52, 53))
+    assert all(staff[p] == 2 for p in (62, 64, 65, 67))  # the piano's lower staff
+    assert all(staff[p] == 1 for p in (81, 83, 84, 86))

@@ -233,8 +233,9 @@ class ScoreSource:
             raise ScoreError(path, "the score has no parts")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            staves = _staves_by_part(parts) if len(parts) > 1 else None
             part = parts[0] if len(parts) == 1 else pts.merge_parts(parts)
-            written = _written_notes(path, part)
+            written = _written_notes(path, part, staves)
         title = ""
         for attribute in ("title", "work_title", "movement_title"):
             title = title or str(getattr(score, attribute, None) or "").strip()
@@ -338,7 +339,30 @@ def _bar_index(bar_starts: np.ndarray, div: int) -> int:
     return max(int(np.searchsorted(bar_starts, div, side="right")) - 1, 0)
 
 
-def _written_notes(path: Path, part: Any) -> np.ndarray:
+MIDDLE_C = 60
+
+
+def _staves_by_part(parts: list[Any]) -> dict[str, int]:
+    """Staff (1 upper, 2 lower) of every note id, for several parts merged into one piano
+    part: a part written on two staves (a piano) keeps them; a one-staff part goes to the
+    upper staff when its median pitch is at or above middle C, else to the lower one."""
+    out: dict[str, int] = {}
+    for p in parts:
+        na = p.note_array(include_staff=True)
+        if len(na) == 0:
+            continue
+        staff = na["staff"] if "staff" in na.dtype.names else np.ones(len(na), int)
+        if len(np.unique(staff)) > 1:
+            chosen = np.where(staff <= 1, 1, 2)
+        else:
+            chosen = np.full(len(na), 1 if np.median(na["pitch"]) >= MIDDLE_C else 2)
+        out.update(zip((str(i) for i in na["id"]), (int(c) for c in chosen), strict=True))
+    return out
+
+
+def _written_notes(path: Path, part: Any, staves: dict[str, int] | None = None) -> np.ndarray:
+    """The note table of one part in written order; ``staves`` gives the staff of each note
+    id when the part is several merged (others: by register)."""
     na = part.note_array(
         include_time_signature=True,
         include_metrical_position=True,
@@ -354,6 +378,11 @@ def _written_notes(path: Path, part: Any) -> np.ndarray:
     notes["id"] = _unique_ids(na["id"])
     notes["voice"] = na["voice"]
     notes["staff"] = na["staff"] if "staff" in na.dtype.names else 1
+    if staves is not None:
+        by_pitch = np.where(na["pitch"] >= MIDDLE_C, 1, 2)
+        notes["staff"] = [
+            staves.get(str(i), int(d)) for i, d in zip(na["id"], by_pitch, strict=True)
+        ]
     notes["is_grace"] = na["is_grace"].astype(bool)
     notes["is_downbeat"] = na["is_downbeat"].astype(bool)
     notes["ts_num"] = na["ts_beats"]
