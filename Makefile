@@ -62,6 +62,7 @@ bench: install-dev
 	$(PY) -m export.bench_faces
 	$(PY) -m export.bench_soak --minutes 30 --phones 8
 	$(PY) -m export.hostile_bench
+	$(PY) -m export.bench_scores
 
 lint: install-dev
 	$(VENV)/bin/ruff check appliance export tests
