@@ -319,3 +319,16 @@ def test_merged_parts_get_staves_by_part_and_register(tmp_path):
     assert all(staff[p] == 2 for p in (48, 50, 52, 53))
     assert all(staff[p] == 2 for p in (62, 64, 65, 67))  # the piano's lower staff
     assert all(staff[p] == 1 for p in (81, 83, 84, 86))
+
+
+def test_chord_symbols_of_any_shape_are_ignored(tmp_path):
+    harmony = (
+        '<harmony color="#FF0000" font-size="12"><root><root-step>C</root-step></root>'
+        '<kind text="maj7">major-seventh</kind></harmony>'
+        "<harmony><function>V|</function></harmony>"  # partitura fails on this one
+        "<harmony><kind>none</kind><root><root-alter>-1.5</root-alter></root></harmony>"
+    )
+    xml = scores.HEAD + '<measure number="1">' + scores.ATTRIBUTES.format(beats=4)
+    xml += harmony + scores.note("C", 4, 8, "whole") + "</measure>" + scores.TAIL
+    score = load_trusted_score(write(tmp_path, "h.musicxml", xml))
+    assert list(score.notes["pitch"]) == [60] and score.remarks == ()

@@ -10,6 +10,8 @@ refuse the score, the box changes what it must and says so in one line per kind 
 - microtones (quarter-tone accidentals, fractional ``<alter>``) are rounded to the nearest
   semitone;
 - unpitched (percussion) notes are left out: they become rests, so the time still adds up;
+- chord symbols and harmonic analyses (``<harmony>``) are removed: the box does not play them,
+  and partitura fails on some of them;
 - a tie that is started and never ended (some exports leave out the end) is ended on the next
   note of the same pitch in the same voice, when that note follows at once — as the notation
   means it and as music21 reads it — instead of striking the key again.
@@ -55,6 +57,7 @@ ACCIDENTAL_ALTER = {
 def repair(root: Any) -> list[str]:
     """Apply every repair to the parsed score; return one line per kind of change made."""
     remarks = []
+    drop_harmony(root)
     remarks += skip_unpitched(root)
     remarks += round_microtones(root)
     remarks += concert_pitch(root)
@@ -184,6 +187,12 @@ def skip_unpitched(root: Any) -> list[str]:
     if not skipped:
         return []
     return [f"{_count(skipped, 'unpitched (percussion) note')} left out"]
+
+
+def drop_harmony(root: Any) -> None:
+    """Remove chord symbols (the box plays the notes only; documented, so no remark)."""
+    for harmony in list(root.iter("harmony")):
+        harmony.getparent().remove(harmony)
 
 
 def _has_tie(note: Any, kind: str) -> bool:
