@@ -2,15 +2,25 @@ import numpy as np
 
 from appliance.render.baselines import DeadpanRenderer, LinearRenderer, MeanRenderer
 from export.baselines import fit
-from export.evaluate import markdown_table, pieces, plot_piece, score_humans, score_renderer
+from export.evaluate import (
+    HUMAN,
+    markdown_table,
+    phrasing_table,
+    pieces,
+    plot_piece,
+    score_humans,
+    score_renderer,
+)
 
 
 def test_harness_scores_humans_and_baselines(small_dataset, tmp_path):
     by_piece = {k: v for k, v in pieces(None, small_dataset).items() if len(v) > 1}
     assert list(by_piece) == ["Bach/Prelude_bwv_854"]
-    humans = score_humans(by_piece)["overall"]
+    human_result = score_humans(by_piece)
+    humans = human_result["overall"]
     assert humans["velocity"]["r"] > 0.2 and humans["beat_period"]["r"] > 0.2
-    deadpan = score_renderer(DeadpanRenderer(), by_piece)["overall"]
+    deadpan_result = score_renderer(DeadpanRenderer(), by_piece)
+    deadpan = deadpan_result["overall"]
     assert deadpan["velocity"]["r"] == 0.0 and deadpan["timing"]["r"] == 0.0
     assert deadpan["velocity"]["mae"] > humans["velocity"]["mae"]
 
@@ -26,6 +36,15 @@ def test_harness_scores_humans_and_baselines(small_dataset, tmp_path):
     table = markdown_table({"human (leave-one-out)": humans, "deadpan": deadpan, "linear": linear})
     assert table.count("\n|") >= 4 and "velocity r" in table
     assert np.isfinite(linear["articulation"]["mae"])
+
+    # Phrasing: the humans slow at phrase ends and breathe; deadpan plays one tempo.
+    phrasing = phrasing_table({HUMAN: human_result, "deadpan": deadpan_result})
+    rows = {line.split(" | ")[0].strip("| "): line for line in phrasing.splitlines()[2:]}
+    assert set(rows) == {HUMAN, "deadpan"}
+    assert "+0.0 % [+0.0, +0.0]" in rows["deadpan"]  # no slowing anywhere
+    human_piece = human_result["phrasing"]["Bach/Prelude_bwv_854"]
+    assert human_piece["velocity_range"] > 10 and human_piece["median_qpm"] > 20
+    assert "1/1 (100%)" in rows["deadpan"] or "0/1 (0%)" in rows["deadpan"]
 
 
 def test_piece_plot_is_written(small_dataset, tmp_path):
