@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from appliance.render.phrasing import beat_quarters, boundary_strength, groups_of, phrase_ends
+from appliance.render.phrasing import find_phrases
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,7 @@ def measure(notes: np.ndarray, expression: np.ndarray, keep: np.ndarray | None =
         nan = float("nan")
         return Phrasing(nan, nan, nan, nan)
     log_bp = expression["log_bp"].astype(np.float64)
-    g = groups_of(notes)
-    beat = beat_quarters(notes)[g.first]
-    ends = phrase_ends(g, boundary_strength(g, beat))
+    g, beat, ends = find_phrases(notes)
     q = notes["onset_quarter"].astype(np.float64)
     next_onset = np.append(g.onset[1:], g.end[-1])
     end_groups = np.flatnonzero(ends)

@@ -6,11 +6,9 @@ import pytest
 from appliance.render.expression import EXPRESSION_DTYPE
 from appliance.render.features import score_features
 from appliance.render.phrasing import (
-    beat_quarters,
-    boundary_strength,
-    groups_of,
+    find_phrases,
     metrical_strength,
-    phrase_ends,
+    phrase_end_positions,
     phrase_features,
 )
 from appliance.score.notes import NOTE_DTYPE, merge_unisons
@@ -19,8 +17,8 @@ from tests.notetables import table
 
 
 def _end_bars(notes):
-    g = groups_of(notes)
-    ends = phrase_ends(g, boundary_strength(g, beat_quarters(notes)[g.first]))
+    g, _, ends = find_phrases(notes)
+    assert np.array_equal(phrase_end_positions(notes), np.append(g.onset[1:], g.end[-1])[ends])
     return [int(b) + 1 for b in g.bar[ends]]
 
 

@@ -172,6 +172,23 @@ def _cut_long_phrases(g: Groups, ends: np.ndarray) -> None:
         start = int(stop) + 1
 
 
+def find_phrases(notes: np.ndarray) -> tuple[Groups, np.ndarray, np.ndarray]:
+    """(onset groups, beat length in quarters per group, phrase end after each group) of a
+    non-empty note table in playing order."""
+    g = groups_of(notes)
+    beat = beat_quarters(notes)[g.first]
+    return g, beat, phrase_ends(g, boundary_strength(g, beat))
+
+
+def phrase_end_positions(notes: np.ndarray) -> np.ndarray:
+    """Score positions (quarters) where the phrases found in the score end."""
+    if len(notes) == 0:
+        return np.zeros(0)
+    g, _, ends = find_phrases(notes)
+    next_onset = np.append(g.onset[1:], g.end[-1])
+    return np.asarray(next_onset[ends])
+
+
 def metrical_strength(notes: np.ndarray) -> np.ndarray:
     """1 on the downbeat, 0.75 mid-bar (even metres), 0.5 on a beat, 0.25 on half a beat,
     0 elsewhere."""
@@ -244,7 +261,7 @@ def phrase_features(notes: np.ndarray) -> tuple[np.ndarray, list[str]]:
         return np.zeros((0, len(names)), np.float32), names
     g = groups_of(notes)
     beat = beat_quarters(notes)[g.first]
-    strength = boundary_strength(g, beat)
+    strength = boundary_strength(g, beat)  # also wanted below: how strongly phrases end
     ends = phrase_ends(g, strength)
     n_groups = len(g.onset)
     next_onset = np.append(g.onset[1:], g.end[-1])

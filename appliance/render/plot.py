@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from appliance.render.phrasing import phrase_end_positions
 from appliance.score.notes import onset_groups
 
 
@@ -47,6 +48,9 @@ def plot_performances(
     q, bpm, vel = _group_curves(rendered)
     axes[0].plot(q, bpm, color="C3", lw=1.6, label=rendered.label)
     axes[1].plot(q, vel, color="C3", lw=1.6, label=rendered.label)
+    ends = phrase_end_positions(rendered.notes)
+    for k, at in enumerate(ends):
+        axes[0].axvline(at, color="C0", lw=0.6, ls=":", label="phrase ends" if k == 0 else None)
     axes[0].set_ylabel("tempo (quarter notes / min)")
     axes[1].set_ylabel("velocity (mean per onset)")
     for ax in axes[:2]:
