@@ -66,7 +66,7 @@ def score_renderer(
         score = Score(notes=humans[0].notes, title=key)
         rendered = render_all(renderer, score, style)
         per_piece[key] = average([_against(rendered.expression, score.notes, h) for h in humans])
-        phrasing[key] = asdict(measure(score.notes, rendered.expression))
+        phrasing[key] = asdict(measure(score.notes, rendered.performed))
     return {"overall": average(list(per_piece.values())), "pieces": per_piece, "phrasing": phrasing}
 
 
@@ -104,7 +104,7 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
                 others.append(compare(h.expression[ia[keep]], other.expression[ib[keep]]))
             per_human.append(average(others))
         per_piece[key] = average(per_human)
-        each = [measure(h.notes, h.expression, h.matched) for h in humans]
+        each = [measure(h.notes, h.performed, h.matched) for h in humans]
         phrasing[key] = {
             field: float(np.nanmedian([getattr(m, field) for m in each]))
             for field in PHRASING_FIELDS

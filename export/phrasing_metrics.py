@@ -1,10 +1,16 @@
-"""Phrasing measured directly on one performance of a score (pure numpy).
+"""Phrasing measured directly on one performance of a score (pure numpy), from its onsets.
+
+Times are onset-group times (the median onset of a group's non-grace notes; for a human, of
+its matched notes only); a *beat period* over a span is the time it took over the quarters it
+covers.
 
 - **Phrase-end slowing**: for every phrase but the last (phrases as
-  :mod:`appliance.render.phrasing` finds them in the score), the tempo over its final beat
-  against the phrase's median tempo: ``exp(mean ln beat period at the end − median) − 1``
-  (0.2 = the end is played 20 % slower). A performance's figure is the median over its phrases.
-- **Closing ritardando**: the same over the last bar of the piece against the piece's median.
+  :mod:`appliance.render.phrasing` finds them in the score), the beat period from one beat
+  before the phrase's last onset to the first onset of the next phrase — the last notes and the
+  breath after them — against the median beat period between the phrase's onsets
+  (0.2 = 20 % slower). A performance's figure is the median over its phrases.
+- **Closing ritardando**: the beat period over the last bar (from the bar before when the last
+  bar holds a single onset, a final chord) against the piece's median.
 - **Median tempo**: quarters per minute at the piece's median beat period.
 - **Velocity range**: 95th minus 5th percentile of MIDI velocity.
 """
@@ -26,43 +32,75 @@ class Phrasing:
     velocity_range: float
 
 
-def _slowing(log_bp: np.ndarray, end_rows: np.ndarray, all_rows: np.ndarray) -> float:
-    if not end_rows.any() or all_rows.sum() < 2:
-        return float("nan")
-    return float(np.exp(log_bp[end_rows].mean() - np.median(log_bp[all_rows])) - 1.0)
+def _group_times(
+    index: np.ndarray, n_groups: int, onset: np.ndarray, use: np.ndarray
+) -> np.ndarray:
+    """Median onset of the used notes of each group (nan where none is used)."""
+    times = np.full(n_groups, np.nan)
+    rows = np.flatnonzero(use)
+    order = rows[np.argsort(index[rows], kind="stable")]
+    bounds = np.searchsorted(index[order], np.arange(n_groups + 1))
+    for k in range(n_groups):
+        a, b = bounds[k], bounds[k + 1]
+        if b > a:
+            times[k] = float(np.median(onset[order[a:b]]))
+    return times
 
 
-def measure(notes: np.ndarray, expression: np.ndarray, keep: np.ndarray | None = None) -> Phrasing:
-    """Phrasing figures of one performance; ``keep`` marks the notes to use (matched notes of a
-    human performance); phrases are found on the whole score."""
+def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = None) -> Phrasing:
+    """Phrasing figures of one performance (``performed``: onsets in seconds and velocities of
+    ``notes``); ``keep`` marks the notes to use (a human's matched notes); phrases are found
+    on the whole score."""
     n = len(notes)
     keep = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    nan = float("nan")
     if n == 0 or not keep.any():
-        nan = float("nan")
         return Phrasing(nan, nan, nan, nan)
-    log_bp = expression["log_bp"].astype(np.float64)
     g, beat, ends = find_phrases(notes)
-    q = notes["onset_quarter"].astype(np.float64)
-    next_onset = np.append(g.onset[1:], g.end[-1])
-    end_groups = np.flatnonzero(ends)
-    slowings = []
-    start_q = float(g.onset[0])
-    for k in end_groups[:-1]:
-        end_q = float(next_onset[k])
-        rows = keep & (q >= start_q) & (q < end_q)
-        last = rows & (q >= end_q - beat[k])
-        value = _slowing(log_bp, last, rows)
-        if np.isfinite(value):
-            slowings.append(value)
-        start_q = end_q
-    last_bar = keep & (notes["bar"] == notes["bar"].max())
-    closing = _slowing(log_bp, last_bar, keep)
-    velocity = expression["velocity"][keep].astype(np.float64)
+    n_groups = len(g.onset)
+    main = keep & ~notes["is_grace"]
+    times = _group_times(g.index, n_groups, performed["onset"].astype(np.float64), main)
+    valid = np.flatnonzero(np.isfinite(times))
+    velocity = performed["velocity"][keep].astype(np.float64)
     p5, p95 = np.percentile(velocity, [5, 95])
+    if len(valid) < 3:
+        return Phrasing(nan, nan, nan, float(p95 - p5))
+    q, t = g.onset[valid], times[valid]
+    steps = np.diff(t) / np.maximum(np.diff(q), 1e-6)  # beat period from each onset to the next
+    piece_median = float(np.median(steps))
+
+    def span(a: int, b: int) -> float:  # positions into valid
+        return float((t[b] - t[a]) / max(q[b] - q[a], 1e-6))
+
+    slowings = []
+    start = 0  # first group of the current phrase
+    for k in np.flatnonzero(ends)[:-1]:
+        inside = np.flatnonzero((valid >= start) & (valid <= k))
+        start = k + 1
+        if len(inside) < 3 or inside[-1] + 1 >= len(valid):
+            continue
+        last, after = int(inside[-1]), int(inside[-1]) + 1
+        first = int(inside[np.searchsorted(q[inside], q[last] - beat[k] - 1e-6)])
+        if first == last:
+            first = last - 1 if last - 1 >= inside[0] else first
+        if first == last:
+            continue
+        phrase_median = float(np.median(steps[inside[0] : last]))
+        slowings.append(span(first, after) / phrase_median - 1.0)
+    closing = nan
+    last_bar = int(g.bar.max())
+    in_last_bar = np.flatnonzero(g.bar[valid] == last_bar)
+    if len(in_last_bar):
+        first = int(in_last_bar[0])
+        if len(in_last_bar) < 2:  # a final chord alone: from the bar before
+            before = np.flatnonzero(g.bar[valid] == last_bar - 1)
+            first = int(before[0]) if len(before) else first
+        if first < len(valid) - 1:
+            closing = span(first, len(valid) - 1) / piece_median - 1.0
     return Phrasing(
-        phrase_end_slowing=float(np.median(slowings)) if slowings else float("nan"),
+        phrase_end_slowing=float(np.median(slowings)) if slowings else nan,
         closing_ritardando=closing,
-        median_qpm=float(60.0 / np.exp(np.median(log_bp[keep]))),
+        median_qpm=60.0 / piece_median,
         velocity_range=float(p95 - p5),
     )
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from appliance.render.expression import EXPRESSION_DTYPE
+from appliance.render.expression import EXPRESSION_DTYPE, realise
 from appliance.render.features import score_features
 from appliance.render.phrasing import (
     find_phrases,
@@ -115,30 +115,34 @@ def test_unisons_in_two_voices_become_one_key():
 
 
 def _performance(notes: np.ndarray, slow_end: float, slow_close: float) -> np.ndarray:
-    """Expression at 0.5 s per quarter, the last beat of each 4-bar phrase ``slow_end`` slower
-    and the last bar ``slow_close`` slower."""
-    out = np.zeros(len(notes), dtype=EXPRESSION_DTYPE)
+    """Onsets and velocities at 0.5 s per quarter, the last beat of each 4-bar phrase
+    ``slow_end`` slower and the last bar ``slow_close`` slower."""
+    expression = np.zeros(len(notes), dtype=EXPRESSION_DTYPE)
     q = notes["onset_quarter"]
     bp = np.full(len(notes), 0.5)
-    phrase_end = (q % 16) >= 15
-    bp[phrase_end] *= 1 + slow_end
+    bp[(q % 16) >= 15] *= 1 + slow_end
     bp[notes["bar"] == notes["bar"].max()] = 0.5 * (1 + slow_close)
-    out["log_bp"] = np.log(bp)
-    out["velocity"] = np.linspace(40, 90, len(notes))
-    return out
+    expression["log_bp"] = np.log(bp)
+    expression["velocity"] = np.linspace(40, 90, len(notes))
+    performed, _ = realise(notes, expression)
+    return performed
 
 
 def test_phrasing_metrics_find_the_slowing_a_performance_makes():
     notes = _eighths(16)
     m = measure(notes, _performance(notes, 0.25, 0.6))
-    assert m.phrase_end_slowing == pytest.approx(0.25, abs=1e-6)
-    assert m.closing_ritardando == pytest.approx(0.6, abs=0.01)
+    # From one beat before the last onset (14.5) to the next phrase (16): one eighth at the
+    # normal pace, two 25 % slower: (0.25 + 2 × 0.3125) / 1.5 quarters = 0.5833 s a quarter.
+    assert m.phrase_end_slowing == pytest.approx(0.5833333 / 0.5 - 1, abs=1e-6)
+    assert m.closing_ritardando == pytest.approx(0.6, abs=1e-6)
     assert m.median_qpm == pytest.approx(120.0)
-    assert m.velocity_range == pytest.approx(45.0, abs=0.5)
+    assert m.velocity_range == pytest.approx(45.0, abs=1.0)
     flat = measure(notes, _performance(notes, 0.0, 0.0))
-    assert flat.phrase_end_slowing == 0 and flat.closing_ritardando == 0
-    keep = notes["bar"] < 8  # a human performance's matched notes only
-    assert measure(notes, _performance(notes, 0.25, 0.6), keep).phrase_end_slowing == pytest.approx(
-        0.25, abs=1e-6
+    assert flat.phrase_end_slowing == pytest.approx(0) and flat.closing_ritardando == pytest.approx(
+        0
     )
+    keep = notes["bar"] < 8  # a human performance's matched notes only: one phrase to measure
+    kept = measure(notes, _performance(notes, 0.25, 0.6), keep)
+    assert kept.phrase_end_slowing == pytest.approx(1 / 6, abs=1e-6)
+    assert np.isnan(kept.closing_ritardando)  # the last bar was not played
     assert spread([1.0, float("nan"), 3.0, 2.0]) == (2.0, 1.5, 2.5)
