@@ -37,6 +37,9 @@ def group_means(notes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.n
     return starts, np.add.reduceat(values, starts) / np.diff(np.r_[starts, len(values)])
 
 
+PAST_NOISE = {"velocity": 1.5, "log_bp": 0.03}
+
+
 @pytest.mark.parametrize(
     "cls, feature",
     [
@@ -57,9 +60,13 @@ def test_a_direction_sets_in_without_a_jump(renderer, vectors, score, cls, featu
         at = int(np.searchsorted(notes["bar"], bar))
         steering = Steering(notes, vectors)
         steering.apply(DirectionRequest(cls, 2.0, Scope.FROM_NOW), at)
-        directed = render_all(renderer, score, STYLE.with_offsets(steering.offsets()))
+        offsets = steering.offsets()
+        assert not offsets[:at].any()  # the direction never reaches the past
+        directed = render_all(renderer, score, STYLE.with_offsets(offsets))
         values = directed.expression[feature].astype(np.float64)
-        assert np.array_equal(values[:at], base[:at])  # the past never changes
+        # Rendered from scratch, the notes before it differ only by int8 rounding (a block of
+        # notes is one pass, and its activations are scaled over the whole block).
+        assert np.allclose(values[:at], base[:at], atol=PAST_NOISE[feature])
         starts, diff = group_means(notes, values - base)
         first = int(np.searchsorted(starts, at))
         later = notes["onset_beat"][starts] >= notes["onset_beat"][at] + 3  # after the fade
@@ -158,7 +165,9 @@ def test_render_with_directions_writes_midi_whose_curves_show_them(shared_root, 
     beat = notes["onset_beat"]
     number = notes["bar_number"]
     before = number < 8
-    assert np.allclose(on_a[before], on_b[before]) and np.array_equal(vel_a[before], vel_b[before])
+    # Before bar 8 the same notes, up to int8 rounding in the block of notes that bar 8 starts.
+    assert np.allclose(on_a[before], on_b[before], atol=0.02)
+    assert np.abs(vel_a[before] - vel_b[before]).max() <= 2
     softer = (number >= 9) & (number < 16)  # after the fade, before the accelerando
     assert vel_b[softer].mean() < vel_a[softer].mean() - 2
 
