@@ -212,6 +212,13 @@ class Hub:
             log.info("%s did not connect in %.0f s: dropped", peer.name, CONNECT_TIMEOUT)
             await self._drop(peer)
 
+    async def remove(self, name: str) -> int:
+        """Disconnect every phone of this display name (gone, or sent away); how many."""
+        gone = [p for p in self.peers if p.name == name]
+        for peer in gone:
+            await self._drop(peer)
+        return len(gone)
+
     async def _drop(self, peer: Peer) -> None:
         if peer in self.peers:
             self.peers.remove(peer)
