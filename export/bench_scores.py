@@ -89,7 +89,9 @@ def _last_endings_only(score: Any) -> set[int]:
 
 def _music21(path: str) -> dict[str, Any]:
     import music21
+    from music21 import harmony
     from music21 import note as m21note
+    from music21.percussion import PercussionChord
 
     try:
         score = music21.converter.parse(path)
@@ -106,12 +108,14 @@ def _music21(path: str) -> dict[str, Any]:
                 shift += measure.quarterLength
                 continue
             for n in measure.recurse().notes:
-                if isinstance(n, m21note.Unpitched):
-                    continue
+                if isinstance(n, (m21note.Unpitched, harmony.ChordSymbol, PercussionChord)):
+                    continue  # percussion is left out, chord symbols are not played
                 grace = n.duration.isGrace
                 at = round(float(n.getOffsetInHierarchy(part)) - shift, 4)
                 members = list(n.notes) if n.isChord else [n]
                 for member in members:
+                    if not hasattr(member, "pitch"):  # an unpitched note inside a chord
+                        continue
                     tie = member.tie  # a chord's own tie is only a summary of its notes'
                     if tie is not None and tie.type in ("stop", "continue"):
                         continue  # held from before: stripTies leaves some tied chords
