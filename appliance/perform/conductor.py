@@ -80,6 +80,7 @@ class Conductor:
         self._transport: queue.Queue[Job | None] = queue.Queue(limit)
         self._epoch = 0  # counts pauses and stops
         self._epoch_lock = threading.Lock()
+        self._order_lock = threading.Lock()  # an Action line and its queueing happen together
         self._threads: list[threading.Thread] = []
         self._idle = threading.Condition()
         self._pending = 0
@@ -132,6 +133,10 @@ class Conductor:
                 allowed = self.throttle.allow(source)
             if not allowed:
                 return "too many commands at once: wait a moment"
+        with self._order_lock:  # phones, the console and the voice thread submit at once
+            return self._queue(event, who)
+
+    def _queue(self, event: Event, who: str) -> str | None:
         if who and who != BOX:
             self._publish(Action(who, describe_command(event)))
         with self._epoch_lock:
