@@ -96,8 +96,8 @@ def _music21(path: str) -> dict[str, Any]:
     try:
         score = music21.converter.parse(path)
         score = score.toSoundingPitch()
+        score = score.stripTies()  # a copy: the measures to skip are found in it
         skipped = _last_endings_only(score)
-        score = score.stripTies()
     except Exception as exc:
         return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     keys: Counter[tuple[float, int, bool]] = Counter()
