@@ -35,6 +35,8 @@ from appliance.events import (
 )
 from appliance.perform.commands import parse_command
 from appliance.perform.session import PlayOptions, Session
+from appliance.sd_notify import stopping
+from appliance.watchdog import watch_the_music
 from appliance.web.server import WebSettings, qr_text
 
 console = Console(highlight=False)
@@ -142,6 +144,7 @@ async def play_async(
         if box.server is not None:
             _show_pairing(box)
         await box.start()
+        watch = watch_the_music(session.producer, box.url)  # systemd: READY=1, WATCHDOG=1
         for problem in session.problems:  # opening's and starting's (e.g. no sound card)
             console.print(f"[yellow]![/yellow] {escape(problem)}")
         ready = asyncio.create_task(_announce_ready(session, bus))
@@ -153,7 +156,10 @@ async def play_async(
         while not quit_.is_set() and (deadline is None or time.monotonic() < deadline):
             await asyncio.sleep(0.1)
         ready.cancel()
+        if watch is not None:
+            watch.cancel()
     finally:
+        stopping()
         await box.close()
         await asyncio.sleep(0.05)  # let the last events reach the console
         shower.cancel()
