@@ -95,7 +95,9 @@ def open_database(path: Path) -> sqlite3.Connection:
         raise StoreError(f"the box's memory cannot be kept in {path.parent}: {exc}") from None
     conn: sqlite3.Connection | None = None
     try:
-        conn = connect(path)
+        # Looked at before anything is written to it: a damaged file is set aside as it was.
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_MS / 1000)
+        conn.execute("PRAGMA query_only = ON")
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
             backup = copy_aside(conn, path, f"schema{version}.bak")
@@ -109,6 +111,8 @@ def open_database(path: Path) -> sqlite3.Connection:
         problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
         if problems != ["ok"]:
             raise sqlite3.DatabaseError("damaged: " + "; ".join(problems)[:300])
+        conn.close()
+        conn = connect(path)
         migrate(conn)
         return conn
     except StoreError:
