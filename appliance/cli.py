@@ -457,6 +457,18 @@ def phones_forget(
         console.print(f"{len(gone)} phone(s) forgotten")
 
 
+@app.command()
+def doctor(
+    https_port: int = typer.Option(8443, help="the phone page's port to check"),
+    http_port: int = typer.Option(8080, help="the redirect's port to check (0: none)"),
+) -> None:
+    """Check the box (sound, MIDI, models, ports, network, certificate, disk, store, service)
+    and say what is wrong and what to do; exit status 1 when something is."""
+    from appliance.doctor import health_summary, report
+
+    raise typer.Exit(report(health_summary(https_port, http_port), typer.echo))
+
+
 def main() -> None:
     limit_threads()  # before any numeric work: one BLAS/OpenMP thread, inherited by workers
     run_app(app)

@@ -14,6 +14,8 @@ import pytest
 from appliance import doctor
 from appliance.doctor import Check, Health, PinnedModel, Status
 
+CHECK_ADDRESSES = doctor.check_addresses  # before any test stubs it
+
 
 def pinned(path: Path, content: bytes = b"weights") -> PinnedModel:
     return PinnedModel("speech model", path, hashlib.sha256(content).hexdigest(), "reinstall")
@@ -171,3 +173,21 @@ def test_a_check_that_breaks_is_reported_not_raised() -> None:
 
     (check,) = doctor.guarded("audio output", broken)
     assert check.status is Status.PROBLEM and "boom" in check.found
+
+
+def test_the_doctor_command_exits_with_the_verdict(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from appliance.cli import app
+
+    all_good(monkeypatch, tmp_path)
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "✓ performance model" in result.output and "all is well" in result.output
+    monkeypatch.setattr(doctor, "check_addresses", lambda: CHECK_ADDRESSES([]))
+    result = CliRunner().invoke(app, ["doctor", "--http-port", "0"])
+    assert result.exit_code == 1
+    assert "✗ network: no LAN address — connect the box" in result.output
+    assert "(redirect)" not in result.output
