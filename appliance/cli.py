@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from appliance.cli_model import model_app
 from appliance.console import run_app
 from appliance.directions.descriptors import describe_said
 from appliance.directions.interpret import Interpreter
@@ -406,6 +407,8 @@ def library_init() -> None:
         console.print(f"[yellow]skipped[/yellow] {problem}")
     console.print(f"{len(lib)} pieces in {lib.folder}")
 
+
+app.add_typer(model_app, name="model")
 
 phones_app = typer.Typer(no_args_is_help=True, help="The phones paired with the box.")
 app.add_typer(phones_app, name="phones")

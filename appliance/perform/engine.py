@@ -21,10 +21,11 @@ time is its rendered (piece) time plus ``offset``, which seeking and starting a 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -330,6 +331,52 @@ class Engine:
         bar = int(notes["bar_number"][min(first, len(notes) - 1)])
         self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first, who))
         return first
+
+    # -- another model -----------------------------------------------------------------------
+
+    def use_renderer(self, renderer: Renderer, vectors: SteeringVectors | None = None) -> int:
+        """Play on with another renderer (a new version of the model) between two notes: the
+        notes that have started stay as they were, the next ones come from ``renderer``, with
+        the same style and directions (their steering is kept when its size fits the new
+        vectors, else the directions start afresh). Returns the first note it renders."""
+        vectors = vectors if renderer.steerable else None
+        self._warm(renderer)
+        with self._render_lock:
+            self.renderer = renderer
+            self.vectors = vectors
+            current = self.current
+            if current is None:
+                return 0
+            steering = current.steering
+            if vectors is None:
+                steering = None
+            elif steering is None or steering.vectors.size != vectors.size:
+                steering = Steering(current.score.notes, vectors)
+            else:
+                steering.vectors = vectors  # directions given from now on use the new ones
+            if steering is not current.steering:
+                self.style = self.style.with_offsets(steering.offsets() if steering else None)
+                current = replace(current, steering=steering)
+                with self._lock:
+                    self.current = current
+            stream = current.stream
+            stream.renderer = renderer
+            with self._lock:
+                waiting = self.schedule.first_unstarted(self._safe_time())
+            at = min(stream.rendered if waiting is None else waiting, len(current.score.notes))
+            return self._rerender_from(current, at)
+
+    def _warm(self, renderer: Renderer) -> None:
+        """Let a renderer read the current score and style before it takes over (outside the
+        locks, while the old one plays on), so that the switch itself renders only a few notes
+        in time."""
+        current = self.current
+        if current is None:
+            return
+        stream, n = current.stream, len(current.score.notes)
+        done = min(stream.rendered, n - 1)
+        with contextlib.suppress(ApplianceError):  # the switch itself will say what is wrong
+            renderer.expression(current.score.notes, self.style, stream.expression[:done], done + 1)
 
     def _safe_time(self) -> float:
         """Play time from which notes may be re-rendered: while the music moves, notes due

@@ -26,9 +26,12 @@ from appliance.paths import data_dir
 from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
 from appliance.perform.feedback import FeedbackLog
+from appliance.perform.model_watch import ModelWatch
 from appliance.perform.transport import AtEnd
 from appliance.process_priority import BOX_NICE, favour_this_process
-from appliance.render.registry import get_renderer, steering_file
+from appliance.render.neural import NeuralRenderer
+from appliance.render.registry import active_model, get_renderer, steering_file
+from appliance.render.versions import ModelVersions
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +80,13 @@ class Session:
         self.problems.extend(self.library.problems)  # a damaged index, and what was done
         renderer = get_renderer(o.renderer)
         vectors = None
-        if renderer.steerable:
+        self.model_watch: ModelWatch | None = None
+        if isinstance(renderer, NeuralRenderer):
+            version, problem = active_model()
+            if problem:
+                self.problems.append(problem)
             try:
-                vectors = SteeringVectors.load(steering_file())
+                vectors = SteeringVectors.load(steering_file(version))
             except ApplianceError as exc:
                 self.problems.append(f"directions are off: {exc}")
         self.synth = Synth(o.soundfont)
@@ -113,6 +120,9 @@ class Session:
             except ApplianceError as exc:
                 self.problems.append(str(exc))
         self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
+        if isinstance(renderer, NeuralRenderer):  # follows `appliance model use` while playing
+            publish = self.bus.publish if self.bus is not None else None
+            self.model_watch = ModelWatch(self.engine, ModelVersions(), renderer.version, publish)
 
     def start(self) -> None:
         """Start playing: the first piece (the one asked for, else a random piece marked to
@@ -125,6 +135,8 @@ class Session:
         self.engine.start()
         self.producer.start()
         self.conductor.start()
+        if self.model_watch is not None:
+            self.model_watch.start()
         query = self.options.piece
         piece = choose_piece(self.library, query, opening=not query)
         self.engine.load(piece, self.options.seed)
@@ -138,6 +150,8 @@ class Session:
         return self.engine.interpreter.ready or self.engine.vectors is None
 
     def close(self) -> None:
+        if self.model_watch is not None:
+            self.model_watch.close()
         self.conductor.close()
         self.engine.close()
         self.producer.stop()

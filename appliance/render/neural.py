@@ -192,9 +192,12 @@ class NeuralRenderer(Renderer):
     name: ClassVar[str] = "neural"
     steerable: ClassVar[bool] = True
 
-    def __init__(self, model: NeuralModel, context: int = DEFAULT_CONTEXT) -> None:
+    def __init__(
+        self, model: NeuralModel, context: int = DEFAULT_CONTEXT, version: str = ""
+    ) -> None:
         self.model = model
         self.context = context
+        self.version = version  # which version of the model (see appliance.render.versions)
         self._session: _Session | None = None
 
     def latents(

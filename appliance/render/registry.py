@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from appliance.errors import ApplianceError
 from appliance.paths import models_dir
 from appliance.render.base import Renderer
 from appliance.render.baselines import BaselineModel, DeadpanRenderer, LinearRenderer, MeanRenderer
+from appliance.render.versions import ModelVersion, ModelVersions
+
+log = logging.getLogger(__name__)
 
 BASELINES_FILE = "baselines.json"
 
@@ -18,12 +22,27 @@ def _baseline_model() -> BaselineModel:
 
 
 NEURAL_FOLDER = "renderer"
+STEERING_FILE = "directions.json"
+
+
+def active_model() -> tuple[ModelVersion, str | None]:
+    """The renderer version chosen to play (``appliance model use``), checked, and what went
+    wrong when it could not be used (the shipped version then plays)."""
+    version, problem = ModelVersions(shipped=models_dir() / NEURAL_FOLDER).active()
+    if problem:
+        log.warning("%s", problem)
+    return version, problem
+
+
+def neural_renderer(version: ModelVersion) -> Renderer:
+    """The neural renderer of one version (its graphs loaded)."""
+    from appliance.render.neural import NeuralModel, NeuralRenderer
+
+    return NeuralRenderer(NeuralModel(version.folder), version=version.version)
 
 
 def _neural() -> Renderer:
-    from appliance.render.neural import NeuralModel, NeuralRenderer
-
-    return NeuralRenderer(NeuralModel(models_dir() / NEURAL_FOLDER))
+    return neural_renderer(active_model()[0])
 
 
 RENDERERS: dict[str, Callable[[], Renderer]] = {
@@ -34,9 +53,12 @@ RENDERERS: dict[str, Callable[[], Renderer]] = {
 }
 
 
-def steering_file() -> Path:
-    """The steering vectors that ship with the neural renderer."""
-    return models_dir() / NEURAL_FOLDER / "directions.json"
+def steering_file(version: ModelVersion | None = None) -> Path:
+    """The steering vectors fitted to a renderer version (the active one by default), else
+    the shipped ones."""
+    folder = (version or active_model()[0]).folder
+    own = folder / STEERING_FILE
+    return own if own.is_file() else models_dir() / NEURAL_FOLDER / STEERING_FILE
 
 
 def default_renderer_name() -> str:
