@@ -97,7 +97,7 @@ def prune(conn: sqlite3.Connection, keep_days: float, keep_bytes: int, now: floa
             break
         _delete_before(conn, size_cutoff(*span), report)
     if report.total:
-        conn.execute("PRAGMA incremental_vacuum")
+        conn.executescript("PRAGMA incremental_vacuum;")  # stepped to the end: every page
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     report.bytes_after = used_bytes(conn)
     return report

@@ -67,6 +67,7 @@ class WriterCounts:
     dropped: int = 0  # the queue was full
     rejected: int = 0  # broke a constraint (e.g. a reference to a row that is gone)
     lost: int = 0  # in a transaction that failed (a full disk, an I/O error)
+    transactions: int = 0  # committed
 
 
 class Writer:
@@ -189,6 +190,7 @@ class Writer:
             conn.execute("COMMIT")
             with self._lock:
                 self.counts.committed += done
+                self.counts.transactions += 1
         except sqlite3.Error as exc:
             _rollback(conn)
             with self._lock:
