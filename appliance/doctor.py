@@ -230,6 +230,22 @@ def check_renderer(folder: Path | None = None) -> Check:
     return ok(name, "the neural renderer is there")
 
 
+def check_model_version() -> Check:
+    """The renderer version chosen to play (``appliance model use``) is there and whole."""
+    name = "performance model version"
+    try:
+        registry = importlib.import_module("appliance.render.registry")
+        version, trouble = registry.active_model()
+    except (ImportError, AttributeError):
+        return Check(name, Status.SKIPPED, "this version has no model versions")
+    if trouble:
+        return Check(
+            name, Status.WARNING, str(trouble),
+            "`appliance model list` shows the versions; `appliance model use` picks one",
+        )  # fmt: skip
+    return ok(name, f"{version.version} plays")
+
+
 def check_manifest(folder: Path | None = None) -> Check:
     """The shipped models against the checksums written when they were installed."""
     name = "shipped models"
@@ -403,6 +419,7 @@ def health_summary(
         ("synthesiser", check_synthesiser),
         ("MIDI", check_midi),
         ("performance model", check_renderer),
+        ("performance model version", check_model_version),
     ]
     if models:
         steps.append(("shipped models", check_manifest))

@@ -141,7 +141,8 @@ def test_service_states() -> None:
 def all_good(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A machine where everything is in order (the checks that read devices stubbed)."""
     fine = Check("stub", Status.OK, "fine")
-    for name in ("check_audio_outputs", "check_synthesiser", "check_midi", "check_addresses"):
+    stubbed = ("check_audio_outputs", "check_synthesiser", "check_midi", "check_addresses")
+    for name in stubbed:
         monkeypatch.setattr(doctor, name, lambda fine=fine: fine)
     monkeypatch.setattr(doctor, "service_state", lambda: "active")
     monkeypatch.setattr(doctor, "pinned_models", lambda: [])
@@ -191,3 +192,12 @@ def test_the_doctor_command_exits_with_the_verdict(
     assert result.exit_code == 1
     assert "✗ network: no LAN address — connect the box" in result.output
     assert "(redirect)" not in result.output
+
+
+def test_a_chosen_model_version_that_cannot_play_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    from appliance.render import registry
+
+    shipped, _ = registry.active_model()
+    monkeypatch.setattr(registry, "active_model", lambda: (shipped, "v3 is damaged"))
+    check = doctor.check_model_version()
+    assert check.status is Status.WARNING and "v3 is damaged" in check.found
