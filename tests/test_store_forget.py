@@ -142,3 +142,14 @@ def test_data_commands(tmp_path, monkeypatch):
     assert runner.invoke(data_app, ["forget"]).exit_code != 0
     assert "forgot everything" in runner.invoke(data_app, ["forget", "--all"]).output
     assert "0 old rows deleted" in runner.invoke(data_app, ["prune"]).output
+
+
+def test_the_limits_are_enforced_periodically_while_writing(tmp_path):
+    with Store.open(tmp_path / "store.sqlite3", StoreSettings(prune_every=0.2)) as store:
+        deadline = time.monotonic() + 10
+        store.put(FeedbackRow("like", at=time.time() - 400 * 86400, id="old"))
+        store.flush()
+        while store.get(FeedbackRow, "old") is not None and time.monotonic() < deadline:
+            store.put(FeedbackRow("like"))  # busy all along
+            time.sleep(0.01)
+        assert store.get(FeedbackRow, "old") is None

@@ -145,6 +145,9 @@ class Writer:
         pending: Write | _Job | _Stop | None = None
         try:
             while True:
+                if time.monotonic() >= last_idle + self._idle_every:  # even when busy
+                    self._run_idle()
+                    last_idle = time.monotonic()
                 item = pending
                 pending = None
                 if item is None:
@@ -152,8 +155,6 @@ class Writer:
                     try:
                         item = self._queue.get(timeout=wait)
                     except queue.Empty:
-                        self._run_idle()
-                        last_idle = time.monotonic()
                         continue
                 if isinstance(item, _Stop):
                     return
@@ -183,7 +184,9 @@ class Writer:
                 try:
                     write(conn)
                     done += 1
-                except (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError) as exc:
+                except sqlite3.OperationalError:
+                    raise  # the transaction's failure (a full disk, I/O): below
+                except Exception as exc:  # this row's own problem (a constraint, a bad value)
                     with self._lock:
                         self.counts.rejected += 1
                     self._warnings.warn("rejected", f"the box's memory skipped a row: {exc}")
@@ -191,7 +194,7 @@ class Writer:
             with self._lock:
                 self.counts.committed += done
                 self.counts.transactions += 1
-        except sqlite3.Error as exc:
+        except Exception as exc:
             _rollback(conn)
             with self._lock:
                 self.counts.lost += len(batch)
