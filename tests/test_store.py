@@ -224,3 +224,30 @@ def test_reads_from_several_threads_use_their_own_connections(store):
     for t in threads:
         t.join()
     assert found == [1, 1, 1, 1]
+
+
+def test_the_store_is_the_lowest_layer():
+    """The store imports only the standard library, numpy, typer/rich (its command line) and
+    appliance.errors / appliance.paths — never the engine, the phones' server or the renderer."""
+    import ast
+
+    from appliance.paths import PACKAGE_ROOT
+
+    allowed = {"appliance.errors", "appliance.paths"}
+    for path in sorted((PACKAGE_ROOT / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.startswith("appliance") and not name.startswith("appliance.store"):
+                    assert name in allowed, f"{path.name} imports {name}"
+
+
+def test_forgetting_needs_a_name(store):
+    from appliance.store import StoreError
+
+    with pytest.raises(StoreError, match="name the person"):
+        store.forget_user("  ")

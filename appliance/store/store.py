@@ -250,6 +250,8 @@ class Store:
 
     def forget_user(self, name: str) -> forget.ForgetReport:
         """Erase everything tied to the display name ``name`` (see :mod:`.forget`)."""
+        if not name.strip():
+            raise StoreError("name the person to forget (their display name)")
         return self._job(lambda conn: forget.forget_user(conn, name), "forgetting")
 
     def forget_all(self) -> forget.ForgetReport:
