@@ -27,6 +27,7 @@ from appliance.render.registry import (
 )
 from appliance.score import load_score, markings
 from appliance.score.notes import Score
+from appliance.store.cli import data_app
 from appliance.threads import limit_threads
 from appliance.web.phones import PhoneBook
 
@@ -409,6 +410,7 @@ def library_init() -> None:
 
 
 app.add_typer(model_app, name="model")
+app.add_typer(data_app, name="data")
 
 phones_app = typer.Typer(no_args_is_help=True, help="The phones paired with the box.")
 app.add_typer(phones_app, name="phones")
