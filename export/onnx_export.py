@@ -31,6 +31,7 @@ from export.dataset import iter_records
 from export.model import ModelConfig, Renderer
 
 GRAPHS = ("encoder", "decoder_context", "decoder_step")
+WEIGHTS_FILE = "weights.npz"  # float32 weights beside the graphs, for fine-tuning
 OPSET = 17
 
 
@@ -245,12 +246,34 @@ def export(
         "runtime": runtime or {},
     }
     (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
+    save_weights(model, out / WEIGHTS_FILE)
     meta["latent_prior"] = latent_prior(NeuralModel(out), folder, prior_split)
     (out / "renderer.json").write_text(json.dumps(meta, indent=1) + "\n")
     # The fp32 graphs stay beside the checkpoint with their own renderer.json, for comparison.
     fp32_meta = dict(meta, graphs={g: p.name for g, p in fp32.items()})
     (work / "renderer.json").write_text(json.dumps(fp32_meta, indent=1) + "\n")
     return meta
+
+
+def save_weights(model: Renderer, path: Path) -> None:
+    """The model's float32 weights as plain arrays (no optimiser state, no pickle), beside
+    the int8 graphs: what a fine-tune on the box starts from (:mod:`export.finetune`)."""
+    arrays = {name: t.detach().cpu().numpy() for name, t in model.state_dict().items()}
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_weights(path: Path, model_config: dict[str, Any]) -> Renderer:
+    """A model rebuilt from :func:`save_weights`' file and its configuration."""
+    model = Renderer(ModelConfig(**model_config))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = {name: torch.from_numpy(data[name].copy()) for name in data.files}
+        model.load_state_dict(state)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ApplianceError(f"{path}: not the weights of this model ({exc})") from None
+    model.eval()
+    return model
 
 
 def latent_prior(

@@ -31,7 +31,7 @@ SHIPPED = "shipped"
 MANIFEST = "version.json"
 ACTIVE = "active.json"
 MODEL_FILE = "renderer.json"  # the renderer's description: names its graphs
-OPTIONAL = ("directions.json", "descriptor_anchors.json", "descriptor_anchors.npy")
+OPTIONAL = ("directions.json", "descriptor_anchors.json", "descriptor_anchors.npy", "weights.npz")
 HISTORY = 20  # versions remembered for rollback
 
 MAX_MEMBER_BYTES = 64 << 20  # one file of an archive, unpacked

@@ -1,0 +1,1 @@
+"""Learning from listeners: tastes at once, fine-tunes in the background (export/finetune)."""

@@ -1,0 +1,140 @@
+"""A listener's taste, learnt at once from their feedback (pure logic).
+
+A taste is three signed levels, in steps of the gentle direction feedback gives
+(:mod:`appliance.directions.gentle`): **tempo** (+ faster), **dynamics** (+ louder) and
+**articulation** (+ more detached). Each piece of feedback moves it:
+
+- "too fast", "too loud", "too staccato" … move their axis one step the way asked;
+- 👍 / "more like that" moves every axis a part of the way (``LIKE_RATE``) towards what the
+  directions in force were doing when it was given (what was liked);
+- 👎 moves every axis a part of the way away from what the directions in force were doing (with
+  none in force there is nothing to learn from it);
+
+and levels stay within ``MAX_LEVEL`` steps. A taste is played as gentle directions
+(:func:`directions_of`): the renderer's steering vectors turn them into moves of the style
+latents, so a person's taste is where in the latent space their performances start. One taste
+is kept per person (a phone's display name) and one for the room (everyone's feedback).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from appliance.directions.gentle import ASPECT_OF_KIND, GENTLE
+
+AXES: tuple[str, ...] = ("tempo", "dynamics", "articulation")
+MAX_LEVEL = 3.0  # steps either way
+LIKE_RATE = 0.3  # of the way towards (like) or away from (dislike) what is in force
+SHOWN = 0.25  # levels nearer 0 than this are not played
+
+# what each direction class does on each axis, in steps per unit of strength
+_AXIS_OF_CLASS: dict[str, tuple[str, float]] = {
+    "largo": ("tempo", -4.0),
+    "adagio": ("tempo", -3.0),
+    "andante": ("tempo", -1.0),
+    "allegro": ("tempo", 2.0),
+    "presto": ("tempo", 4.0),
+    "accelerando": ("tempo", 1.0),
+    "ritardando": ("tempo", -1.0),
+    "pp": ("dynamics", -4.0),
+    "p": ("dynamics", -2.0),
+    "mp": ("dynamics", -1.0),
+    "mf": ("dynamics", 1.0),
+    "f": ("dynamics", 2.0),
+    "ff": ("dynamics", 4.0),
+    "crescendo": ("dynamics", 1.0),
+    "diminuendo": ("dynamics", -1.0),
+    "legato": ("articulation", -2.0),
+    "tenuto": ("articulation", -1.0),
+    "staccato": ("articulation", 2.0),
+}
+
+
+@dataclass(frozen=True)
+class Taste:
+    tempo: float = 0.0
+    dynamics: float = 0.0
+    articulation: float = 0.0
+    feedback: int = 0  # pieces of feedback it has learnt from
+
+    def level(self, axis: str) -> float:
+        return float(getattr(self, axis))
+
+    def levels(self) -> dict[str, float]:
+        return {axis: self.level(axis) for axis in AXES}
+
+    @property
+    def neutral(self) -> bool:
+        return all(abs(self.level(axis)) < SHOWN for axis in AXES)
+
+
+def in_force_levels(directions: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """What (class, strength) directions in force do on each axis, in steps."""
+    levels = dict.fromkeys(AXES, 0.0)
+    for cls, strength in directions:
+        axis_step = _AXIS_OF_CLASS.get(cls)
+        if axis_step is not None:
+            axis, per_unit = axis_step
+            levels[axis] += per_unit * strength
+    return levels
+
+
+def _clamped(value: float) -> float:
+    if not math.isfinite(value):
+        return 0.0
+    return max(-MAX_LEVEL, min(MAX_LEVEL, value))
+
+
+def learn(taste: Taste, kind: str, in_force: Iterable[tuple[str, float]] = ()) -> Taste:
+    """The taste after one piece of feedback (``kind``: like, dislike, too_fast …), given the
+    (class, strength) directions in force when it was given."""
+    levels = taste.levels()
+    if kind in ASPECT_OF_KIND:
+        axis, want = ASPECT_OF_KIND[kind]
+        levels[axis] += 1.0 if want == "more" else -1.0
+    elif kind in ("like", "dislike"):
+        doing = in_force_levels(in_force)
+        for axis in AXES:
+            if kind == "like":
+                levels[axis] += LIKE_RATE * (doing[axis] - levels[axis])
+            else:
+                levels[axis] -= LIKE_RATE * doing[axis]
+    else:
+        return taste
+    clamped = {axis: _clamped(value) for axis, value in levels.items()}
+    return replace(taste, **clamped, feedback=taste.feedback + 1)
+
+
+def directions_of(taste: Taste) -> tuple[tuple[str, float], ...]:
+    """The gentle directions (class, strength) that play a taste: "allegro" with a signed
+    strength for tempo (as feedback does), "p" or "f" for dynamics, "legato" or "staccato"
+    for articulation."""
+    out: list[tuple[str, float]] = []
+    tempo, dynamics, articulation = taste.tempo, taste.dynamics, taste.articulation
+    if abs(tempo) >= SHOWN:
+        out.append(("allegro", round(GENTLE * tempo, 3)))
+    if abs(dynamics) >= SHOWN:
+        out.append(("f" if dynamics > 0 else "p", round(GENTLE * abs(dynamics), 3)))
+    if abs(articulation) >= SHOWN:
+        out.append(
+            ("staccato" if articulation > 0 else "legato", round(GENTLE * abs(articulation), 3))
+        )
+    return tuple(out)
+
+
+def to_dict(taste: Taste) -> dict[str, float]:
+    return {**taste.levels(), "feedback": taste.feedback}
+
+
+def from_dict(raw: object) -> Taste:
+    """A taste from what :func:`to_dict` wrote (anything else: a neutral taste)."""
+    if not isinstance(raw, dict):
+        return Taste()
+    try:
+        levels = {axis: _clamped(float(raw.get(axis, 0.0))) for axis in AXES}
+        count = max(0, int(raw.get("feedback", 0)))
+    except (TypeError, ValueError):
+        return Taste()
+    return Taste(**levels, feedback=count)

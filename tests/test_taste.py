@@ -1,0 +1,49 @@
+"""A listener's taste learnt from feedback (pure logic)."""
+
+import math
+
+from appliance.learn.taste import (
+    MAX_LEVEL,
+    Taste,
+    directions_of,
+    from_dict,
+    in_force_levels,
+    learn,
+    to_dict,
+)
+
+
+def test_each_complaint_moves_its_axis_one_step_and_no_further_than_the_limit():
+    taste = Taste()
+    for _ in range(2):
+        taste = learn(taste, "too_fast")
+    taste = learn(taste, "too_loud")
+    taste = learn(taste, "too_staccato")
+    assert (taste.tempo, taste.dynamics, taste.articulation, taste.feedback) == (-2, -1, -1, 4)
+    assert dict(directions_of(taste)) == {"allegro": -1.0, "p": 0.5, "legato": 0.5}
+    for _ in range(20):
+        taste = learn(taste, "too_slow")
+    assert taste.tempo == MAX_LEVEL
+
+
+def test_like_follows_and_dislike_leaves_what_was_in_force():
+    doing = [("adagio", 0.5), ("p", 0.5)]
+    assert in_force_levels(doing) == {"tempo": -1.5, "dynamics": -1.0, "articulation": 0.0}
+    liked = Taste()
+    for _ in range(10):
+        liked = learn(liked, "like", doing)
+    assert math.isclose(liked.tempo, -1.5, rel_tol=0.05) and liked.articulation == 0
+    disliked = learn(Taste(), "dislike", doing)
+    assert disliked.tempo > 0 and disliked.dynamics > 0
+    assert learn(Taste(), "dislike").neutral  # nothing in force: nothing to learn
+    assert learn(Taste(), "what?") == Taste()
+
+
+def test_a_neutral_taste_plays_nothing_and_stored_tastes_are_read_safely():
+    assert directions_of(Taste()) == () and Taste().neutral
+    taste = learn(learn(Taste(), "too_soft"), "too_legato")
+    assert from_dict(to_dict(taste)) == taste
+    assert from_dict("junk") == Taste()
+    assert from_dict({"tempo": "fast"}) == Taste()
+    odd = from_dict({"tempo": float("nan"), "dynamics": 1e9, "feedback": -3})
+    assert (odd.tempo, odd.dynamics, odd.feedback) == (0.0, MAX_LEVEL, 0)
