@@ -208,7 +208,7 @@ def train(
         for group in optimiser.param_groups:
             group["lr"] = lr
         optimiser.step()
-        last = {k: float(v) for k, v in terms.items()}
+        last = {k: float(v.detach()) for k, v in terms.items()}
         if progress is not None and (step % 20 == 0 or step == steps - 1):
             progress(step + 1, steps, last)
     model.eval()
