@@ -21,6 +21,7 @@ from appliance.store import (
     SessionRow,
     Store,
     StoreSettings,
+    TasteRow,
     UtteranceRow,
 )
 from appliance.store.codec import columns_of, to_columns
@@ -98,6 +99,7 @@ def sample_rows(box: str = "a", now: float = NOW) -> list[Row]:
             at=now + 6,
             id=f"{box}-audio",
         ),
+        TasteRow(f"{box}-phone", {"tempo": -1.0, "dynamics": 0.5, "feedback": 3}, updated=now),
     ]
 
 

@@ -13,6 +13,7 @@ import pytest
 from appliance.store import FeedbackRow, ModelVersionRow, PieceRow, Store, StoreError, StoreSettings
 from appliance.store import archive as archive_module
 from appliance.store.rows import ROW_TYPES
+from appliance.store.schema import SCHEMA_VERSION
 from tests.test_store import NOW, same, sample_rows
 
 
@@ -37,7 +38,7 @@ def test_two_boxes_archives_merge_into_a_third(tmp_path):
     for store, _ in boxes:
         store.put(_second_feedback(store))
         manifest = store.export(tmp_path / f"{store.path.stem}.zip")
-        assert manifest.schema_version == 2 and manifest.rows["feedback"] == 2
+        assert manifest.schema_version == SCHEMA_VERSION and manifest.rows["feedback"] == 2
         store.close()
     with zipfile.ZipFile(tmp_path / "a.zip") as z:
         assert sorted(z.namelist()) == ["manifest.json", "store.sqlite3"]
@@ -54,7 +55,7 @@ def test_two_boxes_archives_merge_into_a_third(tmp_path):
         counts = third.rows_per_table()
         assert counts["pieces"] == 1 and counts["model_versions"] == 3
         for table in ("sessions", "profiles", "performances", "utterances", "face_readings",
-                      "directions_applied", "audio_clips"):  # fmt: skip
+                      "directions_applied", "audio_clips", "tastes"):  # fmt: skip
             assert counts[table] == 2, table
         assert counts["feedback"] == 4
         for _, rows in boxes:
@@ -89,7 +90,7 @@ def test_an_old_archive_is_migrated_on_import(tmp_path):
         assert store.get(PieceRow, "old-piece") is not None
 
 
-def _zip(folder: Path, database: Path, *, schema_version: int = 2, sha: str | None = None,
+def _zip(folder: Path, database: Path, *, schema_version: int = SCHEMA_VERSION, sha: str | None = None,
          extra: dict[str, bytes] | None = None, manifest: bytes | None = None) -> Path:  # fmt: skip
     from appliance.paths import file_sha256
 

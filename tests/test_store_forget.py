@@ -16,6 +16,7 @@ from appliance.store import (
     SessionRow,
     Store,
     StoreSettings,
+    TasteRow,
     UtteranceRow,
 )
 from appliance.store.cli import data_app
@@ -41,6 +42,7 @@ def test_forgetting_a_person_erases_them_from_the_files(tmp_path):
             store.put(UtteranceRow(f"{SECRET} slower", "en", profile_id=device))
             store.put(FeedbackRow("too_fast", performance_id="a-perf", profile_id=device))
             store.put(FaceReadingRow(np.full(52, 0.123), profile_id=device))
+            store.put(TasteRow(device, {"tempo": -2.0}))
         store.put(PerformanceRow("bach-prelude", id="zoe-asked", profile_id="zoe-phone"))
         store.flush()
         assert SECRET.encode() in _file_bytes(path)
@@ -48,7 +50,8 @@ def test_forgetting_a_person_erases_them_from_the_files(tmp_path):
         report = store.forget_user("ZOË Q")
         assert report.profiles == 2
         assert report.deleted["utterances"] == 2 and report.deleted["feedback"] == 2
-        assert report.deleted["face_readings"] == 2
+        assert report.deleted["face_readings"] == 2 and report.deleted["tastes"] == 2
+        assert store.get(TasteRow, "zoe-phone") is None and store.get(TasteRow, "a-phone")
         assert store.profiles_named("zoë q") == []
         assert store.get(PerformanceRow, "zoe-asked").profile_id is None  # kept, nameless
         counts = store.rows_per_table()
@@ -129,7 +132,7 @@ def test_data_commands(tmp_path, monkeypatch):
 
     monkeypatch.setenv("APPLIANCE_DATA", str(tmp_path / "other-box"))
     imported = runner.invoke(data_app, ["import", str(out)])
-    assert imported.exit_code == 0 and "imported 9 new rows" in imported.output
+    assert imported.exit_code == 0 and "imported 10 new rows" in imported.output
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"nonsense")
     refused = runner.invoke(data_app, ["import", str(bad)])

@@ -17,6 +17,7 @@ from appliance.store import (
     PerformanceRow,
     Store,
     StoreSettings,
+    TasteRow,
     open_store,
 )
 from appliance.store import schema as schema_module
@@ -43,7 +44,7 @@ def test_a_new_memory_has_the_whole_schema_and_the_pragmas(tmp_path):
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
-    assert _version(path) == SCHEMA_VERSION == 2
+    assert _version(path) == SCHEMA_VERSION == 3
 
 
 def test_a_memory_at_the_previous_schema_is_migrated_keeping_its_rows(tmp_path):
@@ -52,7 +53,7 @@ def test_a_memory_at_the_previous_schema_is_migrated_keeping_its_rows(tmp_path):
     assert migrate(conn, upto=1) == [1]
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "audio_clips" not in names  # what migration 2 adds
-    rows = [r for r in sample_rows() if not isinstance(r, AudioClipRow)]
+    rows = [r for r in sample_rows() if not isinstance(r, AudioClipRow | TasteRow)]
     for row in rows:
         values = to_columns(row)
         conn.execute(
@@ -76,12 +77,12 @@ def test_a_memory_at_the_previous_schema_is_migrated_keeping_its_rows(tmp_path):
 def test_a_failing_migration_leaves_the_last_complete_version(tmp_path, monkeypatch):
     path = tmp_path / "store.sqlite3"
     Store.open(path).close()
-    broken = Migration(3, "broken", ("CREATE TABLE later (x)", "THIS IS NOT SQL"))
+    broken = Migration(4, "broken", ("CREATE TABLE later (x)", "THIS IS NOT SQL"))
     monkeypatch.setattr(schema_module, "MIGRATIONS", (*schema_module.MIGRATIONS, broken))
     conn = connect(path)
     with pytest.raises(sqlite3.OperationalError):
-        migrate(conn, upto=3)
-    assert schema_version(conn) == 2
+        migrate(conn, upto=4)
+    assert schema_version(conn) == 3
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name='later'").fetchone()[0] == 0
     conn.close()
 

@@ -15,6 +15,7 @@ renderer.
 
 from appliance.store.errors import DamagedStore, NewerStore, StoreError
 from appliance.store.rows import (
+    ROOM,
     AudioClipRow,
     DirectionRow,
     FaceReadingRow,
@@ -25,6 +26,7 @@ from appliance.store.rows import (
     ProfileRow,
     Row,
     SessionRow,
+    TasteRow,
     UtteranceRow,
     new_id,
 )
@@ -32,6 +34,7 @@ from appliance.store.settings import StoreSettings, store_path
 from appliance.store.store import Opening, Store, open_store
 
 __all__ = [
+    "ROOM",
     "AudioClipRow",
     "DamagedStore",
     "DirectionRow",
@@ -48,6 +51,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreSettings",
+    "TasteRow",
     "UtteranceRow",
     "new_id",
     "open_store",

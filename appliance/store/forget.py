@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 # Children before parents, so that every deleted row is counted in its own table.
 PERSONAL = ("audio_clips", "face_readings", "utterances", "directions_applied", "feedback")
-EVERYTHING = (*PERSONAL, "performances", "sessions", "profiles", "model_versions", "pieces")
+EVERYTHING = (
+    *PERSONAL,
+    "tastes",
+    "performances",
+    "sessions",
+    "profiles",
+    "model_versions",
+    "pieces",
+)
 
 
 @dataclass
@@ -40,7 +48,7 @@ def scrub(conn: sqlite3.Connection) -> None:
 
 def forget_user(conn: sqlite3.Connection, name: str) -> ForgetReport:
     """Erase the profiles called ``name`` (every phone that chose it) with their feedback,
-    directions, utterances, face readings and recordings; their performances are kept without
+    directions, utterances, face readings, recordings and taste; their performances are kept without
     the name. Then :func:`scrub`."""
     report = ForgetReport()
     conn.execute("BEGIN IMMEDIATE")
@@ -54,6 +62,8 @@ def forget_user(conn: sqlite3.Connection, name: str) -> ForgetReport:
         for table in PERSONAL:
             n = conn.execute(f"DELETE FROM {table} WHERE profile_id IN ({marks})", ids).rowcount
             report.deleted[table] = max(n, 0)
+        n = conn.execute(f"DELETE FROM tastes WHERE owner IN ({marks})", ids).rowcount
+        report.deleted["tastes"] = max(n, 0)
         conn.execute(
             f"UPDATE performances SET profile_id = NULL WHERE profile_id IN ({marks})", ids
         )

@@ -348,6 +348,28 @@ class AudioClipRow(Row):
         _text(self.id, "audio clip id", MAX_ID, empty=False)
 
 
+@dataclass(frozen=True)
+class TasteRow(Row):
+    """A listener's taste as the box learnt it from their feedback (the levels of
+    :mod:`appliance.learn.taste`): ``owner`` is a profile's device id, or ``ROOM`` for
+    everyone's."""
+
+    TABLE: ClassVar[str] = "tastes"
+    KEY: ClassVar[str] = "owner"
+    JSON: ClassVar[frozenset[str]] = frozenset({"levels"})
+
+    owner: str
+    levels: dict[str, Any] = field(default_factory=dict)
+    updated: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        _text(self.owner, "taste owner", MAX_ID, empty=False)
+        _json(self.levels, "taste levels")
+        _number(self.updated, "updated")
+
+
+ROOM = "room"  # the owner of the room's taste (everyone's feedback)
+
 ROW_TYPES: tuple[type[Row], ...] = (
     PieceRow,
     ModelVersionRow,
@@ -359,4 +381,5 @@ ROW_TYPES: tuple[type[Row], ...] = (
     UtteranceRow,
     FaceReadingRow,
     AudioClipRow,
+    TasteRow,
 )  # parents before children

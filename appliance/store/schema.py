@@ -161,9 +161,21 @@ _V2 = (
     ),
 )
 
+# Migration 3: listeners' tastes (learnt at once from feedback), one per profile and the room's
+# (owner "room": not a reference, so a profile's taste is removed by forgetting explicitly).
+_V3 = (
+    """CREATE TABLE tastes (
+        owner TEXT PRIMARY KEY NOT NULL
+            CHECK (typeof(owner) = 'text' AND length(owner) BETWEEN 1 AND 64),
+        levels TEXT NOT NULL CHECK (typeof(levels) = 'text' AND length(levels) <= 16000
+            AND json_valid(levels) AND json_type(levels) = 'object'),
+        updated REAL NOT NULL CHECK (typeof(updated) IN ('real', 'integer')))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the tables", _V1),
     Migration(2, "raw audio clips, indexes", _V2),
+    Migration(3, "listeners' tastes", _V3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
