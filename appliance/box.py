@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 
 from appliance.bus import Bus
 from appliance.listening_setup import Ears, open_ears, problem_on
@@ -30,7 +29,6 @@ class Box:
         bus: Bus,
         web: WebSettings | None = None,
         pairing: Pairing | None = None,
-        recordings: Path | None = None,
         on_url: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options
@@ -39,7 +37,6 @@ class Box:
         if web is not None:
             options.stream = True  # the phones listen to the music
         self._pairing = pairing
-        self.recordings = recordings
         self.on_url = on_url  # told the phones' address when it changes
         self.url = ""
         self.hub: Hub | None = None
@@ -69,6 +66,8 @@ class Box:
         if phones and o.vision:
             self.eyes = await asyncio.to_thread(open_eyes, session, problem_on(session))
         eyes = self.eyes
+        if eyes is not None:  # each face read is remembered (numbers only)
+            eyes.on_reading = session.memory.face_reading
         self.ears = await asyncio.to_thread(
             open_ears,
             session,
@@ -85,9 +84,11 @@ class Box:
             session.engine.snapshot,
             session.broadcast,
             self.pairing,
-            self.recordings,  # what phones say is kept only when asked
             self.ears.voice,
             self.eyes,
+            on_profile=session.memory.profile,
+            # what phones say is kept only when the memory's settings ask (off by default)
+            keep_talk=session.memory.talk if session.memory.keeps_audio else None,
         )
         self.server = WebServer(self.hub, session.library, self.web_settings, on_url=self.on_url)
         self.url = await self.server.start()

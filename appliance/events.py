@@ -118,6 +118,15 @@ class Feedback(Event):
 
 
 @dataclass(frozen=True)
+class TasteOf(Event):
+    """Play on the way a person likes it (their taste, learnt from their feedback): the one
+    with the display name ``name``, or ("") whoever asks."""
+
+    type: ClassVar[str] = "taste_of"
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Volume(Event):
     """The box's output level in percent (0 silent … 100 the loudest without clipping)."""
 
@@ -189,6 +198,7 @@ class DirectionApplied(Event):
     from_bar: int = 0
     first_note: int = 0
     who: str = ""
+    source: str = ""  # speech, face, button or text ("": the box's own, e.g. a taste)
 
 
 @dataclass(frozen=True)
@@ -306,6 +316,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Heard,
         Reply,
         Seen,
+        TasteOf,
     )
 }
 # What a phone may send (everything else it sends is refused).

@@ -29,7 +29,7 @@ from appliance.speech.recognition import RecognitionWorker
 from appliance.understand import understand
 from appliance.understand.desk import Desk
 from appliance.understand.fallback import Fallback
-from appliance.understand.intents import Understanding
+from appliance.understand.intents import Understanding, to_dict
 from appliance.understand.reply import reply
 from appliance.vision.like_this import ALREADY, with_face
 
@@ -81,16 +81,21 @@ def open_ears(
         seen = face(source) if face is not None else None
         return with_face(understanding, *seen) if seen is not None else understanding
 
-    def act(understanding: Understanding, who: str, source: str | None) -> str | None:
+    def act(understanding: Understanding, who: str, source: str | None, via: str) -> str | None:
         if understanding.by == ALREADY:  # "like this" while the face has already done it
             return None
-        return conductor.submit_understood(understanding, who, source)
+        return conductor.submit_understood(understanding, who, source, via)
+
+    def remember(understanding: Understanding, who: str) -> None:
+        intents = [to_dict(intent) for intent in understanding.intents]
+        session.memory.utterance(understanding.text, understanding.language, intents, who)
 
     desk = Desk(
         understood,
         act,
         lambda u, lang: reply(u, lang, library),
         context=context,
+        remember=remember,
     )
     desk.start()
     if not speech:

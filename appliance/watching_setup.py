@@ -6,6 +6,7 @@ box goes on without reading faces, and phones still talk and type.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 
@@ -34,7 +35,8 @@ def open_eyes(session: Session, problem: Callable[[str], None]) -> Eyes | None:
     vectors = session.engine.vectors
     measured = (vectors.effects or {}).get("allegro", {}) if vectors is not None else {}
     effect = float(measured.get("beat_period", ALLEGRO_EFFECT))
-    eyes = Eyes(worker, session.conductor.submit, session.engine.tempo_now, allegro_effect=effect)
+    act = functools.partial(session.conductor.submit, via="face")  # remembered as the face's
+    eyes = Eyes(worker, act, session.engine.tempo_now, allegro_effect=effect)
     eyes.start()
     return eyes
 

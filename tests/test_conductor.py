@@ -19,8 +19,9 @@ from appliance.events import (
     SelectPiece,
 )
 from appliance.perform.conductor import Conductor, piece_end_policy
-from appliance.perform.feedback import FeedbackLog
+from appliance.perform.memory import Memory
 from appliance.perform.transport import AtEnd
+from appliance.store import FeedbackRow, PerformanceRow, Store
 from tests.rigs import Rig
 
 
@@ -162,20 +163,27 @@ def test_a_full_queue_refuses_with_a_problem_and_keeps_the_rest(library, synth):
 
 def test_feedback_acts_at_once_and_is_remembered(library, synth, tmp_path):
     rig = Rig(library, synth)
-    log = FeedbackLog(tmp_path / "feedback.jsonl")
-    conductor = conductor_for(rig, feedback=log)
-    try:
-        conductor.submit(SelectPiece("bach-bwv846"), "a")
-        conductor.submit(Feedback("too_loud"), "phone A")
-        conductor.submit(Feedback("like"), "phone A")
-        assert conductor.wait_idle(60)
-    finally:
-        conductor.close()
-    applied = kinds(rig.bus.events, DirectionApplied)
-    assert len(applied) == 1 and applied[0].directions == ("p +0.50 from_now",)
-    remembered = log.read()
-    assert [r["kind"] for r in remembered] == ["too_loud", "like"]
-    assert remembered[0]["piece"] == "bach-bwv846" and remembered[0]["who"] == "phone A"
+    with Store.open(tmp_path / "store.sqlite3") as store:
+        memory = Memory(store)
+        memory.profile("dev-a", "phone A")
+        conductor = conductor_for(rig, memory=memory)
+        try:
+            conductor.submit(SelectPiece("bach-bwv846"), "a")
+            conductor.submit(Feedback("too_loud"), "phone A")
+            conductor.submit(Feedback("like"), "phone A")
+            assert conductor.wait_idle(60)
+        finally:
+            conductor.close()
+        applied = kinds(rig.bus.events, DirectionApplied)
+        assert len(applied) == 1 and applied[0].directions == ("p +0.50 from_now",)
+        assert applied[0].source == "button"
+        store.flush()
+        remembered = store.all(FeedbackRow)
+        assert [r.kind for r in remembered] == ["too_loud", "like"]
+        performance = store.get(PerformanceRow, remembered[0].performance_id or "")
+        assert performance is not None and performance.piece_id == "bach-bwv846"
+        assert remembered[0].profile_id == "dev-a"
+    assert not list(tmp_path.rglob("*.jsonl"))
 
 
 def test_the_end_of_a_piece_is_a_command_on_the_ordered_path(library, synth):

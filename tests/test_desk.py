@@ -19,7 +19,7 @@ def test_a_flooding_phone_is_refused_while_another_is_still_heard() -> None:
         gate.wait(10)  # the language model taking its time
         return understand(text, language)
 
-    def act(u: Understanding, who: str, source: str | None) -> str | None:
+    def act(u: Understanding, who: str, source: str | None, via: str) -> str | None:
         acted.append((who, u.text))
         return None
 

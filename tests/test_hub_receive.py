@@ -110,7 +110,7 @@ class Box:
 def box(tmp_path: Path) -> Box:
     pairing = Pairing(tmp_path / "paired.json")
     conductor = Conductor()
-    hub = Hub(conductor, Bus(), lambda: SNAPSHOT, Broadcast(), pairing, tmp_path / "talk")
+    hub = Hub(conductor, Bus(), lambda: SNAPSHOT, Broadcast(), pairing)
     return Box(hub, conductor, pairing, tmp_path / "paired.json")
 
 

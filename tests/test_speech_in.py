@@ -128,7 +128,13 @@ class _Desk:
     """Understands nothing: the test looks at what reaches recognition."""
 
     def submit(
-        self, text: str, language: str | None, who: str, source: str | None, tell: object
+        self,
+        text: str,
+        language: str | None,
+        who: str,
+        source: str | None,
+        tell: object,
+        via: str = "text",
     ) -> str | None:
         return None
 

@@ -331,7 +331,7 @@ def test_like_this_through_the_desk_takes_that_phone_s_face() -> None:
     faces = {"phone-1": (("legato", 0.9), ("p", 0.45))}
     desk = Desk(
         lambda text, language: Understanding(text, "en", (Unknown(),)),
-        lambda u, who, source: acted.append((u, source)),
+        lambda u, who, source, via: acted.append((u, source)),
         lambda u, language: "ok",
         context=lambda u, source: with_face(u, faces.get(source or "")),
     )

@@ -182,7 +182,7 @@ def test_a_paired_phone_connects_hears_and_controls_a_second_one_listens(box, br
     # detector took the tone (through the browser's audio processing) for a voice
     # (recognising the tone may take seconds on a busy 2-core machine running the whole suite)
     wait_for(lambda: re.search("didn't (hear anything|catch that)", page.inner_text("#said")), 30)
-    assert not (box.folder / "recordings").exists()
+    assert not (box.folder / "recordings").exists() and not list(box.folder.rglob("*.wav"))
 
     page.fill("#command", "a bit softer")
     page.press("#command", "Enter")

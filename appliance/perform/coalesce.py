@@ -27,11 +27,13 @@ MAX_TOGETHER = 16  # directions applied in one re-render at most
 
 @dataclass(frozen=True)
 class Job:
-    """One command as queued: what, from whom, and how many pauses/stops came before it."""
+    """One command as queued: what, from whom, how many pauses/stops came before it, and how
+    it was given (speech, face, button or text)."""
 
     event: Event
     who: str
     transport_epoch: int = 0
+    via: str = "button"
 
 
 Step = list[Job]  # jobs carried out together (more than one only for directions)

@@ -22,6 +22,7 @@ from appliance.events import (
     Seek,
     SelectPiece,
     Stop,
+    TasteOf,
     Volume,
 )
 from appliance.understand import understand
@@ -76,6 +77,8 @@ def describe_command(event: Event) -> str:
         return f"volume {event.percent} %"
     if isinstance(event, Feedback):
         return f"feedback: {event.kind.replace('_', ' ')}"
+    if isinstance(event, TasteOf):
+        return f"the way {event.name} likes it" if event.name else "the way I like it"
     return {"play": "play", "pause": "pause", "stop": "stop", "duck": "speaking"}.get(
         event.type, event.type.replace("_", " ")
     )

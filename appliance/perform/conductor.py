@@ -9,6 +9,10 @@ piece (and later speech and faces).
   after it wait their turn rather than overtaking it.
 - A piece asked for before a later pause or stop is loaded but not started.
 - Every error becomes a :class:`~appliance.events.Problem` on the bus; nothing is lost silently.
+- With the box's memory (:mod:`appliance.perform.memory`): each piece started is a performance
+  (it starts the way the person who asked for it likes it, else the way the room does), each
+  piece of feedback is remembered and teaches the taste of who gave it and the room's, and
+  "the way Grandma likes it" plays on with Grandma's taste.
 - A burst cannot keep the box busy: each phone may give a few commands at once and then a few
   a second (:mod:`appliance.perform.throttle`; more are refused and the phone is told), the
   queues are bounded (when full, a command is refused with a Problem), and a backlog is carried
@@ -26,6 +30,7 @@ import threading
 from collections.abc import Callable
 
 from appliance.bus import Bus
+from appliance.directions.classes import Scope
 from appliance.directions.encoded import decode
 from appliance.directions.words import DirectionRequest, ParsedDirections
 from appliance.errors import ApplianceError
@@ -42,15 +47,19 @@ from appliance.events import (
     Problem,
     SelectPiece,
     Stop,
+    TasteOf,
     Volume,
 )
+from appliance.learn.taste import directions_of
+from appliance.library.catalog import Piece
 from appliance.library.choose import choose_piece
 from appliance.library.match import find
 from appliance.perform.coalesce import Job, Step, coalesce
 from appliance.perform.commands import describe_command, parse_command
 from appliance.perform.engine import Engine
-from appliance.perform.feedback import FeedbackLog, feedback_directions
+from appliance.perform.feedback import feedback_directions
 from appliance.perform.intent_events import events_for
+from appliance.perform.memory import Memory, Whose
 from appliance.perform.throttle import Throttle
 from appliance.perform.transport import AtEnd, Transport
 from appliance.understand.intents import Understanding
@@ -67,13 +76,13 @@ class Conductor:
         self,
         engine: Engine,
         bus: Bus | None = None,
-        feedback: FeedbackLog | None = None,
+        memory: Memory | None = None,
         limit: int = QUEUE_LIMIT,
         throttle: Throttle | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
-        self.feedback = feedback
+        self.memory = memory
         self.throttle = throttle or Throttle()
         self._throttle_lock = threading.Lock()
         self._ordered: queue.Queue[Job | None] = queue.Queue(limit)
@@ -108,41 +117,58 @@ class Conductor:
     # -- giving commands ---------------------------------------------------------------------
 
     def submit_understood(
-        self, understanding: Understanding, who: str = "", source: str | None = None
+        self,
+        understanding: Understanding,
+        who: str = "",
+        source: str | None = None,
+        via: str = "text",
     ) -> str | None:
         """Queue the commands an understood utterance asks for, in order; None when all were
-        queued, else why one was refused (those before it stay queued)."""
+        queued, else why one was refused (those before it stay queued). ``via``: speech or
+        text."""
         for event in events_for(understanding):
-            refusal = self.submit(event, who, source)
+            refusal = self.submit(event, who, source, via)
             if refusal is not None:
                 return refusal
         return None
 
-    def submit(self, event: Event, who: str = "", source: str | None = None) -> str | None:
+    def submit(
+        self, event: Event, who: str = "", source: str | None = None, via: str | None = None
+    ) -> str | None:
         """Queue a command from ``who`` ("" for nobody worth naming); None when queued, else
         why it was refused. ``source``: the key that throttles it (one per phone; commands
-        without one, from the box itself and its console, are not throttled). Never blocks:
-        safe from the event loop, the console and the audio side alike."""
+        without one, from the box itself and its console, are not throttled). ``via``: how it
+        was given, as the memory keeps it (speech, face, button, text; default: text for a
+        typed ``Command``, else a button). Never blocks: safe from the event loop, the console
+        and the audio side alike."""
         if isinstance(event, Command):
             parsed = parse_command(event.text)
             if parsed is None:
                 return "an empty command"
+            if self.memory is not None:  # typed, and read by the command rules
+                self.memory.utterance(event.text, event.language, [{"kind": parsed.type}], who)
             event = parsed
+            via = via or "text"
+        if isinstance(event, TasteOf) and event.name and not self._knows(event.name):
+            return f"no one here is called {event.name}: each phone chooses its name"
         if source is not None:
             with self._throttle_lock:
                 allowed = self.throttle.allow(source)
             if not allowed:
                 return "too many commands at once: wait a moment"
         with self._order_lock:  # phones, the console and the voice thread submit at once
-            return self._queue(event, who)
+            return self._queue(event, who, via or "button")
 
-    def _queue(self, event: Event, who: str) -> str | None:
+    def _knows(self, name: str) -> bool:
+        return self.memory is not None and self.memory.knows(name)
+
+    def _queue(self, event: Event, who: str, via: str) -> str | None:
         if who and who != BOX:
             self._publish(Action(who, describe_command(event)))
         with self._epoch_lock:
             if isinstance(event, Pause | Stop):
                 self._epoch += 1
-            job = Job(event, who, self._epoch)
+            job = Job(event, who, self._epoch, via)
         jobs = self._transport if isinstance(event, TRANSPORT) else self._ordered
         with self._idle:
             self._pending += 1
@@ -208,13 +234,64 @@ class Conductor:
                 halted = self._epoch != job.transport_epoch
             playing = engine.piece.id if engine.piece else None
             piece = choose_piece(engine.library, event.query, playing)
-            engine.load(piece, play=not halted or engine.state is Transport.PLAYING)
+            self.start_piece(piece, job.who, play=not halted or engine.state is Transport.PLAYING)
         elif isinstance(event, Direct):
             self._directions([job])
         elif isinstance(event, Feedback):
-            self._feedback(event, job.who)
+            self._feedback(event, job)
+        elif isinstance(event, TasteOf):
+            self._taste_of(event, job)
         else:
             engine.command(event)
+
+    def start_piece(
+        self, piece: Piece, who: str = "", seed: int | None = None, play: bool = True
+    ) -> None:
+        """Load ``piece`` (asked for by ``who``; "" or the box: nobody in particular) and, with
+        the box's memory, start it the way that person likes it (else the way the room does)
+        and remember the performance. On the command path (and once when the box starts)."""
+        engine, memory = self.engine, self.memory
+        engine.load(piece, seed, play=False)
+        if memory is not None:
+            whose = memory.taste_for_piece(who)
+            if whose is not None and engine.steering is not None:
+                self._play_taste(whose, who, "")
+            current, steering = engine.current, engine.steering
+            in_force = steering.active if steering is not None else []
+            memory.performance(
+                piece,
+                current.seed if current is not None else 0,
+                who if who != BOX else "",
+                [[r.cls, r.strength, r.scope.value] for r in in_force],
+                getattr(engine.renderer, "version", None) or None,
+                engine.clock,
+            )
+        if play:
+            engine.play()
+
+    def _play_taste(self, whose: Whose, who: str, via: str) -> None:
+        """Play on from the next notes with ``whose`` taste (gentle directions), and say so."""
+        gentle = directions_of(whose.taste)
+        requests = tuple(DirectionRequest(c, s, Scope.FROM_NOW) for c, s in gentle)
+        self.engine.apply(
+            ParsedDirections(requests), f"the way {whose.name} likes it", who=who, source=via
+        )
+        self._publish(Notice(f"playing it the way {whose.name} likes it"))
+
+    def _taste_of(self, event: TasteOf, job: Job) -> None:
+        """ "The way Grandma likes it" / "the way I like it": that taste from the next notes."""
+        memory = self.memory
+        name = event.name or job.who
+        whose = None
+        if memory is not None:
+            whose = memory.taste_named(event.name) if event.name else memory.taste_of(job.who)
+        if whose is None:
+            if event.name or (memory is not None and memory.device_of(job.who)):
+                self._publish(Notice(f"{name} has not told the box what they like yet"))
+            else:
+                self._publish(Notice("the box knows the taste of paired phones only"))
+            return
+        self._play_taste(whose, job.who, job.via)
 
     def _directions(self, step: Step) -> None:
         """Directions given in a row: understood one by one (what is not understood is said),
@@ -241,7 +318,7 @@ class Conductor:
             if parsed.control is not None:
                 self._apply_together(together)
                 together = []
-                engine.apply(parsed, direct.text, who=job.who)
+                engine.apply(parsed, direct.text, who=job.who, source=job.via)
             else:
                 together.append((parsed, job))
         self._apply_together(together)
@@ -252,16 +329,22 @@ class Conductor:
         requests = tuple(r for parsed, _ in together for r in parsed.directions)
         texts = [job.event.text for _, job in together if isinstance(job.event, Direct)]
         who = ", ".join(dict.fromkeys(job.who for _, job in together if job.who))
-        self.engine.apply(ParsedDirections(requests), " · ".join(texts), who=who)
+        via = together[0][1].via
+        self.engine.apply(ParsedDirections(requests), " · ".join(texts), who=who, source=via)
 
-    def _feedback(self, event: Feedback, who: str) -> None:
-        """Remember it, and act on it at once with a gentle direction where it asks for one."""
-        if self.feedback is not None:
-            self.feedback.add(event.kind, who, self.engine.where())
+    def _feedback(self, event: Feedback, job: Job) -> None:
+        """Remember it, learn from it (the taste of who gave it, and the room's), and act on it
+        at once with a gentle direction where it asks for one."""
+        engine, memory, who = self.engine, self.memory, job.who
+        if memory is not None:
+            steering = engine.steering
+            in_force = steering.active if steering is not None else []
+            memory.feedback(event.kind, who, engine.where(), engine.clock)
+            memory.learn(event.kind, who, [(r.cls, r.strength) for r in in_force])
         gentle = feedback_directions(event.kind)
         if gentle:
             parsed = ParsedDirections(tuple(DirectionRequest(c, s, sc) for c, s, sc in gentle))
-            self.engine.apply(parsed, event.kind.replace("_", " "), who=who)
+            engine.apply(parsed, event.kind.replace("_", " "), who=who, source=job.via)
 
     def _publish(self, event: Event) -> None:
         if self.bus is not None:

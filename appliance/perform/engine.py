@@ -139,6 +139,9 @@ class Engine:
         # what happens when a piece has ended (the box queues a command: the piece-end policy);
         # without it the engine just stops
         self.on_end: Callable[[], None] | None = None
+        # told every event as it is published, on the publishing thread (the box's memory):
+        # each must return at once, as the audio side publishes too
+        self.watchers: list[Callable[[Event], None]] = []
         self.handlers: dict[type[Event], Callable[[Event], object]] = {
             Play: lambda e: self.play(),
             Pause: lambda e: self.pause(),
@@ -161,6 +164,8 @@ class Engine:
     def publish(self, event: Event) -> None:
         if self.bus is not None:
             self.bus.publish(event)
+        for watcher in self.watchers:
+            watcher(event)
 
     def command(self, event: Event) -> None:
         """Carry out a command event (an :class:`ApplianceError` says why it could not be)."""
@@ -305,8 +310,11 @@ class Engine:
             raise ApplianceError(f"{text!r} is not a direction the box knows")
         return parsed
 
-    def apply(self, parsed: ParsedDirections, text: str = "", who: str = "") -> int:
-        """Apply parsed directions from the first note not yet started; returns that note."""
+    def apply(
+        self, parsed: ParsedDirections, text: str = "", who: str = "", source: str = ""
+    ) -> int:
+        """Apply parsed directions from the first note not yet started; returns that note.
+        ``source``: how they were given (speech, face, button, text; "" the box's own)."""
         with self._render_lock:
             current = self._need()
             stream, steering, notes = current.stream, current.steering, current.score.notes
@@ -329,7 +337,8 @@ class Engine:
             first = self._rerender_from(current, at)
         described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
         bar = int(notes["bar_number"][min(first, len(notes) - 1)])
-        self.publish(DirectionApplied(text, described or (parsed.control or "",), bar, first, who))
+        shown = described or (parsed.control or "",)
+        self.publish(DirectionApplied(text, shown, bar, first, who, source))
         return first
 
     # -- another model -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ becomes zero or more command events, in order:
   "like" when positive, "dislike" when negative without aspects;
 - direct → ``Direct`` with the directions already understood, each with its natural scope;
 - control undo / reset → ``Direct`` carrying the control;
+- taste → ``TasteOf`` the person named ("" the speaker);
 - unknown → nothing (the reply says so).
 """
 
@@ -21,7 +22,17 @@ from __future__ import annotations
 from appliance.directions.encoded import encode
 from appliance.directions.gentle import ASPECT_OF_KIND
 from appliance.directions.words import DirectionRequest, default_scope
-from appliance.events import Direct, Event, Feedback, Pause, Play, Seek, SelectPiece, Stop
+from appliance.events import (
+    Direct,
+    Event,
+    Feedback,
+    Pause,
+    Play,
+    Seek,
+    SelectPiece,
+    Stop,
+    TasteOf,
+)
 from appliance.understand.intents import (
     Control,
     DirectIntent,
@@ -29,6 +40,7 @@ from appliance.understand.intents import (
     Intent,
     Navigate,
     Select,
+    TasteIntent,
     Transport,
     Understanding,
 )
@@ -71,4 +83,6 @@ def _commands(intent: Intent, text: str, language: str) -> list[Event]:
         return [Direct(text, language, tuple(encode(r) for r in requests))] if requests else []
     if isinstance(intent, Control):
         return [Direct(text, language, (intent.action,))]
+    if isinstance(intent, TasteIntent):
+        return [TasteOf((intent.name or "")[:100])]
     return []

@@ -22,10 +22,9 @@ from appliance.directions.steer import SteeringVectors
 from appliance.errors import ApplianceError
 from appliance.library import open_library
 from appliance.library.choose import choose_piece
-from appliance.paths import data_dir
 from appliance.perform.conductor import Conductor, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
-from appliance.perform.feedback import FeedbackLog
+from appliance.perform.memory import Memory
 from appliance.perform.model_watch import ModelWatch
 from appliance.perform.transport import AtEnd
 from appliance.process_priority import BOX_NICE, favour_this_process
@@ -97,8 +96,11 @@ class Session:
             vectors,
             settings=EngineSettings(rate=self.synth.rate, volume=o.volume),
         )
-        feedback = FeedbackLog(data_dir() / "recordings" / "feedback.jsonl")
-        self.conductor = Conductor(self.engine, self.bus, feedback)
+        # the box's memory: the music plays on without it (its problems are said)
+        self.memory, problems = Memory.open()
+        self.problems.extend(problems)
+        self.engine.watchers.append(self.memory.observe)
+        self.conductor = Conductor(self.engine, self.bus, self.memory)
         self.engine.on_end = piece_end_policy(self.conductor, AtEnd(o.at_end))
         sinks: list[AudioSink] = []
         self.speaker: Speaker | None = None
@@ -139,7 +141,7 @@ class Session:
             self.model_watch.start()
         query = self.options.piece
         piece = choose_piece(self.library, query, opening=not query)
-        self.engine.load(piece, self.options.seed)
+        self.conductor.start_piece(piece, seed=self.options.seed)
         settle_heap()
         if loading is not None:  # and again once the sentence model is in
             threading.Thread(target=_settle_after, args=(loading,), daemon=True).start()
@@ -156,3 +158,4 @@ class Session:
         self.engine.close()
         self.producer.stop()
         self.synth.close()
+        self.memory.close()

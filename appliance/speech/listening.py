@@ -54,7 +54,13 @@ class Recogniser(Protocol):
 
 class Understander(Protocol):
     def submit(
-        self, text: str, language: str | None, who: str, source: str | None, tell: Tell
+        self,
+        text: str,
+        language: str | None,
+        who: str,
+        source: str | None,
+        tell: Tell,
+        via: str = "text",
     ) -> str | None: ...
 
 
@@ -120,9 +126,17 @@ class Voice:
         language = language if language in LANGUAGES else self.default_language
         return Listening(self, who, source, language, tell, self._take_vad())
 
-    def said(self, text: str, language: str, who: str, source: str | None, tell: Tell) -> None:
+    def said(
+        self,
+        text: str,
+        language: str,
+        who: str,
+        source: str | None,
+        tell: Tell,
+        via: str = "text",
+    ) -> None:
         """Typed text from a phone: understood like speech."""
-        refusal = self.understander.submit(text, language or None, who, source, tell)
+        refusal = self.understander.submit(text, language or None, who, source, tell, via)
         if refusal is not None:
             tell(Reply(refusal, text, False))
 
@@ -198,7 +212,9 @@ class Voice:
             listening.tell(Reply(said(why, listening.language), "", False))
             return
         listening.tell(Heard(text, final=True))
-        self.said(text, listening.language, listening.who, listening.source, listening.tell)
+        self.said(
+            text, listening.language, listening.who, listening.source, listening.tell, "speech"
+        )
 
 
 class Listening:

@@ -26,7 +26,8 @@ LIMIT = 32  # utterances waiting at most
 PER_SOURCE = 3  # of them from one phone: a flooding phone cannot hold up the others
 
 Understand = Callable[[str, str | None], Understanding]
-Act = Callable[[Understanding, str, str | None], str | None]
+Act = Callable[[Understanding, str, str | None, str], str | None]  # (…, who, source, via)
+Remember = Callable[[Understanding, str], None]  # (what was understood, who)
 Answer = Callable[[Understanding, str], str]
 # what else the box knows about who said it (their face: "like this") → the understanding
 Context = Callable[[Understanding, str | None], Understanding]
@@ -40,6 +41,7 @@ class Said:
     who: str
     source: str | None
     tell: Tell
+    via: str = "text"  # speech or text
 
 
 class Desk:
@@ -50,10 +52,12 @@ class Desk:
         answer: Answer,
         limit: int = LIMIT,
         context: Context | None = None,
+        remember: Remember | None = None,
     ):
         self.understand = understand
         self.context = context
         self.act = act  # queues the commands; None, or why they were refused
+        self.remember = remember  # the box's memory of what was said (and understood)
         self.answer = answer  # the reply in plain words, in a language
         self._said: queue.Queue[Said | None] = queue.Queue(limit)
         self._thread: threading.Thread | None = None
@@ -76,14 +80,20 @@ class Desk:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def submit(
-        self, text: str, language: str | None, who: str, source: str | None, tell: Tell
+        self,
+        text: str,
+        language: str | None,
+        who: str,
+        source: str | None,
+        tell: Tell,
+        via: str = "text",
     ) -> str | None:
         """Queue ``text`` to be understood and carried out; None, or why it was refused.
-        Never blocks."""
+        ``via``: speech or text. Never blocks."""
         text = " ".join(text.split())[:500]
         if not text:
             return "nothing was said"
-        said = Said(text, language or None, who, source, tell)
+        said = Said(text, language or None, who, source, tell, via)
         with self._idle:
             if source is not None and self._waiting.get(source, 0) >= PER_SOURCE:
                 return "too much at once: wait for the answer, then say it again"
@@ -113,9 +123,13 @@ class Desk:
         understanding = self.understand(said.text, said.language)
         if self.context is not None:
             understanding = self.context(understanding, said.source)
+        if self.remember is not None:
+            self.remember(understanding, said.who)
         language = said.language or understanding.language or "en"
         refusal = (
-            self.act(understanding, said.who, said.source) if understanding.understood else None
+            self.act(understanding, said.who, said.source, said.via)
+            if understanding.understood
+            else None
         )
         if refusal is not None:
             said.tell(Reply(refusal, said.text, False))

@@ -12,6 +12,7 @@ JSON shape (:func:`to_dict` / :func:`from_dict`), documented in the README under
   "aspects":[{"feature":"tempo"|"dynamics"|"articulation","want":"more"|"less"}]}``
 - ``{"kind":"direct","directions":[{"class":<direction class>,"strength":float}]}``
 - ``{"kind":"control","action":"undo"|"reset"}``
+- ``{"kind":"taste","name":str|null}`` (the way that person likes it; null: the speaker)
 - ``{"kind":"unknown"}``
 """
 
@@ -114,6 +115,14 @@ class Control(Intent):
 
 
 @dataclass(frozen=True)
+class TasteIntent(Intent):
+    """Play on the way a person likes it: ``name`` as said, None for the speaker."""
+
+    kind: ClassVar[str] = "taste"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Unknown(Intent):
     kind: ClassVar[str] = "unknown"
 
@@ -137,6 +146,8 @@ def to_dict(intent: Intent) -> dict[str, Any]:
         return {"kind": "direct", "directions": steers}
     if isinstance(intent, Control):
         return {"kind": "control", "action": intent.action}
+    if isinstance(intent, TasteIntent):
+        return {"kind": "taste", "name": intent.name}
     return {"kind": "unknown"}
 
 
@@ -204,6 +215,11 @@ def from_dict(raw: Any) -> Intent:
         return DirectIntent(tuple(out))
     if kind == "control":
         return Control(_one_of(raw, "action", CONTROL_ACTIONS))
+    if kind == "taste":
+        name = raw.get("name")
+        if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 100):
+            raise ValueError("taste: 'name' must be a name (1…100 characters) or null")
+        return TasteIntent(name)
     if kind == "unknown":
         return Unknown()
     raise ValueError(f"unknown intent kind {kind!r}")

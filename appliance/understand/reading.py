@@ -1,6 +1,7 @@
 """One clause, one language's rules → one intent, and how many words of it the rules knew.
 
 The kinds are tried in an order that settles the ambiguities people create:
+0. a listener's taste ("the way I like it", "like Grandma likes it": not a simile);
 
 1. taking back ("undo that", "no, not like that") and "back to normal";
 2. transport, only when it is the whole clause ("play" alone resumes, "play softer" does not);
@@ -42,6 +43,7 @@ from appliance.understand.intents import (
 from appliance.understand.opinions import read_opinion
 from appliance.understand.pieces import names_a_piece, piece_for
 from appliance.understand.rules import RULES, Rules
+from appliance.understand.tastes import read_taste
 
 Describe = Callable[[str], Any]  # text → ParsedDirections | Description | None
 MAX_DESCRIPTION_WORDS = 4  # longer clauses go to the sentence model only when simile-like
@@ -151,6 +153,9 @@ def read_clause(
     """What ``clause`` (normalised, fillers removed, numbers as digits) asks for in ``code``."""
     rules = RULES[code]
     size = len(clause.split())
+    taste = read_taste(clause, code)
+    if taste is not None:
+        return Reading(taste, size)
     for action in ("undo", "reset"):
         if _whole(clause, rules.control_whole[action]) or _search(
             clause, rules.control_any[action]

@@ -22,6 +22,7 @@ from appliance.understand.intents import (
     Navigate,
     Select,
     Steer,
+    TasteIntent,
     Transport,
     Understanding,
 )
@@ -44,6 +45,7 @@ WORDS: dict[str, dict[str, Any]] = {
             ("dynamics", "less"): "too loud", ("dynamics", "more"): "too soft",
             ("articulation", "less"): "too choppy", ("articulation", "more"): "too blurred",
         },
+        "taste": "The way {name} likes it", "my_taste": "The way you like it",
         "unknown": "Sorry, I didn't understand “{text}” — try “softer” or “play some Chopin”",
     },
     "de": {
@@ -59,6 +61,7 @@ WORDS: dict[str, dict[str, Any]] = {
             ("dynamics", "less"): "zu laut", ("dynamics", "more"): "zu leise",
             ("articulation", "less"): "zu abgehackt", ("articulation", "more"): "zu verwaschen",
         },
+        "taste": "So, wie {name} es mag", "my_taste": "So, wie du es magst",
         "unknown": "Entschuldigung, das habe ich nicht verstanden: „{text}“ — versuch „leiser“ "
         "oder „spiel etwas von Chopin“",
     },
@@ -76,6 +79,7 @@ WORDS: dict[str, dict[str, Any]] = {
             ("articulation", "less"): "demasiado cortado",
             ("articulation", "more"): "demasiado borroso",
         },
+        "taste": "Como le gusta a {name}", "my_taste": "Como te gusta",
         "unknown": "Perdona, no he entendido «{text}» — prueba «más suave» o «toca algo de "
         "Chopin»",
     },
@@ -93,6 +97,7 @@ WORDS: dict[str, dict[str, Any]] = {
             ("articulation", "less"): "слишком отрывисто",
             ("articulation", "more"): "слишком смазанно",
         },
+        "taste": "Так, как нравится: {name}", "my_taste": "Так, как тебе нравится",
         "unknown": "Извините, я не понял «{text}» — попробуйте «тише» или «сыграй Шопена»",
     },
 }  # fmt: skip
@@ -141,6 +146,10 @@ def _one(intent: Intent, w: dict[str, Any], language: str, library: Library | No
         return directions_in_words(intent.directions, language)
     if isinstance(intent, Control):
         return str(w[intent.action])
+    if isinstance(intent, TasteIntent):
+        if intent.name is None:
+            return str(w["my_taste"])
+        return str(w["taste"]).format(name=intent.name[:1].upper() + intent.name[1:])
     return ""
 
 

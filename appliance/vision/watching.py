@@ -128,6 +128,8 @@ class Eyes:
         self.period = 1.0 / fps
         self.on_decision = on_decision  # (who, decision, frame arrival time): for benchmarks
         self.readings: deque[Kept] = deque(maxlen=KEEP_READINGS)
+        # told each face as it is read (who, reading): the box's memory; must not wait
+        self.on_reading: Callable[[str, Reading], None] | None = None
         self._watches: list[Watch] = []
         self._readers: dict[str, FaceReader] = {}
         # per phone: the face's last mixture, when it was last shown, whether it was applied
@@ -236,6 +238,8 @@ class Eyes:
         face = reading(chosen, arrived, watch.mirrored) if chosen is not None else None
         if face is not None:
             self.readings.append(Kept(watch.who, face))
+            if self.on_reading is not None:
+                self.on_reading(watch.who, face)
         seen, decisions = reader.add(arrived, face, self.tempo())
         self.timings.append(time.monotonic() - arrived)
         applied = False

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from appliance.audio.format import RATE
 from appliance.audio.sinks import Broadcast
-from appliance.audio.wav import write_wav
 from appliance.bus import Bus
 from appliance.events import (
     FROM_PHONE,
@@ -105,9 +103,10 @@ class Hub:
         snapshot: Callable[[], list[Event]],
         broadcast: Broadcast,
         pairing: Pairing,
-        recordings: Path | None = None,
         voice: Voice | None = None,
         eyes: Eyes | None = None,
+        on_profile: Callable[[str, str], None] | None = None,
+        keep_talk: Callable[[str, np.ndarray, int], None] | None = None,
     ) -> None:
         # queues a command (event, who, throttling key) — the conductor's; never blocks;
         # answers None, or why the command was refused
@@ -116,7 +115,11 @@ class Hub:
         self.bus = bus
         self.broadcast = broadcast
         self.pairing = pairing
-        self.recordings = recordings  # where to keep what phones say (None: nowhere)
+        # told each paired phone's device id and display name (the box's memory of profiles)
+        self.on_profile = on_profile
+        # given what a phone said (who, int16 mono samples, rate) when raw talk is kept (the
+        # memory's setting, off by default); None: nothing of it is kept
+        self.keep_talk = keep_talk
         self.voice = voice  # the box's ears (None: talking only ducks the music)
         self.eyes = eyes  # the box's eyes (None: the camera is not read)
         self.peers: list[Peer] = []
@@ -151,8 +154,11 @@ class Hub:
         problem = sdp_problem(sdp)
         if problem:
             raise OfferError(f"the offer cannot be used: {problem}")
-        device = self.pairing.device_of(token)
+        phone = self.pairing.phone_of(token)
+        device = None if phone is None else phone.name
         name = device or f"listener {next(_numbers)}"
+        if phone is not None:
+            self._profile(phone.id, phone.name)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         peer = Peer(pc, name, paired=device is not None, client=client)
         if device is not None and token:
@@ -279,9 +285,11 @@ class Hub:
 
     def _authenticate(self, peer: Peer, token: str) -> list[Event]:
         """A listening phone that has just paired: the same connection may now conduct."""
-        device = self.pairing.device_of(token)
-        if device is None:
+        phone = self.pairing.phone_of(token)
+        if phone is None:
             return [ProtocolError("that pairing is not valid: pair again with the box's PIN")]
+        device = phone.name
+        self._profile(phone.id, phone.name)
         peer.token_hash = token_hash(token)
         if not peer.paired:
             peer.paired, old = True, peer.name
@@ -311,10 +319,13 @@ class Hub:
             if peer.watch is not None:
                 peer.watch.release()
                 peer.watch = None
-            if self.recordings is not None:
-                path = self._save_talk(peer)
-                log.info("recorded %s", path)
+            if self.keep_talk is not None and peer.talk_frames:
+                self.keep_talk(peer.name, np.concatenate(peer.talk_frames), RATE)
             peer.talk_frames = []
+
+    def _profile(self, device_id: str, name: str) -> None:
+        if self.on_profile is not None:
+            self.on_profile(device_id, name)
 
     def _teller(self, peer: Peer) -> Callable[[Event], None]:
         """Send an event to this phone alone, from any thread."""
@@ -333,14 +344,6 @@ class Hub:
         while peer.talking and time.monotonic() - peer.talk_started < MAX_TALK:
             self.submit(Duck(), "", None)
             await asyncio.sleep(DUCK_EVERY)
-
-    def _save_talk(self, peer: Peer) -> Path | None:
-        if not peer.talk_frames or self.recordings is None:
-            return None
-        self.recordings.mkdir(parents=True, exist_ok=True)
-        path = self.recordings / f"talk-{int(time.time() * 1000)}.wav"
-        write_wav(path, np.concatenate(peer.talk_frames), RATE)
-        return path
 
     async def _consume(self, peer: Peer, track: MediaStreamTrack) -> None:
         """Read a phone's track continuously (so nothing backs up); while the button is held
@@ -364,7 +367,7 @@ class Hub:
             in_time = time.monotonic() - peer.talk_started < MAX_TALK
             # after the release too: the last words are still arriving
             feeding = listening is not None and (in_time or not peer.talking)
-            keeping = self.recordings is not None and peer.talking and in_time
+            keeping = self.keep_talk is not None and peer.talking and in_time
             if not (feeding or keeping):
                 continue
             samples = frame.to_ndarray()  # type: ignore[union-attr]

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from appliance.web.phones import PhoneBook
+from appliance.web.phones import Phone, PhoneBook
 
 PIN_DIGITS = 6
 PIN_LIFETIME = 600.0  # seconds; a new PIN after that (or after a use)
@@ -101,8 +101,12 @@ class Pairing:
 
     def device_of(self, token: str | None) -> str | None:
         """The paired device's name for a valid token (its last use noted), else None."""
-        phone = self.phones.find(token)
+        phone = self.phone_of(token)
         return None if phone is None else phone.name
+
+    def phone_of(self, token: str | None) -> Phone | None:
+        """The paired phone (its id and display name) for a valid token, else None."""
+        return self.phones.find(token)
 
     def still_valid(self, token_hash: str) -> bool:
         """Whether the pairing whose token has this hash (:func:`~appliance.web.phones.token_hash`)
