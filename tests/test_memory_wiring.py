@@ -369,3 +369,28 @@ def test_direction_requests_round_trip_to_json() -> None:
     described = tuple(f"{d.cls} {d.strength:+.2f} {d.scope.value}" for d in parsed.directions)
     assert directions_json(described) == [["p", 0.5, "from_now"]]
     assert directions_json(("undo",)) == [["undo"]]
+
+
+def test_the_eyes_hand_each_face_they_read_to_the_memory(box: Box, phones: Phones) -> None:
+    from appliance.vision.watching import Eyes
+
+    class OneFace:
+        """The face-reading worker's answer for a face looking straight at the phone."""
+
+        def faces(self, *args: object, **kwargs: object) -> list[dict[str, Any]]:
+            identity = [1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0]
+            return [{"scores": {"mouthSmileLeft": 0.4}, "matrix": identity, "area": 0.3}]
+
+        def forget(self, source: str) -> None:
+            pass
+
+    _, _, device = phones.pair("Watched")
+    memory = box.session.memory
+    eyes = Eyes(cast(Any, OneFace()), box.session.conductor.submit, lambda: 0.0)
+    eyes.on_reading = memory.face_reading
+    watch = eyes.watch("Watched", "phone-watched", lambda e: None)
+    watch.offer(np.zeros((480, 640, 3), np.uint8))
+    eyes._look(watch)
+    rows = [r for r in store_of(box).all(FaceReadingRow) if r.profile_id == device]
+    assert len(rows) == 1 and rows[0].blendshapes.shape == (52,)
+    assert float(rows[0].blendshapes.max()) == pytest.approx(0.4)
