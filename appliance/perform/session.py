@@ -28,6 +28,7 @@ from appliance.perform.memory import Memory
 from appliance.perform.model_watch import ModelWatch
 from appliance.perform.transport import AtEnd
 from appliance.process_priority import BOX_NICE, favour_this_process
+from appliance.render.base import Renderer
 from appliance.render.neural import NeuralRenderer
 from appliance.render.registry import active_model, get_renderer, steering_file
 from appliance.render.versions import ModelVersions
@@ -38,6 +39,24 @@ log = logging.getLogger(__name__)
 def _settle_after(loading: threading.Thread) -> None:
     loading.join()
     settle_heap()
+
+
+def _renderer(name: str | None, problems: list[str]) -> Renderer:
+    """The renderer ``name``; when its model cannot be used (a file missing or damaged), the
+    plainer training-mean renderer (or the deadpan one), and what went wrong in ``problems``."""
+    try:
+        return get_renderer(name)
+    except (ApplianceError, OSError) as exc:
+        why = f"{exc.filename} is missing" if isinstance(exc, FileNotFoundError) else str(exc)
+    try:
+        renderer, plainly = get_renderer("mean"), "the training mean"
+    except (ApplianceError, OSError):
+        renderer, plainly = get_renderer("deadpan"), "deadpan"
+    problems.append(
+        f"the renderer's model cannot be used ({why}): playing plainly ({plainly}) instead; "
+        "reinstall the models (`make install`)"
+    )
+    return renderer
 
 
 @dataclass
@@ -77,7 +96,7 @@ class Session:
         else:
             self.library = open_library(o.library)
         self.problems.extend(self.library.problems)  # a damaged index, and what was done
-        renderer = get_renderer(o.renderer)
+        renderer = _renderer(o.renderer, self.problems)
         vectors = None
         self.model_watch: ModelWatch | None = None
         if isinstance(renderer, NeuralRenderer):
