@@ -255,7 +255,11 @@ class Conductor:
         if memory is not None:
             whose = memory.taste_for_piece(who)
             if whose is not None and engine.steering is not None:
-                self._play_taste(whose, who, "")
+                try:
+                    self._play_taste(whose, who, "")
+                except ApplianceError as exc:  # the piece plays on as written
+                    why = f"could not play it the way {whose.name} likes it: {exc}"
+                    self._publish(Problem(why))
             current, steering = engine.current, engine.steering
             in_force = steering.active if steering is not None else []
             memory.performance(
