@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from appliance.errors import ApplianceError
 from appliance.render.versions import ModelVersions
 
 console = Console()
@@ -79,3 +84,24 @@ def model_install(
     if use:
         versions.use(installed.version)
         console.print(f"model version {installed.version} is chosen")
+
+
+@model_app.command("finetune")
+def model_finetune(
+    use: bool = typer.Option(False, "--use", help="play with the new version when it is made"),
+    steps: int = typer.Option(0, help="training steps (0: by the amount of feedback)"),
+) -> None:
+    """Learn from the feedback in the box's memory: a new version, made at the lowest priority
+    on one thread while the music plays on (`export/finetune.py`; needs PyTorch)."""
+    if importlib.util.find_spec("torch") is None:
+        raise ApplianceError("fine-tuning needs PyTorch: install it with `make install-train`")
+    command = [sys.executable, "-m", "export.finetune", "--threads", "1", "--steps", str(steps)]
+    if use:
+        command.append("--use")
+    done = subprocess.run(command, preexec_fn=_lowest_priority, check=False)
+    if done.returncode != 0:
+        raise ApplianceError("the fine-tune did not finish (its messages are above)")
+
+
+def _lowest_priority() -> None:
+    os.nice(19)

@@ -67,18 +67,19 @@ WINDOW = 256  # notes of context up to the last rated note
 DISLIKE_MARGIN = 1.0  # nats per value: how far below the parent a disliked rendering may go
 DISLIKE_WEIGHT = 0.3
 DISTIL_WEIGHT = 1.0
+WHOLE_DECODER_FROM = 200  # pieces of feedback
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    steps: int = 0  # 0: 40 + 2 per piece of feedback, at most 400
+    steps: int = 0  # 0: 60 + 4 per piece of feedback, at most 400
     batch: int = 8
-    lr: float = 3e-4
+    lr: float = 2e-3
     seed: int = 0
     threads: int = 1
 
     def steps_for(self, items: int) -> int:
-        return self.steps or min(400, 40 + 2 * items)
+        return self.steps or min(400, 60 + 4 * items)
 
 
 @dataclass
@@ -167,9 +168,26 @@ def loss_terms(
         away = -torch.minimum(gaussian_nll(params, batch["target"], disliked), floor)
     else:
         away = torch.zeros(())
-    m = batch["mask"][..., None].to(params.dtype)
+    m = (batch["mask"] & ~batch["rated"])[..., None].to(params.dtype)  # what nobody rated
     distil = (((params - before) ** 2) * m).sum() / (m.sum() * params.shape[-1]).clamp(min=1.0)
     return {"towards": towards, "away": away, "distil": distil}
+
+
+def trainable(model: Renderer, items: int) -> list[torch.nn.Parameter]:
+    """What a fine-tune changes: with little feedback (under ``WHOLE_DECODER_FROM`` pieces)
+    only the decoder's output layer and its normalisation — a shift of how the room likes
+    things played that holds for every piece —; with more, the whole decoder. The encoder
+    never (styles keep their meaning)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    decoder = model.decoder
+    chosen = (
+        decoder if items >= WHOLE_DECODER_FROM else torch.nn.ModuleList([decoder.head, decoder.ln])
+    )
+    params = list(chosen.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    return params
 
 
 def train(
@@ -184,9 +202,7 @@ def train(
     world = torch.distributed.get_world_size() if distributed else 1
     model = copy.deepcopy(parent)
     model.train()
-    for p in model.encoder.parameters():
-        p.requires_grad_(False)
-    params = [p for p in model.decoder.parameters() if p.requires_grad]
+    params = trainable(model, len(data))
     optimiser = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     mine = data[rank::world] or data  # every process takes its share
     rng = np.random.default_rng(cfg.seed + rank)

@@ -47,3 +47,16 @@ def test_a_neutral_taste_plays_nothing_and_stored_tastes_are_read_safely():
     assert from_dict({"tempo": "fast"}) == Taste()
     odd = from_dict({"tempo": float("nan"), "dynamics": 1e9, "feedback": -3})
     assert (odd.tempo, odd.dynamics, odd.feedback) == (0.0, MAX_LEVEL, 0)
+
+
+def test_a_complaint_the_other_way_halves_the_step_so_the_taste_settles():
+    taste = learn(Taste(), "too_fast")  # −1
+    taste = learn(taste, "too_slow")  # overshot: +0.5
+    taste = learn(taste, "too_fast")  # −0.25
+    taste = learn(taste, "too_fast")  # same way: still 0.25 a step
+    assert taste.tempo == -1.0 + 0.5 - 0.25 - 0.25 and taste.steps[0] == 0.25
+    assert from_dict(to_dict(taste)) == taste
+    for _ in range(10):
+        taste = learn(learn(taste, "too_slow"), "too_fast")
+    assert taste.steps[0] == 0.25 and abs(taste.tempo) <= 1.0  # never swings wider
+    assert taste.steps[1:] == (1.0, 1.0)  # the other axes keep their step

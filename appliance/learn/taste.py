@@ -4,7 +4,10 @@ A taste is three signed levels, in steps of the gentle direction feedback gives
 (:mod:`appliance.directions.gentle`): **tempo** (+ faster), **dynamics** (+ louder) and
 **articulation** (+ more detached). Each piece of feedback moves it:
 
-- "too fast", "too loud", "too staccato" … move their axis one step the way asked;
+- "too fast", "too loud", "too staccato" … move their axis one step the way asked; a
+  complaint the opposite way of the last one on that axis ("too slow" after "too fast") means
+  the last step went too far, so that axis's step is halved (down to ``MIN_STEP``): a taste
+  settles between the two instead of swinging;
 - 👍 / "more like that" moves every axis a part of the way (``LIKE_RATE``) towards what the
   directions in force were doing when it was given (what was liked);
 - 👎 moves every axis a part of the way away from what the directions in force were doing (with
@@ -28,6 +31,7 @@ AXES: tuple[str, ...] = ("tempo", "dynamics", "articulation")
 MAX_LEVEL = 3.0  # steps either way
 LIKE_RATE = 0.3  # of the way towards (like) or away from (dislike) what is in force
 SHOWN = 0.25  # levels nearer 0 than this are not played
+MIN_STEP = 0.25  # the smallest step a complaint moves an axis
 
 # what each direction class does on each axis, in steps per unit of strength
 _AXIS_OF_CLASS: dict[str, tuple[str, float]] = {
@@ -58,6 +62,8 @@ class Taste:
     dynamics: float = 0.0
     articulation: float = 0.0
     feedback: int = 0  # pieces of feedback it has learnt from
+    steps: tuple[float, float, float] = (1.0, 1.0, 1.0)  # per axis: what a complaint moves
+    last: tuple[int, int, int] = (0, 0, 0)  # per axis: the way the last complaint asked
 
     def level(self, axis: str) -> float:
         return float(getattr(self, axis))
@@ -91,9 +97,14 @@ def learn(taste: Taste, kind: str, in_force: Iterable[tuple[str, float]] = ()) -
     """The taste after one piece of feedback (``kind``: like, dislike, too_fast …), given the
     (class, strength) directions in force when it was given."""
     levels = taste.levels()
+    steps, last = list(taste.steps), list(taste.last)
     if kind in ASPECT_OF_KIND:
         axis, want = ASPECT_OF_KIND[kind]
-        levels[axis] += 1.0 if want == "more" else -1.0
+        i, way = AXES.index(axis), 1 if want == "more" else -1
+        if last[i] == -way:  # the other way than last time: the last step went too far
+            steps[i] = max(MIN_STEP, steps[i] / 2)
+        last[i] = way
+        levels[axis] += way * steps[i]
     elif kind in ("like", "dislike"):
         doing = in_force_levels(in_force)
         for axis in AXES:
@@ -104,7 +115,13 @@ def learn(taste: Taste, kind: str, in_force: Iterable[tuple[str, float]] = ()) -
     else:
         return taste
     clamped = {axis: _clamped(value) for axis, value in levels.items()}
-    return replace(taste, **clamped, feedback=taste.feedback + 1)
+    return replace(
+        taste,
+        **clamped,
+        feedback=taste.feedback + 1,
+        steps=(steps[0], steps[1], steps[2]),
+        last=(last[0], last[1], last[2]),
+    )
 
 
 def directions_of(taste: Taste) -> tuple[tuple[str, float], ...]:
@@ -124,8 +141,13 @@ def directions_of(taste: Taste) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def to_dict(taste: Taste) -> dict[str, float]:
-    return {**taste.levels(), "feedback": taste.feedback}
+def to_dict(taste: Taste) -> dict[str, object]:
+    return {
+        **taste.levels(),
+        "feedback": taste.feedback,
+        "steps": list(taste.steps),
+        "last": list(taste.last),
+    }
 
 
 def from_dict(raw: object) -> Taste:
@@ -135,6 +157,17 @@ def from_dict(raw: object) -> Taste:
     try:
         levels = {axis: _clamped(float(raw.get(axis, 0.0))) for axis in AXES}
         count = max(0, int(raw.get("feedback", 0)))
+        steps = [float(v) for v in raw.get("steps", (1.0, 1.0, 1.0))][:3]
+        last = [int(v) for v in raw.get("last", (0, 0, 0))][:3]
     except (TypeError, ValueError):
         return Taste()
-    return Taste(**levels, feedback=count)
+    if len(steps) != 3 or len(last) != 3:
+        return Taste()
+    steps = [min(1.0, max(MIN_STEP, v)) if math.isfinite(v) else 1.0 for v in steps]
+    last = [max(-1, min(1, v)) for v in last]
+    return Taste(
+        **levels,
+        feedback=count,
+        steps=(steps[0], steps[1], steps[2]),
+        last=(last[0], last[1], last[2]),
+    )
