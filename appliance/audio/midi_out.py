@@ -8,6 +8,8 @@ from appliance.audio.sinks import MidiSink
 from appliance.errors import ApplianceError
 from appliance.midi import ALL_NOTES_OFF, SUSTAIN, MidiEvent
 
+GOES_ON = "the music goes on to the other outputs"
+
 
 def _backend(name: str | None = None) -> Any:
     """mido's backend (python-rtmidi on ALSA by default; ``name`` picks another module)."""
@@ -32,12 +34,14 @@ class MidiOut(MidiSink):
         io = _backend(backend)
         try:
             names = list(io.get_output_names())
-        except Exception as exc:
-            raise ApplianceError(f"no MIDI output available ({exc})") from None
+        except Exception as exc:  # no ALSA sequencer, python-rtmidi missing
+            raise ApplianceError(
+                f"no MIDI output port {port!r}: this machine has no MIDI system ({exc}); {GOES_ON}"
+            ) from None
         match = [n for n in names if n == port] or [n for n in names if port.lower() in n.lower()]
         if not match:
             raise ApplianceError(
-                f"no MIDI output port {port!r} (ports: {', '.join(names) or 'none'})"
+                f"no MIDI output port {port!r} (ports: {', '.join(names) or 'none'}); {GOES_ON}"
             )
         self.port_name = match[0]
         self._port = io.open_output(self.port_name)

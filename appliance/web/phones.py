@@ -218,8 +218,15 @@ class PhoneBook:
         data = json.dumps(
             {"format": FORMAT, "phones": [asdict(p) for p in self.phones.values()]}, indent=1
         ).encode()
-        for target in (self.path, _backup_of(self.path)):
-            write_atomically(target, data, mode=0o600)  # tokens' hashes: the box's only
+        try:
+            for target in (self.path, _backup_of(self.path)):
+                write_atomically(target, data, mode=0o600)  # tokens' hashes: the box's only
+        except OSError as exc:  # a full disk: the phones stay paired while the box runs
+            self.problem = (
+                f"the list of paired phones could not be saved ({exc.strerror or exc}): "
+                "they stay paired until the box restarts; free some disk space"
+            )
+            log.warning("%s", self.problem)
         self._seen = self._stamp()
 
 
