@@ -51,7 +51,7 @@ def test_memory_and_time_limits_refuse_clearly(tmp_path):
     with pytest.raises(ScoreError, match="needs more than 100 MB to read"):
         load_score(path, memory=100 << 20)  # less than the reader itself needs
     started = time.monotonic()
-    with pytest.raises(ScoreError, match=r"took over 0\.5 s"):
+    with pytest.raises(ScoreError, match=r"took over (0\.5 s of processing|1\.5 s by the clock)"):
         load_score(path, seconds=0.5)
     assert time.monotonic() - started < 5
 
