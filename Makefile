@@ -63,6 +63,7 @@ bench: install-dev
 	$(PY) -m export.bench_voice
 	$(PY) -m export.bench_faces
 	$(PY) -m export.bench_soak --minutes 30 --phones 8
+	$(PY) -m export.bench_appliance --phones 8
 	$(PY) -m export.hostile_bench
 	$(PY) -m export.bench_scores
 
