@@ -34,6 +34,7 @@ from appliance.understand.reply import reply
 from appliance.vision.like_this import ALREADY, with_face
 
 log = logging.getLogger(__name__)
+MAX_EMBEDDED = 500  # characters of an utterance embedded for the memory
 
 
 @dataclass
@@ -88,7 +89,16 @@ def open_ears(
 
     def remember(understanding: Understanding, who: str) -> None:
         intents = [to_dict(intent) for intent in understanding.intents]
-        session.memory.utterance(understanding.text, understanding.language, intents, who)
+        embedding = None
+        reader = session.engine.interpreter.loaded  # never waits for the model to load
+        if reader is not None and understanding.text.strip():
+            try:
+                embedding = reader.embedder.embed(understanding.text[:MAX_EMBEDDED])
+            except Exception:  # the utterance is remembered without it
+                log.exception("embedding an utterance failed")
+        session.memory.utterance(
+            understanding.text, understanding.language, intents, who, embedding
+        )
 
     desk = Desk(
         understood,

@@ -216,6 +216,20 @@ def test_typed_words_are_an_utterance_and_a_direction_from_text(box: Box) -> Non
     assert applied[0].performance_id == box.session.memory.performance_id
 
 
+def test_an_utterance_keeps_its_sentence_embedding_once_the_model_is_in(box: Box) -> None:
+    ears = box.ears
+    assert ears is not None
+    reader = box.session.engine.interpreter.describer  # loads the sentence model (once)
+    told: list[Event] = []
+    assert ears.desk.submit("gently, like a lullaby", "en", CONSOLE, None, told.append) is None
+    idle(box)
+    said = [u for u in store_of(box).all(UtteranceRow) if u.text == "gently, like a lullaby"]
+    assert len(said) == 1 and said[0].embedding is not None
+    expected = reader.embedder.embed("gently, like a lullaby")
+    assert said[0].embedding.shape == expected.shape
+    assert np.allclose(said[0].embedding, expected, atol=1e-5)
+
+
 def test_spoken_words_are_a_direction_from_speech(box: Box) -> None:
     ears = box.ears
     assert ears is not None

@@ -33,6 +33,12 @@ class Interpreter:
         return self._describer is not None or not self.free_form
 
     @property
+    def loaded(self) -> Describer | None:
+        """The free-form reader when its sentence model is loaded already (else None: asking
+        for it would wait for the load)."""
+        return self._describer
+
+    @property
     def describer(self) -> Describer:
         with self._loading:  # one load, whoever asks first; the others wait for it
             if self._describer is None:
