@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from appliance.audio.note_tap import NoteTap
 from appliance.bus import Bus
 from appliance.listening_setup import Ears, open_ears, problem_on
 from appliance.perform.session import PlayOptions, Session
 from appliance.vision.watching import Eyes
 from appliance.watching_setup import close_eyes, open_eyes
+from appliance.web.display import DisplayFeed
 from appliance.web.hub import Hub
 from appliance.web.pairing import Pairing
 from appliance.web.server import WebServer, WebSettings, make_pairing
@@ -90,7 +92,12 @@ class Box:
             # what phones say is kept only when the memory's settings ask (off by default)
             keep_talk=session.memory.talk if session.memory.keeps_audio else None,
         )
-        self.server = WebServer(self.hub, session.library, self.web_settings, on_url=self.on_url)
+        notes = NoteTap()  # the notes as they sound, for the wall display
+        session.producer.midi_sinks.append(notes)
+        display = DisplayFeed(self.bus, notes, session.engine.snapshot)
+        self.server = WebServer(
+            self.hub, session.library, self.web_settings, on_url=self.on_url, display=display
+        )
         self.url = await self.server.start()
 
     async def start(self) -> None:

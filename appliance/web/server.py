@@ -10,6 +10,8 @@
   {"pin", "link", "qr", "expires_in"} for a paired phone that invites someone; ``POST
   /api/offer`` {"sdp", "type", "token"} → the answer. All refuse requests whose ``Origin`` is
   not the box itself.
+- ``GET /display`` the wall display (view-only, no pairing, the room's network only) and its feed
+  ``GET /api/display`` (:mod:`appliance.web.display`).
 - Slow or large requests are cut short (:mod:`appliance.web.http_limits`); the redirect's
   ``Location`` is built from a checked ``Host`` header (:mod:`appliance.web.hosts`).
 - Advertised on the LAN with zeroconf (``_https._tcp``, a friendly name) at the address of the
@@ -39,6 +41,7 @@ from appliance.errors import ApplianceError
 from appliance.paths import REPO_ROOT, data_dir
 from appliance.web.addresses import AddressWatcher, reachable_addresses
 from appliance.web.certs import ensure_certificate
+from appliance.web.display import DisplayFeed
 from appliance.web.hosts import https_location
 from appliance.web.http_limits import HANDLER_ARGS, MAX_BODY, limit_bodies, read_json
 from appliance.web.hub import Hub, OfferError
@@ -89,8 +92,10 @@ class WebServer:
         library: Any,
         settings: WebSettings | None = None,
         on_url: Callable[[str], None] | None = None,
+        display: DisplayFeed | None = None,
     ) -> None:
         self.hub = hub
+        self.display = display  # the wall display's read-only feed (``/display``)
         self.library = library
         self.settings = settings or WebSettings()
         self.pairing = hub.pairing
@@ -140,6 +145,9 @@ class WebServer:
                 web.static("/static", WEB_ROOT),
             ]
         )
+        if self.display is not None:
+            app.add_routes(self.display.routes())
+            await self.display.start()
         self._runner = web.AppRunner(app, **HANDLER_ARGS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.https_port, ssl_context=context)
@@ -195,6 +203,8 @@ class WebServer:
         if self._watcher is not None:
             await self._watcher.stop()
         await self.hub.close()
+        if self.display is not None:
+            await self.display.close()
         if self._zeroconf is not None:
             await asyncio.to_thread(self._zeroconf.close)
         for runner in (self._runner, self._redirect):
