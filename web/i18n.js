@@ -166,3 +166,53 @@ const TEXT = {
 };
 // Keys whose text may be the same as the English one in a language (names, symbols).
 const SAME_AS_ENGLISH_OK = new Set(["title", "pinLabel", "problem", "volume"]);
+
+// The big-buttons mode of the phone page and the wall display (display.html): words of their own,
+// merged into TEXT so that the same checks hold them to four languages.
+const MORE_TEXT = {
+  en: {
+    skip: "Skip to the controls", bigMode: "Big buttons", bigModeHint: "Only the talk button and three large choices",
+    bigChoices: "How should it sound?", bigSofter: "Softer", bigLouder: "Louder", bigCalmer: "Calmer",
+    nowPlayingLabel: "Now playing", controlsLabel: "Controls", moreLabel: "More choices",
+    pieces: "Pieces",
+    displayTitle: "Piano — what the room hears", displayWaiting: "Waiting for the music…",
+    displayRoll: "The notes as they sound: higher notes higher, louder notes brighter and thicker",
+    displaySoft: "soft", displayLoud: "loud", displayLines: "What people asked for",
+    displayBar: "bar {bar} of {bars}", displayOffline: "Reconnecting to the piano…",
+    displayNone: "Nobody has asked for anything yet.",
+  },
+  de: {
+    skip: "Zu den Knöpfen springen", bigMode: "Große Knöpfe", bigModeHint: "Nur der Sprechknopf und drei große Knöpfe",
+    bigChoices: "Wie soll es klingen?", bigSofter: "Leiser", bigLouder: "Lauter", bigCalmer: "Ruhiger",
+    nowPlayingLabel: "Es spielt", controlsLabel: "Bedienung", moreLabel: "Weitere Möglichkeiten",
+    pieces: "Stücke",
+    displayTitle: "Klavier — was der Raum hört", displayWaiting: "Warte auf die Musik…",
+    displayRoll: "Die Töne, wie sie klingen: hohe Töne oben, laute Töne heller und dicker",
+    displaySoft: "leise", displayLoud: "laut", displayLines: "Was sich die Leute gewünscht haben",
+    displayBar: "Takt {bar} von {bars}", displayOffline: "Verbinde wieder mit dem Klavier…",
+    displayNone: "Noch hat sich niemand etwas gewünscht.",
+  },
+  es: {
+    skip: "Ir a los controles", bigMode: "Botones grandes", bigModeHint: "Solo el botón para hablar y tres opciones grandes",
+    bigChoices: "¿Cómo debe sonar?", bigSofter: "Más suave", bigLouder: "Más fuerte", bigCalmer: "Más tranquilo",
+    nowPlayingLabel: "Suena ahora", controlsLabel: "Controles", moreLabel: "Más opciones",
+    pieces: "Piezas",
+    displayTitle: "Piano — lo que oye la sala", displayWaiting: "Esperando la música…",
+    displayRoll: "Las notas según suenan: las agudas más arriba, las fuertes más claras y gruesas",
+    displaySoft: "suave", displayLoud: "fuerte", displayLines: "Lo que ha pedido la gente",
+    displayBar: "compás {bar} de {bars}", displayOffline: "Volviendo a conectar con el piano…",
+    displayNone: "Nadie ha pedido nada todavía.",
+  },
+  ru: {
+    skip: "Перейти к кнопкам", bigMode: "Большие кнопки", bigModeHint: "Только кнопка разговора и три большие кнопки",
+    bigChoices: "Как играть?", bigSofter: "Тише", bigLouder: "Громче", bigCalmer: "Спокойнее",
+    nowPlayingLabel: "Сейчас играет", controlsLabel: "Управление", moreLabel: "Ещё",
+    pieces: "Пьесы",
+    displayTitle: "Пианино — что слышит комната", displayWaiting: "Ждём музыку…",
+    displayRoll: "Ноты, как они звучат: высокие выше, громкие ярче и толще",
+    displaySoft: "тихо", displayLoud: "громко", displayLines: "О чём просили",
+    displayBar: "такт {bar} из {bars}", displayOffline: "Снова подключаюсь к пианино…",
+    displayNone: "Пока никто ничего не просил.",
+  },
+};
+for (const [lang, words] of Object.entries(MORE_TEXT)) Object.assign(TEXT[lang], words);
