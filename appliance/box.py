@@ -17,6 +17,7 @@ from appliance.perform.session import PlayOptions, Session
 from appliance.vision.watching import Eyes
 from appliance.watching_setup import close_eyes, open_eyes
 from appliance.web.display import DisplayFeed
+from appliance.web.facilitator import Facilitator
 from appliance.web.hub import Hub
 from appliance.web.pairing import Pairing
 from appliance.web.server import WebServer, WebSettings, make_pairing
@@ -43,6 +44,7 @@ class Box:
         self.url = ""
         self.hub: Hub | None = None
         self.server: WebServer | None = None
+        self.facilitator: Facilitator | None = None
         self.ears: Ears | None = None
         self.eyes: Eyes | None = None
         self._session: Session | None = None
@@ -98,6 +100,9 @@ class Box:
         self.server = WebServer(
             self.hub, session.library, self.web_settings, on_url=self.on_url, display=display
         )
+        # the room's facilitator (its page unlocks with the facilitator's PIN, once one is set)
+        self.facilitator = self.server.facilitator = Facilitator(self.hub, session)
+        await self.facilitator.start()
         self.url = await self.server.start()
 
     async def start(self) -> None:
@@ -105,6 +110,8 @@ class Box:
         await asyncio.to_thread(self.session.start)
 
     async def close(self) -> None:
+        if self.facilitator is not None:
+            await self.facilitator.close()
         if self.server is not None:
             await self.server.close()
         if self.ears is not None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from appliance.audio.block import Block, SoundMaker
+from appliance.audio.ceiling import PeakCeiling
 from appliance.audio.format import BLOCK
 from appliance.audio.loudness import amplitude_dbfs
 from appliance.audio.priority import favour_this_thread
@@ -55,6 +56,8 @@ class Producer:
         self.realtime = False  # whether the producer thread got real-time scheduling
         self.failed_blocks = 0
         self._quieter = Quieter()
+        # the room's hard ceiling (the facilitator's; none by default): every sink hears it
+        self.ceiling = PeakCeiling(self.rate)
 
     def make_block(self) -> np.ndarray:
         """One block of sound (also usable without the thread, e.g. for offline export)."""
@@ -75,6 +78,7 @@ class Producer:
         parts.append(self.synth.render(self.block - at))
         audio = np.concatenate(parts) if len(parts) > 1 else parts[0]
         audio *= block.gain[:, None]
+        self.ceiling.apply(audio)
         self.peak = max(self.peak, float(np.abs(audio).max()))
         for sink in self.audio_sinks:
             sink.write(audio)

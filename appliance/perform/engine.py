@@ -128,6 +128,8 @@ class Engine:
         self.keys = KeyTracker()
         self.fade = Ramp(1.0)
         self._volume = Ramp(volume_gain(self.settings.volume))
+        self.asked_volume = max(0, min(int(self.settings.volume), 100))  # percent, as asked
+        self.ceiling = 100  # percent: no volume asked for goes above it (the room's)
         self.ducker = Ducker(self.rate, self.settings.duck)
         self._silence = False
         self.current: Current | None = None
@@ -260,9 +262,23 @@ class Engine:
             self.fade.to(0.0, PAUSE_FADE, self.rate)
 
     def set_volume(self, percent: int) -> None:
-        """The output level, 0–100 % (100 % is the calibrated level with headroom)."""
+        """The output level, 0–100 % (100 % is the calibrated level with headroom), never
+        above the ceiling."""
         with self._lock:
-            self._volume.to(volume_gain(percent), VOLUME_FADE, self.rate)
+            self.asked_volume = max(0, min(int(percent), 100))
+            self._volume.to(volume_gain(self.volume), VOLUME_FADE, self.rate)
+
+    def set_ceiling(self, percent: int) -> None:
+        """The highest volume anyone may set, 0–100 % (the volume in force comes down to it;
+        the audio producer holds the samples under it meanwhile)."""
+        with self._lock:
+            self.ceiling = max(0, min(int(percent), 100))
+            self._volume.to(volume_gain(self.volume), VOLUME_FADE, self.rate)
+
+    @property
+    def volume(self) -> int:
+        """The volume in force, percent: the one asked for, under the ceiling."""
+        return min(self.asked_volume, self.ceiling)
 
     def stop(self) -> None:
         """Silence, and back to the start of the piece (which renders: never on the audio side)."""

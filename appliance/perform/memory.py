@@ -160,6 +160,32 @@ class Memory:
         self.store.close()
         self.store = None
 
+    def new_session(self) -> str:
+        """End the session (its end written) and begin another; the ended one's id."""
+        ended = self.session
+        self._put(SessionRow(ended.id, ended.started, time.time()))
+        self.session = SessionRow()
+        self._put(self.session)
+        return ended.id
+
+    def forget_session(self, session_id: str, device_ids: list[str]) -> str | None:
+        """Keep nothing of a session but anonymous feedback: its rows, and the profiles and
+        tastes of ``device_ids``, are forgotten (on the store's writer; the caller waits, so
+        never from the music's threads). What went wrong, or None."""
+        with self._lock:
+            for device in device_ids:
+                name = self._profiles.pop(device, None)
+                if name is not None and self._names.get(name) == device:
+                    del self._names[name]
+                self._tastes.pop(device, None)
+        if self.store is None:
+            return None
+        try:
+            self.store.forget_session(session_id, device_ids)
+        except StoreError as exc:
+            return str(exc)
+        return None
+
     # -- who ---------------------------------------------------------------------------------------
 
     def profile(self, device_id: str, name: str) -> None:

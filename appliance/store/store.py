@@ -254,6 +254,16 @@ class Store:
             raise StoreError("name the person to forget (their display name)")
         return self._job(lambda conn: forget.forget_user(conn, name), "forgetting")
 
+    def forget_session(self, session_id: str, device_ids: list[str]) -> forget.ForgetReport:
+        """Keep nothing of a session but anonymous feedback (see :mod:`.session_forget`);
+        what is queued is written first."""
+        from appliance.store.session_forget import forget_session
+
+        self.flush()
+        return self._job(
+            lambda conn: forget_session(conn, session_id, device_ids), "forgetting the session"
+        )
+
     def forget_all(self) -> forget.ForgetReport:
         """Erase everything."""
         return self._job(forget.forget_all, "forgetting")

@@ -42,6 +42,7 @@ from appliance.events import (
     to_json,
 )
 from appliance.perform.commands import parse_command
+from appliance.perform.room import RoomRules
 from appliance.speech.listening import Listening, Voice
 from appliance.vision.watching import Eyes, Watch
 from appliance.web.music_track import MusicTrack
@@ -123,6 +124,9 @@ class Hub:
         self.voice = voice  # the box's ears (None: talking only ducks the music)
         self.eyes = eyes  # the box's eyes (None: the camera is not read)
         self.peers: list[Peer] = []
+        # the room's rules (the facilitator's: hands off, who may conduct, microphone and
+        # camera); None: no facilitator, every paired phone conducts
+        self.room: RoomRules | None = None
         self._forward: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -225,6 +229,10 @@ class Hub:
             await self._drop(peer)
         return len(gone)
 
+    async def drop(self, peer: Peer) -> None:
+        """Disconnect this phone (sent away by the facilitator, or at a session's end)."""
+        await self._drop(peer)
+
     async def _drop(self, peer: Peer) -> None:
         if peer in self.peers:
             self.peers.remove(peer)
@@ -265,7 +273,13 @@ class Hub:
             self.bus.publish(Action(peer.name, "no longer paired (listening)"))
         if not peer.paired:
             return [ProtocolError("pair this phone with the box's PIN to control the music")]
+        room = self.room
+        why = None if room is None else room.refusal(peer.token_hash)
+        if why is not None and not (isinstance(event, Talk) and not event.pressed):
+            return [ProtocolError(why)]
         if isinstance(event, Talk):
+            if event.pressed and room is not None and "held" not in (room.microphone, room.camera):
+                return [ProtocolError("the microphone and the camera are off in this room")]
             self._talk(peer, event.pressed, event.language)
             return []
         if isinstance(event, Command) and self.voice is not None:
@@ -303,11 +317,11 @@ class Hub:
                 peer.listening.finish()
             peer.talking, peer.talk_frames, peer.talk_started = True, [], time.monotonic()
             peer.tasks.append(asyncio.ensure_future(self._keep_ducking(peer)))
-            if self.voice is not None:
+            if self.voice is not None and self._allowed("microphone"):
                 peer.listening = self.voice.listen(
                     peer.name, peer.source, language, self._teller(peer)
                 )
-            if self.eyes is not None:
+            if self.eyes is not None and self._allowed("camera"):
                 peer.watch = self.eyes.watch(
                     peer.name, peer.source, self._teller(peer), peer.token_hash
                 )
@@ -322,6 +336,10 @@ class Hub:
             if self.keep_talk is not None and peer.talk_frames:
                 self.keep_talk(peer.name, np.concatenate(peer.talk_frames), RATE)
             peer.talk_frames = []
+
+    def _allowed(self, medium: str) -> bool:
+        """Whether the room lets the box use phones' microphones (or cameras) at all."""
+        return self.room is None or getattr(self.room, medium) != "off"
 
     def _profile(self, device_id: str, name: str) -> None:
         if self.on_profile is not None:
@@ -357,7 +375,7 @@ class Hub:
                 peer.video_frames += 1
                 watch = peer.watch
                 held = time.monotonic() - peer.talk_started < MAX_TALK
-                if watch is not None and peer.talking and held:
+                if watch is not None and peer.talking and held and self._allowed("camera"):
                     watch.offer(frame)  # the newest frame; the box's eyes take it when free
                 continue
             peer.audio_frames += 1
@@ -368,6 +386,8 @@ class Hub:
             # after the release too: the last words are still arriving
             feeding = listening is not None and (in_time or not peer.talking)
             keeping = self.keep_talk is not None and peer.talking and in_time
+            if not self._allowed("microphone"):
+                continue  # the room's microphone policy: nothing phones send is heard
             if not (feeding or keeping):
                 continue
             samples = frame.to_ndarray()  # type: ignore[union-attr]

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -47,6 +47,9 @@ from appliance.web.http_limits import HANDLER_ARGS, MAX_BODY, limit_bodies, read
 from appliance.web.hub import Hub, OfferError
 from appliance.web.pairing import Pairing
 from appliance.web.ratelimit import GuessGuard
+
+if TYPE_CHECKING:
+    from appliance.web.facilitator import Facilitator
 
 log = logging.getLogger(__name__)
 WEB_ROOT = REPO_ROOT / "web"
@@ -100,6 +103,7 @@ class WebServer:
         self.settings = settings or WebSettings()
         self.pairing = hub.pairing
         self.on_url = on_url  # told the new URL when the box's address changes
+        self.facilitator: Facilitator | None = None  # the room's facilitator page and actions
         self._runner: web.AppRunner | None = None
         self._redirect: web.AppRunner | None = None
         self._zeroconf: Any = None
@@ -148,6 +152,8 @@ class WebServer:
         if self.display is not None:
             app.add_routes(self.display.routes())
             await self.display.start()
+        if self.facilitator is not None:
+            self.facilitator.add_routes(app)
         self._runner = web.AppRunner(app, **HANDLER_ARGS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.host, s.https_port, ssl_context=context)
