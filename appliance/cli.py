@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from appliance.cli_facilitator import facilitator_app
 from appliance.cli_model import model_app
 from appliance.console import run_app
 from appliance.directions.descriptors import describe_said
@@ -411,6 +412,7 @@ def library_init() -> None:
 
 app.add_typer(model_app, name="model")
 app.add_typer(data_app, name="data")
+app.add_typer(facilitator_app, name="facilitator")
 
 phones_app = typer.Typer(no_args_is_help=True, help="The phones paired with the box.")
 app.add_typer(phones_app, name="phones")
