@@ -1,0 +1,154 @@
+"""The wall display (``/display``): what its feed tells (and never tells), its bounds, and in
+headless Chromium a display that follows the music — the piece, notes on the roll, a direction
+from a paired phone with its name — drawn smoothly (frame times printed), with a screenshot
+(build/screenshots/display.png)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import time
+import wave
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from appliance.audio.note_tap import NoteTap
+from appliance.events import (
+    Action,
+    DirectionApplied,
+    NowPlaying,
+    Position,
+    Seen,
+    TransportChanged,
+)
+from appliance.midi import note_off, note_on
+from appliance.web import display
+from appliance.web.display import notes_message, on_room_network, shown
+from tests.test_web import CHROMIUM, launch_chromium, paired_page, shot, wait_for
+
+TV = {"width": 1280, "height": 720}
+
+
+def test_the_feed_tells_public_things_only():
+    assert shown(NowPlaying("bach-bwv846", "Prelude in C", "Bach", 7, 35)) == {
+        "type": "now_playing", "title": "Prelude in C", "composer": "Bach", "bars": 35,
+    }  # fmt: skip
+    line = shown(DirectionApplied("softer", ("p +1.00 from_now",), 3, 40, "Anna", "text"))
+    assert line is not None and line["who"] == "Anna" and line["text"] == "softer"
+    assert set(line) == {"type", "who", "text", "directions", "from_bar", "source"}
+    assert shown(Position(4, 9.5, 71.234, 60.06)) == {
+        "type": "position", "bar": 4, "tempo_bpm": 71.2, "velocity": 60.1,
+    }  # fmt: skip
+    assert shown(Action("Anna", "joined"))["who"] == "Anna"
+    assert shown(TransportChanged("paused")) == {"type": "transport", "state": "paused"}
+    assert shown(Seen("smile")) is None  # what one phone's face shows is that phone's own
+
+
+def test_notes_are_batched_and_bounded():
+    tap = NoteTap(limit=10)
+    tap.send([note_on(0.0, 60, 80)])
+    assert tap.take() == []  # nobody watching: nothing kept
+    tap.watching = True
+    tap.send([note_on(0.0, 60 + i, 80) for i in range(30)] + [note_off(0.1, 60)])
+    taken = tap.take()
+    assert len(taken) == 10 and taken[-1][:2] == (60, 0) and tap.take() == []
+    now = time.monotonic()
+    batch = notes_message([(60, 90, now - 0.05)] * (display.MAX_BATCH + 5), now)
+    assert len(batch["notes"]) == display.MAX_BATCH and batch["dropped"] == 5
+    assert batch["notes"][0] == [60, 90, 50]
+
+
+def test_only_the_rooms_network():
+    for address in ("127.0.0.1", "::1", "192.168.1.20", "10.0.0.7", "fe80::1%eth0"):
+        assert on_room_network(address), address
+    for address in ("8.8.8.8", "2001:4860::1", "", None, "nonsense"):
+        assert not on_room_network(address), address
+
+
+# -- in the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    from export.webbox import WebBox
+
+    box = WebBox(tmp_path_factory.mktemp("box"), speech=False, llm=False, vision=False).start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
+    wav = tmp_path_factory.mktemp("media") / "quiet.wav"  # the phone's microphone: silence
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48_000)
+        w.writeframes(bytes(48_000 * 2))
+    with sync_playwright() as p:
+        browser = launch_chromium(p, wav)
+        yield browser
+        browser.close()
+
+
+def open_streams(url: str, count: int) -> list[tuple[int, http.client.HTTPSConnection]]:
+    parts = urlsplit(url)
+    out = []
+    for _ in range(count):
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, context=ssl._create_unverified_context(), timeout=10
+        )
+        conn.request("GET", "/api/display")
+        out.append((conn.getresponse().status, conn))
+    return out
+
+
+def test_the_wall_display_follows_the_music(box, browser):
+    context = browser.new_context(viewport=TV, ignore_https_errors=True)
+    wall = context.new_page()
+    wall.goto(box.url + "display")
+    title = box.session.engine.piece.title
+    wait_for(lambda: wall.inner_text("#title") == title)
+    assert wall.inner_text("#composer") == box.session.engine.piece.composer
+    # the notes arrive on the roll as they sound
+    wait_for(lambda: wall.evaluate("window.display.view.received") > 20, timeout=30)
+    wait_for(lambda: wall.evaluate("window.display.view.positions.length") >= 2, timeout=30)
+    # a paired phone asks for something: its name and the direction appear
+    phone = paired_page(browser, box, "Anna")
+    phone.fill("#command", "softer")
+    phone.press("#command", "Enter")
+    wait_for(lambda: "Anna: softer" in wall.inner_text("#lines"), timeout=30)
+    # a face's direction, in the words the box gives it
+    box.bus.publish(DirectionApplied("smiling → gentler", ("dolce +1.00 from_now",), 5, 60,
+                                     "Ben", "face"))  # fmt: skip
+    wait_for(lambda: "Ben: smiling → gentler" in wall.inner_text("#lines"))
+    # nothing secret on the page: no PIN, no token
+    page_text = wall.content()
+    assert box.pairing.current_pin() not in wall.inner_text("body")
+    assert "token" not in page_text.lower()
+    # smooth: frame times over 5 s of music
+    wall.evaluate("window.display.resetFrames()")
+    time.sleep(5)
+    stats = wall.evaluate("window.display.frameStats()")
+    print("\nwall display frame times (ms):", json.dumps(stats, default=lambda x: round(x, 2)))
+    assert stats["frames"] >= 140  # at least 28 a second
+    assert stats["mean_ms"] <= 1000 / 30 + 1
+    assert stats["draw_p95_ms"] < 16
+    shot(wall, "display")
+    # bounded: two displays from one address (the page is one of them)
+    phone.context.close()
+    streams = open_streams(box.url, 2)
+    try:
+        codes = [code for code, _ in streams]
+        assert codes == [200, 429], codes
+    finally:
+        for _, conn in streams:
+            conn.close()
+    context.close()
