@@ -79,6 +79,7 @@ def box_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SLOW: dict[str, str] = {
     "test_web.py": "browser",  # headless Chromium (Playwright) against a box on loopback
     "test_web_invite.py": "browser",
+    "test_facilitator_browser.py": "browser",  # a facilitator and two phones in Chromium
     "test_display.py::test_the_wall_display_follows_the_music": "browser",
     "test_audio_output.py": "pulseaudio",  # a private PulseAudio server
     "test_soak.py": "soak",  # the soak benchmark's 2-minute version
