@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -98,3 +99,29 @@ def test_a_late_answer_is_dropped_without_a_restart_until_the_worker_is_hung(
     time.sleep(1.5)
     assert worker.restarts == 1 and "no answer in 1.0 s" in worker.last_failure
     assert worker.wait_ready(10.0) and worker.pid != first
+
+
+def test_a_stopped_worker_that_no_longer_reads_a_large_request_is_restarted(
+    worker: Worker,
+) -> None:
+    """A hung worker stops reading its input: a request larger than the pipe holds (a camera
+    frame, an utterance) would block the caller's write for good; it is given up at the time
+    limit instead, and the worker restarted."""
+    first = worker.pid
+    assert first is not None
+    os.kill(first, signal.SIGSTOP)
+    answers: list[object] = []
+    calling = threading.Thread(
+        target=lambda: answers.append(worker.call({"blob": "x" * 1_000_000}, 0.5, 1.0)),
+        daemon=True,
+    )
+    calling.start()
+    calling.join(2.0)
+    if calling.is_alive():
+        os.kill(first, signal.SIGKILL)  # let the stuck caller go before failing
+        pytest.fail("the caller was still blocked after 2 s")
+    assert answers == [None]
+    assert worker.wait_ready(10.0) and worker.pid != first
+    assert worker.restarts == 1 and "no answer" in worker.last_failure
+    answer = worker.call({"n": 8}, timeout=5.0)
+    assert answer is not None and answer["n"] == 8

@@ -5,7 +5,7 @@ with SIGKILL in the middle of a request; the music goes on without a gap (the au
 blocks and notes, and the music frames at the phone), the worker is running again (a new
 process) within 2 s, the phone hears at once what the box says when it cannot tell — "didn't
 catch that" for speech, "I didn't understand" for a free-form sentence — and the next request
-works."""
+works. A hung worker (stopped) is found at its time limit and started again the same way."""
 
 from __future__ import annotations
 
@@ -133,10 +133,13 @@ async def _phone(box: WebBox, address: str) -> tuple[SimPhone, SimMicrophone, Si
 
 
 def _kill_when_asked(
-    worker: Worker, monkeypatch: pytest.MonkeyPatch, when: Callable[[], bool] = lambda: True
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
+    when: Callable[[], bool] = lambda: True,
+    sig: int = signal.SIGKILL,
 ) -> tuple[threading.Event, list[tuple[int, float]]]:
-    """Kill ``worker``'s process with SIGKILL just after the next request sent to it while
-    ``when()``; returns the event set then and [(pid killed, monotonic time)]."""
+    """Kill ``worker``'s process with SIGKILL (or send it ``sig``) just after the next request
+    sent to it while ``when()``; returns the event set then and [(pid, monotonic time)]."""
     asked, killed = threading.Event(), []
     call = worker.call
 
@@ -148,7 +151,7 @@ def _kill_when_asked(
 
             def kill() -> None:
                 time.sleep(0.05)  # the request is on its way, its answer not yet
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, sig)
                 killed.append((pid, time.monotonic()))
 
             threading.Thread(target=kill, daemon=True).start()
@@ -158,12 +161,12 @@ def _kill_when_asked(
     return asked, killed
 
 
-async def _restarted(worker: Worker, pid: int, killed_at: float) -> float:
+async def _restarted(worker: Worker, pid: int, killed_at: float, within: float = RESTART) -> float:
     """Seconds from the kill to the worker's new process."""
     await _until(lambda: worker.pid not in (None, pid), 10.0)
     assert worker.pid not in (None, pid), f"the {worker.name} worker was not started again"
     took = time.monotonic() - killed_at
-    assert took < RESTART, f"the {worker.name} worker took {took:.2f} s to start again"
+    assert took < within, f"the {worker.name} worker took {took:.2f} s to start again"
     return took
 
 
@@ -288,6 +291,40 @@ def test_face_reading_killed_while_a_frame_is_read(
             assert await _until(lambda: _of(phone, "seen", since), 20.0), "faces not read again"
             await asyncio.sleep(max(0.0, killed_at + 2.0 - time.monotonic()))
             pulse.check(killed_at - 0.5, killed_at + 2.0)
+            phone.send({"type": "talk", "pressed": False})
+        await phone.close()
+
+    asyncio.run(asyncio.wait_for(main(), 90))
+
+
+def test_face_reading_hung_while_a_frame_is_read(
+    box: WebBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hang (the process stopped, SIGSTOP) is found at the worker's time limit: the frames
+    meanwhile are skipped after 0.5 s each, the worker is killed and started again, and the
+    music never waits."""
+    from appliance.vision.landmarks import HUNG_AFTER
+
+    eyes = box.box.eyes
+    assert eyes is not None
+    worker = eyes.worker.worker
+    restarts = worker.restarts
+
+    async def main() -> None:
+        phone, _, _ = await _phone(box, "127.0.0.34")
+        with Pulse(box) as pulse:
+            phone.send({"type": "talk", "pressed": True, "language": "en"})
+            assert await _until(lambda: _of(phone, "seen"), 15.0), "no face read before"
+            asked, stopped = _kill_when_asked(worker, monkeypatch, sig=signal.SIGSTOP)
+            assert await _until(asked.is_set, 5.0), "no frame was read"
+            assert await _until(lambda: stopped, 2.0)
+            pid, stopped_at = stopped[0]
+            await _restarted(worker, pid, stopped_at, within=HUNG_AFTER + RESTART)
+            assert worker.restarts == restarts + 1 and "no answer" in worker.last_failure
+            since = len(phone.events)
+            assert await _until(lambda: _of(phone, "seen", since), 20.0), "faces not read again"
+            await asyncio.sleep(max(0.0, stopped_at + HUNG_AFTER + 1.0 - time.monotonic()))
+            pulse.check(stopped_at - 0.5, stopped_at + HUNG_AFTER + 1.0)
             phone.send({"type": "talk", "pressed": False})
         await phone.close()
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 POLL = 0.1  # seconds between checks that the process is alive
 LONGEST_PAUSE = 10.0  # seconds between restarts at most when a worker keeps dying
+WRITE_GRACE = 1.0  # s past a call's time limit that its request may still be being written
 
 
 class Worker:
@@ -107,11 +108,18 @@ class Worker:
             if proc is None or proc.stdin is None:
                 return None
             number = next(self._ids)
+            # Watched from before it is sent: a hung worker stops reading, and a request larger
+            # than the pipe holds (a frame, an utterance) would block this write for good.
+            hung = hung_after if hung_after is not None and hung_after > timeout else None
+            self._overdue[number] = (
+                deadline - timeout + (hung if hung is not None else timeout + WRITE_GRACE),
+                hung if hung is not None else timeout,
+            )
             try:
                 proc.stdin.write(encode({**request, "id": number}))
                 proc.stdin.flush()
-            except (OSError, ValueError) as exc:  # it died under us: the monitor restarts it
-                self.last_failure = f"could not send: {exc}"
+            except (OSError, ValueError):  # it died (or was killed) under us: the monitor
+                self._overdue.pop(number, None)  # says why and restarts it
                 return None
             with self._answered:
                 got = self._answered.wait_for(
@@ -120,11 +128,9 @@ class Worker:
                 )
                 answer = self._answers.pop(number, None)
             if answer is None and not got:
-                if hung_after is None or hung_after <= timeout:
+                if hung is None:
                     self._fail(f"gave no answer in {timeout:.1f} s", proc)
-                else:
-                    sent = deadline - timeout
-                    self._overdue[number] = (sent + hung_after, hung_after)
+                # else the watcher kills it if it has not answered ``hung_after`` after sending
             elif answer is not None:
                 self._failures = 0
             return answer
