@@ -355,6 +355,8 @@ class Facilitator:
         kept for this page, and the memory of it forgotten unless the room keeps it."""
         self.summary.ended = time.time()
         self.last, self.summary = self.summary, Summary()
+        for event in self.session.engine.snapshot():  # the piece playing opens the next one
+            self.summary.take(event)
         peers = list(self.hub.peers)
         for peer in peers:
             peer.send(Notice(ENDED, kind="ended"))
