@@ -248,6 +248,45 @@ def test_microtones_are_rounded_and_percussion_left_out_with_a_remark(tmp_path):
     assert load_score(tmp_path / "m.musicxml").remarks == score.remarks  # through the sandbox
 
 
+def test_any_accidental_and_any_number_of_dots_is_read(tmp_path):
+    """Accidentals partitura does not know (double sharps written out, an empty one) and notes
+    with four dots made it fail with KeyError / IndexError."""
+
+    def one(step: str, accidental: str, dots: int = 0, duration: int = 4) -> str:
+        return (
+            f"<note><pitch><step>{step}</step><octave>4</octave></pitch>"
+            f"<duration>{duration}</duration><voice>1</voice><type>half</type>"
+            + "<dot/>" * dots
+            + f"<accidental>{accidental}</accidental></note>"
+        )
+
+    bar = (
+        '<measure number="1">' + scores.ATTRIBUTES.format(beats=4)
+        + one("C", "sharp-sharp", duration=2) + one("D", "", duration=2)
+        + one("E", "natural-flat", duration=2) + one("F", "sharp", duration=2)
+        + "</measure>"
+        '<measure number="2">'
+        + one("G", "flat", dots=4, duration=8)
+        + "</measure>"
+    )  # fmt: skip
+    score = load_trusted_score(write(tmp_path, "a.musicxml", _parts(("P1", "Piano", bar))))
+    assert list(score.notes["pitch"]) == [62, 62, 63, 66, 66]  # C𝄪, D, E♭, F♯, G♭
+    assert "1 accidental the box does not know ignored (played as written)" in score.remarks
+    assert "1 note with more than three dots written with three" in score.remarks
+
+
+def test_a_score_of_percussion_only_is_refused_in_plain_words(tmp_path):
+    drums = (
+        '<measure number="1">' + scores.ATTRIBUTES.format(beats=4)
+        + "<note><unpitched><display-step>C</display-step><display-octave>5</display-octave>"
+        "</unpitched><duration>8</duration><voice>1</voice><type>whole</type></note>"
+        "</measure>"
+    )  # fmt: skip
+    path = write(tmp_path, "drums.musicxml", _parts(("P1", "Drums", drums)))
+    with pytest.raises(ScoreError, match="only percussion"):
+        load_trusted_score(path)
+
+
 def test_a_tie_never_ended_joins_the_next_note_of_its_pitch(tmp_path):
     start = '<tie type="start"/>'
     tied = '<notations><tied type="start"/></notations>'

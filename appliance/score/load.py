@@ -39,6 +39,8 @@ SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
 MAX_REPEAT_VARIANT_SEARCH = 11  # 2**11 variants at most when matching a performance's repeats
 
 Unfolding = Literal["minimal", "maximal", "none"]
+NO_NOTES = "the score has no notes"
+ONLY_PERCUSSION = "the score has only percussion (unpitched) notes, which a piano cannot play"
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,13 @@ def open_score(path: Path | str, *, max_bytes: int = MAX_SCORE_BYTES) -> ScoreSo
     """Parse a score file into a :class:`ScoreSource` (written order, before unfolding)."""
     path = Path(path)
     kind, data, remarks = read_score_bytes(path, max_bytes=max_bytes)
-    with _unreadable(path, "MIDI" if kind == "midi" else "MusicXML"):
-        source = ScoreSource.from_partitura(path, _parse(kind, data))
+    try:
+        with _unreadable(path, "MIDI" if kind == "midi" else "MusicXML"):
+            source = ScoreSource.from_partitura(path, _parse(kind, data))
+    except ScoreError as exc:
+        if exc.problem == NO_NOTES and any("percussion" in r for r in remarks):
+            raise ScoreError(path, ONLY_PERCUSSION) from None
+        raise
     source.remarks = remarks
     return source
 
@@ -119,10 +126,10 @@ def checked_musicxml(data: bytes) -> tuple[bytes, list[str]]:
     if tag != "score-partwise":
         raise ValueError(f"not a MusicXML score (its root element is <{tag}>)")
     _check_size(root)
-    remarks = xml_fixes.repair(root)
+    remarks = xml_fixes.repair(root)  # some repairs leave no remark: always written out
     notes = root.findall(".//note")
     if all(n.get("id") for n in notes):
-        return (xmlsafe.serialize(root) if remarks else text), remarks
+        return xmlsafe.serialize(root), remarks
     taken = {n.get("id") for n in notes}
     counter = 0
     for n in notes:
@@ -290,7 +297,7 @@ class ScoreSource:
         segments = self.segments(how)
         notes = self.unfolded(segments)
         if len(notes) == 0:
-            raise ScoreError(self.path, "the score has no notes")
+            raise ScoreError(self.path, NO_NOTES)
         bars = sum(s.end_bar - s.start_bar for s in segments)
         return Score(
             notes, self.title, self.composer, self.path, bars=bars, remarks=tuple(self.remarks)
@@ -370,7 +377,7 @@ def _written_notes(path: Path, part: Any, staves: dict[str, int] | None = None) 
         include_staff=True,
     )
     if len(na) == 0:
-        raise ScoreError(path, "the score has no notes")
+        raise ScoreError(path, NO_NOTES)
     notes = np.zeros(len(na), dtype=NOTE_DTYPE)
     for name in ("pitch", "onset_quarter", "duration_quarter", "onset_beat", "duration_beat"):
         notes[name] = na[name]

@@ -30,6 +30,21 @@ SPELLING = (
     ("F", 1), ("G", 0), ("A", -1), ("A", 0), ("B", -1), ("B", 0),
 )  # fmt: skip
 # Accidentals partitura does not know, as semitones (rounded later).
+# Accidentals in semitones, for notes written with an accidental and no <alter>: partitura
+# reads only five names there (and fails on any other), so the box writes the <alter> itself.
+STANDARD_ALTER = {
+    "sharp": 1,
+    "natural": 0,
+    "flat": -1,
+    "double-sharp": 2,
+    "sharp-sharp": 2,
+    "double-flat": -2,
+    "flat-flat": -2,
+    "natural-sharp": 1,
+    "natural-flat": -1,
+    "triple-sharp": 3,
+    "triple-flat": -3,
+}
 ACCIDENTAL_ALTER = {
     "quarter-flat": -0.5,
     "quarter-sharp": 0.5,
@@ -60,6 +75,7 @@ def repair(root: Any) -> list[str]:
     drop_harmony(root)
     remarks += skip_unpitched(root)
     remarks += round_microtones(root)
+    remarks += limit_dots(root)
     remarks += concert_pitch(root)
     remarks += close_ties(root)
     return remarks
@@ -138,8 +154,10 @@ def concert_pitch(root: Any) -> list[str]:
 
 
 def round_microtones(root: Any) -> list[str]:
-    """Round fractional alterations and quarter-tone accidentals to the nearest semitone."""
-    rounded = 0
+    """Round fractional alterations and quarter-tone accidentals to the nearest semitone; give
+    every note written with an accidental and no <alter> its alteration (unknown accidentals:
+    none)."""
+    rounded = unknown = 0
     for note in root.iter("note"):
         pitch = note.find("pitch")
         if pitch is None:
@@ -154,16 +172,47 @@ def round_microtones(root: Any) -> list[str]:
                 alter.text = str(round(value) if math.isfinite(value) else 0)
                 rounded += 1
             continue
+        if note.find("accidental") is None:
+            continue
         accidental = (note.findtext("accidental") or "").strip()
         if accidental in ACCIDENTAL_ALTER:
-            step = pitch.find("step")
-            new = etree.Element("alter")
-            new.text = str(round(ACCIDENTAL_ALTER[accidental]))
-            (step.addnext(new) if step is not None else pitch.insert(0, new))
+            value = round(ACCIDENTAL_ALTER[accidental])
             rounded += 1
-    if not rounded:
+        elif accidental in STANDARD_ALTER:
+            value = STANDARD_ALTER[accidental]
+        else:  # an accidental the box does not know: the written pitch as it is
+            value = 0
+            unknown += 1
+        step = pitch.find("step")
+        new = etree.Element("alter")
+        new.text = str(value)
+        (step.addnext(new) if step is not None else pitch.insert(0, new))
+    remarks = []
+    if rounded:
+        remarks.append(f"{_count(rounded, 'microtonal note')} rounded to the nearest semitone")
+    if unknown:
+        remarks.append(
+            f"{_count(unknown, 'accidental')} the box does not know ignored (played as written)"
+        )
+    return remarks
+
+
+MAX_DOTS = 3  # partitura's note values go up to triple-dotted
+
+
+def limit_dots(root: Any) -> list[str]:
+    """Notes written with more than three dots keep three (their written value only: how long
+    they sound comes from <duration>, which is kept)."""
+    changed = 0
+    for note in root.iter("note"):
+        dots = note.findall("dot")
+        if len(dots) > MAX_DOTS:
+            for dot in dots[MAX_DOTS:]:
+                note.remove(dot)
+            changed += 1
+    if not changed:
         return []
-    return [f"{_count(rounded, 'microtonal note')} rounded to the nearest semitone"]
+    return [f"{_count(changed, 'note')} with more than three dots written with three"]
 
 
 def skip_unpitched(root: Any) -> list[str]:
