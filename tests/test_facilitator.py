@@ -14,6 +14,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -214,6 +215,17 @@ def test_unlocking_needs_the_facilitators_pin_and_wrong_guesses_are_held_back(bo
         assert codes[:2] == [403, 403] and codes[-1] == 429  # then a wait, like pairing
         status, _, headers = request(box, "/api/facilitator/unlock", {"pin": PIN})
         assert status == 429 and int(headers["Retry-After"]) >= 1  # even the right one waits
+        # guesses sent side by side are counted before they are checked
+        facilitator.guard = GuessGuard()
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(
+                pool.map(
+                    lambda _: request(box, "/api/facilitator/unlock", {"pin": "11111111"})[0],
+                    range(20),
+                )
+            )
+        print(f"20 guesses side by side: {codes.count(403)} checked, {codes.count(429)} held")
+        assert codes.count(403) <= 6 and codes.count(429) >= 14
     finally:
         facilitator.guard = guard
     assert request(box, "/api/facilitator/state", cookie=cookie)[0] == 200

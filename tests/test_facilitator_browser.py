@@ -16,7 +16,7 @@ from appliance.audio.ceiling import ceiling_amplitude
 from appliance.audio.sinks import MemorySink
 from appliance.web.facilitator_key import set_pin
 from export.webbox import WebBox
-from tests.test_web import CHROMIUM, launch_chromium, paired_page, shot, wait_for
+from tests.test_web import CHROMIUM, SHOTS, launch_chromium, paired_page, shot, wait_for
 
 PIN = "97531864"
 TABLET = {"width": 820, "height": 1180}
@@ -93,7 +93,7 @@ def phone_item(page, name: str):
     return page.locator("#fac-phones li", has_text=name)
 
 
-def test_a_facilitator_and_two_participants(box, browser, tmp_path):
+def test_a_facilitator_and_two_participants(box, browser):
     engine, hub = box.session.engine, box.hub
     facilitator = box.box.facilitator
     ann = paired_page(browser, box, "Ann")
@@ -185,7 +185,7 @@ def test_a_facilitator_and_two_participants(box, browser, tmp_path):
     assert summary is not None and {"Ann", "Bea"} <= set(summary.who_asked())
     print(f"browser: summary PNG {len(png)} bytes, PDF {len(pdf)} bytes")
     shot(page, "facilitator-5-ended")
-    (tmp_path / "summary.png").write_bytes(png)
+    (SHOTS / "facilitator-summary.png").write_bytes(png)  # to be looked at
 
     # the page in another language (chosen on the unlock screen, kept like the phone's)
     page.evaluate("localStorage.setItem('lang', 'ru')")

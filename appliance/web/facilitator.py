@@ -167,8 +167,10 @@ class Facilitator:
                 status=429,
                 headers={"Retry-After": str(seconds)},
             )
+        # counted as wrong before it is checked (off the loop): guesses sent side by side
+        # cannot all slip past the wait; a right PIN then forgets the count
+        self.guard.failed(client, now)
         if not isinstance(pin, str) or not await asyncio.to_thread(self.key.check, pin):
-            self.guard.failed(client, now)
             return web.json_response({"error": "that is not the facilitator's PIN"}, status=403)
         self.guard.succeeded(client)
         response = web.json_response({"ok": True})
