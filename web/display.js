@@ -44,6 +44,8 @@ function onMessage(msg) {
     case "now_playing":
       $("composer").textContent = msg.composer;
       $("title").removeAttribute("data-i18n");
+      $("title").setAttribute("translate", "no");  // names, not words of the page
+      $("composer").setAttribute("translate", "no");
       $("title").textContent = msg.title;
       document.title = `${msg.title} — ${msg.composer}`;
       view.bars = msg.bars;
