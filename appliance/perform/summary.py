@@ -11,6 +11,7 @@ from appliance.events import Action, DirectionApplied, Event, NowPlaying, Positi
 
 MAX_POINTS = 20_000  # bars of curve kept (hours of music)
 MAX_LINES = 2_000  # requests kept
+SAME_WITHIN = 5.0  # seconds: a request told twice within this is one
 QUIET = ("joined", "left", "speaking", "paired", "no longer paired")  # not requests
 
 
@@ -58,6 +59,14 @@ class Summary:
             self._ask(at, event.who, event.text or " ".join(event.directions))
 
     def _ask(self, at: float, who: str, what: str) -> None:
+        """One request; the same one told twice (the command, then the direction it became)
+        is kept once."""
+        said = _plain(what)
+        for line in self.asked[-4:]:
+            before = _plain(line.what)
+            recent = line.who == who[:80] and at - line.at < SAME_WITHIN
+            if recent and (before.startswith(said) or said.startswith(before)):
+                return
         if len(self.asked) < MAX_LINES:
             self.asked.append(Asked(at, who[:80], what[:200]))
 
@@ -76,3 +85,7 @@ class Summary:
             "asked": [{"who": a.who, "what": a.what, "at": round(a.at, 1)} for a in self.asked],
             "bars": len(self.seconds),
         }
+
+
+def _plain(text: str) -> str:
+    return text.strip().strip("“”\"'").casefold()

@@ -4,6 +4,7 @@ what, and the tempo and loudness curves (matplotlib, drawn off screen)."""
 from __future__ import annotations
 
 import io
+import textwrap
 import time
 
 from appliance.perform.summary import Summary
@@ -30,11 +31,13 @@ def draw(summary: Summary, fmt: str = "png", title: str = "Session") -> bytes:
     figure.suptitle(
         f"{title} — {_clock(summary.started)} to {_clock(end)}", fontsize=14, fontweight="bold"
     )
-    grid = figure.add_gridspec(3, 1, height_ratios=[1.1, 1.0, 1.3], hspace=0.35)
+    grid = figure.add_gridspec(3, 1, height_ratios=[0.7, 1.0, 1.4], hspace=0.3)
     text = figure.add_subplot(grid[0])
     text.axis("off")
     lines = ["Pieces played:"]
-    lines += [f"  • {p.title} — {p.composer}" for p in summary.pieces[:MAX_SHOWN]] or ["  none"]
+    lines += [f"  • {p.title} — {p.composer}"[:100] for p in summary.pieces[:MAX_SHOWN]] or [
+        "  none"
+    ]
     if len(summary.pieces) > MAX_SHOWN:
         lines.append(f"  … and {len(summary.pieces) - MAX_SHOWN} more")
     text.text(0, 1, "\n".join(lines), va="top", fontsize=10, family="DejaVu Sans")
@@ -44,7 +47,9 @@ def draw(summary: Summary, fmt: str = "png", title: str = "Session") -> bytes:
     rows = ["Who asked for what:"]
     for name, wishes in list(who.items())[:MAX_SHOWN]:
         shown = ", ".join(wishes[:6]) + (f" (+{len(wishes) - 6})" if len(wishes) > 6 else "")
-        rows.append(f"  • {name}: {shown}"[:110])
+        rows += textwrap.wrap(
+            f"• {name}: {shown}", 95, initial_indent="  ", subsequent_indent="     "
+        )
     if not who:
         rows.append("  nobody asked for anything")
     asked.text(0, 1, "\n".join(rows), va="top", fontsize=10, family="DejaVu Sans")
