@@ -1,6 +1,7 @@
 // Run in a page (the phone page, the wall display) by the browser tests: what is not translated.
 // ``used``: the keys the page's scripts ask for (t("…")), found in their source by the test.
-(used = []) => {
+(used) => {
+        used = Array.isArray(used) ? used : [];  // (Playwright passes null when given nothing)
         const out = [];
         for (const lang of Object.keys(TEXT)) {
           for (const key of Object.keys(TEXT.en)) {
