@@ -148,6 +148,13 @@ def test_the_wall_display_follows_the_music(box, browser):
     try:
         codes = [code for code, _ in streams]
         assert codes == [200, 429], codes
+        # what goes over the wire: events and notes, nothing secret
+        raw = streams[0][1].sock.recv(65536).decode(errors="replace")
+        deadline = time.monotonic() + 3
+        while '"type": "notes"' not in raw and time.monotonic() < deadline:
+            raw += streams[0][1].sock.recv(65536).decode(errors="replace")
+        assert '"type": "notes"' in raw and '"now_playing"' in raw
+        assert box.pairing.current_pin() not in raw and "token" not in raw.lower()
     finally:
         for _, conn in streams:
             conn.close()
