@@ -159,3 +159,61 @@ def test_the_wall_display_follows_the_music(box, browser):
         for _, conn in streams:
             conn.close()
     context.close()
+
+
+def test_the_feed_is_bounded_and_tells_a_newcomer_the_story_so_far(monkeypatch):
+    """In process, over plain HTTP on loopback: a newcomer gets the piece, the bars so far and
+    the recent lines; more displays than allowed are refused; a display that does not read
+    loses the oldest messages, not the box's memory."""
+    import asyncio
+
+    import aiohttp
+    from aiohttp import web
+
+    from appliance.bus import Bus
+
+    monkeypatch.setattr(display, "MAX_PER_CLIENT", 10)
+
+    async def main():
+        bus = Bus(asyncio.get_running_loop())
+        tap = NoteTap()
+        feed = display.DisplayFeed(bus, tap, lambda: [NowPlaying("p", "Prelude", "Bach", 1, 9)])
+        app = web.Application()
+        app.add_routes(feed.routes())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        await feed.start()
+        await asyncio.sleep(0.05)
+        bus.publish(Position(1, 0.0, 60.0, 70.0))
+        bus.publish(DirectionApplied("softer", ("p +1.00 from_now",), 1, 0, "Anna", "text"))
+        await asyncio.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/api/display"
+        async with aiohttp.ClientSession() as session:
+            streams = [await session.get(url) for _ in range(display.MAX_CLIENTS + 1)]
+            codes = [s.status for s in streams]
+            first = await streams[0].content.readuntil(b"\n\n")
+            second = await streams[0].content.readuntil(b"\n\n")
+            tap.send([note_on(0.0, 60, 100)])
+            third = await asyncio.wait_for(streams[0].content.readuntil(b"\n\n"), 2)
+            for _ in range(display.QUEUE * 2):  # nobody reads display 2: its queue stays bounded
+                bus.publish(Position(2, 0.0, 60.0, 70.0))
+            await asyncio.sleep(0.1)
+            lengths = [len(d.queue) for d in feed.displays]
+            for s in streams:
+                s.close()
+        await feed.close()
+        await runner.cleanup()
+        return codes, first, second, third, lengths
+
+    codes, first, second, third, lengths = asyncio.run(main())
+    assert codes == [200] * display.MAX_CLIENTS + [503]
+    assert json.loads(first[6:])["title"] == "Prelude"
+    history = json.loads(second[6:])
+    assert history["type"] == "history" and history["positions"][0]["bar"] == 1
+    assert history["lines"][0]["who"] == "Anna"
+    notes = json.loads(third[6:])
+    assert notes["type"] == "notes" and [n[:2] for n in notes["notes"]] == [[60, 100]]
+    assert max(lengths) <= display.QUEUE
