@@ -103,7 +103,10 @@ def open_streams(url: str, count: int) -> list[tuple[int, http.client.HTTPSConne
     out = []
     for _ in range(count):
         conn = http.client.HTTPSConnection(
-            parts.hostname, parts.port, context=ssl._create_unverified_context(), timeout=10
+            parts.hostname or "127.0.0.1",
+            parts.port,
+            context=ssl._create_unverified_context(),
+            timeout=10,
         )
         conn.request("GET", "/api/display")
         out.append((conn.getresponse().status, conn))
