@@ -194,6 +194,10 @@ def _show_pairing(box: Box) -> None:
         console.print(f"[yellow]![/yellow] {escape(pairing.problem)}")
     _show_url(box.url)
     console.print(f"PIN to pair a phone: [bold]{pairing.current_pin()}[/bold]")
+    facilitator = box.facilitator
+    if facilitator is not None:  # the room's facilitator: a page of their own, a PIN of their own
+        how = "" if facilitator.key.is_set else " — set its PIN with `appliance facilitator pin`"
+        console.print(f"facilitator: {box.url}facilitator{how}")
 
     def show_pin(pin: str) -> None:
         console.print(f"PIN to pair a phone is now: [bold]{pin}[/bold]")
