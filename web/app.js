@@ -246,32 +246,41 @@ function onEvent(event) {
   }
 }
 
+// Drawn at the canvas's size on screen, its labels at the page's text size (they grow with the
+// phone's text-size setting like the rest of the page).
 function drawCurves() {
   const canvas = $("curves"), ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, left = 40, right = 40, top = 8, bottom = 24;
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.round(canvas.clientWidth * ratio), height = Math.round(canvas.clientHeight * ratio);
+  if (width && height && (canvas.width !== width || canvas.height !== height)) {
+    canvas.width = width; canvas.height = height;
+  }
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 18;
+  const u = (0.75 * rem * ratio) / 13;  // one unit of the layout (13 units: the labels' size)
+  const w = canvas.width, h = canvas.height, left = 40 * u, right = 40 * u, top = 8 * u, bottom = 24 * u;
   const plotW = w - left - right, plotH = h - top - bottom;
   ctx.clearRect(0, 0, w, h);
-  ctx.font = "13px system-ui, sans-serif";
-  ctx.strokeStyle = "#3a3e4a"; ctx.lineWidth = 1;
+  ctx.font = `${Math.round(13 * u)}px system-ui, sans-serif`;
+  ctx.strokeStyle = "#3a3e4a"; ctx.lineWidth = u;
   ctx.strokeRect(left, top, plotW, plotH);
-  const axes = [[TEMPO_RANGE, "#ffb020", left - 6, "right"], [LOUDNESS_RANGE, "#6ec3ff", w - right + 6, "left"]];
+  const axes = [[TEMPO_RANGE, "#ffb020", left - 6 * u, "right"], [LOUDNESS_RANGE, "#6ec3ff", w - right + 6 * u, "left"]];
   for (const [[lo, hi], colour, x, align] of axes) {
     ctx.fillStyle = colour; ctx.textAlign = align;
     for (let i = 0; i <= 2; i++) {
       const value = lo + ((hi - lo) * i) / 2;
-      ctx.fillText(String(Math.round(value)), x, top + plotH - (plotH * i) / 2 + 4);
+      ctx.fillText(String(Math.round(value)), x, top + plotH - (plotH * i) / 2 + 4 * u);
     }
   }
   ctx.fillStyle = "#b9bcc6"; ctx.textAlign = "center";
   const first = state.curves.length ? state.curves[0][2] : "";
   const last = state.curves.length ? state.curves[state.curves.length - 1][2] : "";
-  ctx.fillText(t("axisBars"), left + plotW / 2, h - 6);
-  ctx.textAlign = "left"; ctx.fillText(String(first), left, h - 6);
-  ctx.textAlign = "right"; ctx.fillText(String(last), left + plotW, h - 6);
+  ctx.fillText(t("axisBars"), left + plotW / 2, h - 6 * u);
+  ctx.textAlign = "left"; ctx.fillText(String(first), left, h - 6 * u);
+  ctx.textAlign = "right"; ctx.fillText(String(last), left + plotW, h - 6 * u);
   // loudness dashed, as in the legend: not told apart by colour alone
-  const lines = [[0, "#ffb020", TEMPO_RANGE, []], [1, "#6ec3ff", LOUDNESS_RANGE, [9, 5]]];
+  const lines = [[0, "#ffb020", TEMPO_RANGE, []], [1, "#6ec3ff", LOUDNESS_RANGE, [9 * u, 5 * u]]];
   for (const [index, colour, [lo, hi], dash] of lines) {
-    ctx.strokeStyle = colour; ctx.lineWidth = 3; ctx.setLineDash(dash); ctx.beginPath();
+    ctx.strokeStyle = colour; ctx.lineWidth = 3 * u; ctx.setLineDash(dash); ctx.beginPath();
     state.curves.forEach((row, i) => {
       const x = left + (i / (MAX_POINTS - 1)) * plotW;
       const share = Math.min(1, Math.max(0, (row[index] - lo) / (hi - lo)));
@@ -526,6 +535,7 @@ function wire() {
     $("command").value = "";
   };
   holdToTalk();
+  window.addEventListener("resize", drawCurves);  // turned, or the text size changed
   translate();
   fetch("/static/plain.json").then((r) => r.json()).then((table) => { state.plain = table; }).catch(() => {});
 }
