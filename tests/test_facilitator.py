@@ -240,6 +240,25 @@ def test_unlocking_needs_the_facilitators_pin_and_wrong_guesses_are_held_back(bo
     assert refused_.value.code == 403
 
 
+def test_hostile_bodies_get_a_plain_refusal(box, cookie, room):
+    bodies = [
+        {"action": "volume", "percent": 1e309},
+        {"action": "ceiling", "percent": "loud"},
+        {"action": "lock", "phone": {"x": 1}, "on": True},
+        {"action": "lock_all", "on": "yes"},
+        {"action": "camera", "policy": "on"},
+        {"action": "keep", "what": "all"},
+        {"action": "x" * 10_000},
+        {"action": ["calm"]},
+    ]
+    for body in bodies:
+        status, answer, _ = request(box, "/api/facilitator/act", body, cookie)
+        assert status == 400 and answer["error"], body
+    status, _, _ = request(box, "/api/facilitator/summary.svg", cookie=cookie)
+    assert status == 404
+    assert box.box.facilitator.rules.public() == RoomRules().public()
+
+
 def test_the_pin_is_kept_only_as_a_salted_hash(tmp_path):
     path = tmp_path / "facilitator.json"
     pin = set_pin(path=path)
@@ -492,8 +511,9 @@ def test_the_rules_outlast_a_restart_but_not_damage():
     damaged = RoomRules.from_json({"ceiling": "loud", "camera": 7, "keep": None, "x": 1})
     assert damaged.public() == RoomRules().public()
     assert RoomRules.from_json([1, 2]).public() == RoomRules().public()
-    with pytest.raises(ValueError):
-        RoomRules().set("ceiling", True)
+    for bad in (True, float("nan"), float("inf"), "50", None, [50]):
+        with pytest.raises(ValueError):
+            RoomRules().set("ceiling", bad)
 
 
 # -- the calm preset --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ phone). The phones' hub asks :meth:`RoomRules.refusal` before it carries out a c
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,7 @@ class RoomRules:
     def set(self, name: str, value: Any) -> None:
         """Change one rule from the facilitator's page; ``ValueError`` says what is wrong."""
         if name == "ceiling":
-            self.ceiling = _percent(value)
+            self.ceiling = percent(value)
         elif name == "locked_all":
             self.locked_all = _flag(value)
         elif name == "approval":
@@ -111,8 +112,9 @@ def describe(rules: RoomRules) -> str:
     return ", ".join(parts)
 
 
-def _percent(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+def percent(value: Any) -> int:
+    """A volume from a hostile client: a finite number, held to 0–100."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError("a volume is a number from 0 to 100")
     return max(0, min(round(value), 100))
 

@@ -34,7 +34,7 @@ from aiohttp import web
 from appliance.audio.ceiling import ceiling_amplitude
 from appliance.events import Action, Direct, Notice
 from appliance.paths import REPO_ROOT, data_dir, write_atomically
-from appliance.perform.room import CALM, RoomRules, describe
+from appliance.perform.room import CALM, RoomRules, describe, percent
 from appliance.perform.session import Session
 from appliance.perform.summary import Summary
 from appliance.perform.summary_plot import draw
@@ -281,10 +281,7 @@ class Facilitator:
         return self._changed(f"volume ceiling {self.rules.ceiling} %")
 
     async def _volume(self, body: dict[str, Any]) -> str:
-        percent = body.get("percent")
-        if isinstance(percent, bool) or not isinstance(percent, int | float):
-            raise ValueError("a volume is a number from 0 to 100")
-        self.session.engine.set_volume(int(max(0, min(percent, 100))))
+        self.session.engine.set_volume(percent(body.get("percent")))
         return self._said(f"volume {self.session.engine.volume} %")
 
     async def _lock_all(self, body: dict[str, Any]) -> str:
