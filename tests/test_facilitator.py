@@ -498,6 +498,9 @@ def test_microphone_and_camera_policy_is_enforced_on_the_server(box, cookie, roo
         rules = [e for e in ann.channel.sent if isinstance(e, Notice) and e.kind == "room"]
         assert any("microphone off" in e.message for e in rules)
         assert rules[-1].message.startswith("microphone on while the button is held")
+        act(box, cookie, "camera", policy="off")  # and a phone that connects now, at once
+        told = [e for e in hub.snapshot() if isinstance(e, Notice) and e.kind == "room"]
+        assert told and told[0].message == "microphone on while the button is held, camera off"
     finally:
         hub.voice, hub.eyes = saved
         box.call(hub.drop(ann))

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from appliance.audio.ceiling import ceiling_amplitude
-from appliance.events import Action, Direct, Notice
+from appliance.events import Action, Direct, Event, Notice
 from appliance.paths import REPO_ROOT, data_dir, write_atomically
 from appliance.perform.room import CALM, RoomRules, describe, percent
 from appliance.perform.session import Session
@@ -84,6 +84,12 @@ class Facilitator:
                 told(device_id, name)
 
         hub.on_profile = on_profile
+        snapshot = hub.snapshot
+
+        def with_rules() -> list[Event]:  # a phone that connects is told the room's rules
+            return [*snapshot(), Notice(describe(self.rules), kind="room")]
+
+        hub.snapshot = with_rules
         self._task: asyncio.Task[None] | None = None
         self._apply_ceiling()
         self.actions: dict[str, Handler] = {
