@@ -90,8 +90,15 @@ def test_an_old_archive_is_migrated_on_import(tmp_path):
         assert store.get(PieceRow, "old-piece") is not None
 
 
-def _zip(folder: Path, database: Path, *, schema_version: int = SCHEMA_VERSION, sha: str | None = None,
-         extra: dict[str, bytes] | None = None, manifest: bytes | None = None) -> Path:  # fmt: skip
+def _zip(
+    folder: Path,
+    database: Path,
+    *,
+    schema_version: int = SCHEMA_VERSION,
+    sha: str | None = None,
+    extra: dict[str, bytes] | None = None,
+    manifest: bytes | None = None,
+) -> Path:
     from appliance.paths import file_sha256
 
     body = (
