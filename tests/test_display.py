@@ -145,6 +145,11 @@ def test_the_wall_display_follows_the_music(box, browser):
     assert stats["mean_ms"] <= 1000 / 30 + 1
     assert stats["draw_p95_ms"] < 16
     shot(wall, "display")
+    # the display is audited like the phone page: no serious or critical violation
+    from tests.axe_core import install as install_axe
+    from tests.test_accessibility import audit, blocking
+
+    assert blocking(audit(wall, install_axe().read_text(), "wall display")) == []
     # bounded: two displays from one address (the page is one of them)
     phone.context.close()
     streams = open_streams(box.url, 2)
