@@ -20,6 +20,8 @@ from appliance.audio.synth import Synth
 from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
 from appliance.errors import ApplianceError
+from appliance.learn.background import AutoFinetune
+from appliance.learn.background import enabled as auto_finetune_enabled
 from appliance.library import open_library
 from appliance.library.choose import choose_piece
 from appliance.perform.conductor import Conductor, piece_end_policy
@@ -141,9 +143,15 @@ class Session:
             except ApplianceError as exc:
                 self.problems.append(str(exc))
         self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
+        self.auto_finetune: AutoFinetune | None = None
         if isinstance(renderer, NeuralRenderer):  # follows `appliance model use` while playing
             publish = self.bus.publish if self.bus is not None else None
             self.model_watch = ModelWatch(self.engine, ModelVersions(), renderer.version, publish)
+            store = self.memory.store
+            if store is not None and o.scores is None and auto_finetune_enabled():
+                self.auto_finetune = AutoFinetune(
+                    store, ModelVersions(), publish, library=self.library.folder
+                )
 
     def start(self) -> None:
         """Start playing: the first piece (the one asked for, else a random piece marked to
@@ -158,6 +166,8 @@ class Session:
         self.conductor.start()
         if self.model_watch is not None:
             self.model_watch.start()
+        if self.auto_finetune is not None:
+            self.auto_finetune.start()
         query = self.options.piece
         piece = choose_piece(self.library, query, opening=not query)
         self.conductor.start_piece(piece, seed=self.options.seed)
@@ -171,6 +181,8 @@ class Session:
         return self.engine.interpreter.ready or self.engine.vectors is None
 
     def close(self) -> None:
+        if self.auto_finetune is not None:
+            self.auto_finetune.close()
         if self.model_watch is not None:
             self.model_watch.close()
         self.conductor.close()
