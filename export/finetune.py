@@ -68,13 +68,15 @@ DISLIKE_MARGIN = 1.0  # nats per value: how far below the parent a disliked rend
 DISLIKE_WEIGHT = 0.3
 DISTIL_WEIGHT = 1.0
 WHOLE_DECODER_FROM = 200  # pieces of feedback
+BIAS_LR = 1e-2  # learning rates: a shift of the outputs, the whole decoder
+DECODER_LR = 3e-4
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
     steps: int = 0  # 0: 60 + 4 per piece of feedback, at most 400
     batch: int = 8
-    lr: float = 2e-3
+    lr: float = 0.0  # 0: BIAS_LR for a shift, DECODER_LR for the whole decoder
     seed: int = 0
     threads: int = 1
 
@@ -175,16 +177,14 @@ def loss_terms(
 
 def trainable(model: Renderer, items: int) -> list[torch.nn.Parameter]:
     """What a fine-tune changes: with little feedback (under ``WHOLE_DECODER_FROM`` pieces)
-    only the decoder's output layer and its normalisation — a shift of how the room likes
-    things played that holds for every piece —; with more, the whole decoder. The encoder
-    never (styles keep their meaning)."""
+    only the bias of the decoder's output layer — a shift of how the room likes things played
+    (a little slower, softer …) that holds for every piece and leaves the shape of each
+    performance as it was —; with more, the whole decoder. The encoder never (styles keep
+    their meaning)."""
     for p in model.parameters():
         p.requires_grad_(False)
     decoder = model.decoder
-    chosen = (
-        decoder if items >= WHOLE_DECODER_FROM else torch.nn.ModuleList([decoder.head, decoder.ln])
-    )
-    params = list(chosen.parameters())
+    params = list(decoder.parameters()) if items >= WHOLE_DECODER_FROM else [decoder.head.bias]
     for p in params:
         p.requires_grad_(True)
     return params
@@ -203,7 +203,8 @@ def train(
     model = copy.deepcopy(parent)
     model.train()
     params = trainable(model, len(data))
-    optimiser = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    peak = cfg.lr or (DECODER_LR if len(data) >= WHOLE_DECODER_FROM else BIAS_LR)
+    optimiser = torch.optim.AdamW(params, lr=peak, weight_decay=0.0)
     mine = data[rank::world] or data  # every process takes its share
     rng = np.random.default_rng(cfg.seed + rank)
     steps = cfg.steps_for(len(data))
@@ -220,7 +221,7 @@ def train(
                     torch.distributed.all_reduce(p.grad)
                     p.grad /= world
         torch.nn.utils.clip_grad_norm_(params, 1.0)
-        lr = cfg.lr * 0.5 * (1 + np.cos(np.pi * step / max(steps, 1)))
+        lr = peak * 0.5 * (1 + np.cos(np.pi * step / max(steps, 1)))
         for group in optimiser.param_groups:
             group["lr"] = lr
         optimiser.step()
