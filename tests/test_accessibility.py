@@ -266,10 +266,14 @@ def test_a_screen_reader_user_pairs_and_conducts_by_names_alone(box, browser):
     )
     page.get_by_role("button", name="Koppeln", exact=True).click()
     wait_for(lambda: page.evaluate("window.appliance.state.paired") is True)
+    # typed at once: what is sent while the connection still opens goes when it opens
     page.get_by_role("textbox", name="Schreib, was du möchtest").fill("langsamer")
     page.keyboard.press("Enter")
     said = page.locator("#said")
-    wait_for(lambda: "langsamer" in said.inner_text(), timeout=30)
+    try:
+        wait_for(lambda: "langsamer" in said.inner_text(), timeout=30)
+    except AssertionError:
+        raise AssertionError(f"the page said {said.inner_text()!r}") from None
     assert said.get_attribute("aria-live") == "polite"
     assert page.get_by_role("region", name="Bedienung").is_visible()
     page.context.close()

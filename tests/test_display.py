@@ -216,7 +216,10 @@ def test_the_feed_is_bounded_and_tells_a_newcomer_the_story_so_far(monkeypatch):
         await runner.cleanup()
         return codes, first, second, third, lengths
 
-    codes, first, second, third, lengths = asyncio.run(main())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright's may be running here)
+        codes, first, second, third, lengths = pool.submit(asyncio.run, main()).result(60)
     assert codes == [200] * display.MAX_CLIENTS + [503]
     assert json.loads(first[6:])["title"] == "Prelude"
     history = json.loads(second[6:])

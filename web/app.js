@@ -43,8 +43,14 @@ async function api(path, body) {
   return data;
 }
 
+// What is sent while the connection is still opening goes when it opens (a few at most), so
+// that a command given at once after pairing is not lost.
+const WAITING_MAX = 10;
+const waiting = [];
 function send(event) {
-  if (state.channel && state.channel.readyState === "open") state.channel.send(JSON.stringify(event));
+  const channel = state.channel;
+  if (channel && channel.readyState === "open") channel.send(JSON.stringify(event));
+  else if (channel && channel.readyState === "connecting" && waiting.length < WAITING_MAX) waiting.push(event);
 }
 
 function log(text) {
@@ -343,6 +349,8 @@ async function connect() {
     pc.addTransceiver("audio", { direction: "recvonly" });
   }
   state.channel = pc.createDataChannel("events");
+  waiting.length = 0;  // (meant for a connection that did not open)
+  state.channel.onopen = () => { for (const event of waiting.splice(0)) send(event); };
   state.channel.onmessage = (m) => { try { onEvent(JSON.parse(m.data)); } catch (e) { /* ignore */ } };
   pc.ontrack = (e) => {
     if (e.track.kind !== "audio") return;
