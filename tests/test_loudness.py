@@ -3,11 +3,10 @@ soft limiter, and the volume setting."""
 
 import numpy as np
 
-from appliance.audio.loudness import integrated_lufs, peak_dbfs
+from appliance.audio.loudness import integrated_lufs, peak_dbfs, volume_gain
 from appliance.audio.offline import synthesize
 from appliance.audio.synth import CEILING, TARGET_LUFS, Synth, soft_limit
 from appliance.library import open_library
-from appliance.perform.engine import volume_gain
 from appliance.render.base import Style, render_all
 from appliance.render.registry import get_renderer
 

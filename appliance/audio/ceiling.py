@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from appliance.perform.gain import volume_gain
+from appliance.audio.loudness import volume_gain
 
 SYNTH_PEAK = 0.891  # the synthesiser's limiter keeps peaks under −1 dBFS at 100 %
 

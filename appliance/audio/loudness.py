@@ -59,3 +59,11 @@ def amplitude_dbfs(amplitude: float) -> float:
 
 def peak_dbfs(audio: np.ndarray) -> float:
     return amplitude_dbfs(float(np.max(np.abs(audio))) if len(audio) else 0.0)
+
+
+def volume_gain(percent: int) -> float:
+    """Gain of a volume setting: 100 % is 1 (the synthesiser's calibrated level), 0 % silent;
+    a square-law taper (80 % is about −4 dB, 50 % −12 dB, 10 % −40 dB), closer to how a
+    listener hears a volume knob turn than a straight line."""
+    share = max(0, min(int(percent), 100)) / 100.0
+    return share * share

@@ -32,6 +32,7 @@ import numpy as np
 
 from appliance.audio.block import Block
 from appliance.audio.format import RATE
+from appliance.audio.loudness import volume_gain
 from appliance.bus import Bus
 from appliance.directions.interpret import Interpreter
 from appliance.directions.steer import Steering, SteeringVectors
@@ -56,7 +57,7 @@ from appliance.events import (
 from appliance.library.catalog import Library, Piece
 from appliance.midi import KeyTracker, MidiEvent, MidiKind, pedal
 from appliance.perform.feedback import Where
-from appliance.perform.gain import Ducker, DuckSettings, Ramp, volume_gain
+from appliance.perform.gain import Ducker, DuckSettings, Ramp
 from appliance.perform.places import bar_position, seek_note
 from appliance.perform.render_ahead import RenderAhead
 from appliance.perform.schedule import Schedule
