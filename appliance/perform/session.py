@@ -16,6 +16,7 @@ from appliance.audio.priority import settle_heap
 from appliance.audio.producer import Producer
 from appliance.audio.sinks import AudioSink, Broadcast, MidiSink, WavRecorder
 from appliance.audio.speaker import Speaker
+from appliance.audio.speaker_watch import SpeakerWatch
 from appliance.audio.synth import Synth
 from appliance.bus import Bus
 from appliance.directions.steer import SteeringVectors
@@ -143,6 +144,14 @@ class Session:
             except ApplianceError as exc:
                 self.problems.append(str(exc))
         self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
+        self.speaker_watch: SpeakerWatch | None = None
+        if self.speaker is not None:  # an unplugged speaker: reopened, the phones play on
+            self.speaker_watch = SpeakerWatch(
+                self.producer,
+                lambda: Speaker(o.device),
+                self.bus.publish if self.bus is not None else None,
+                on_back=self._speaker_back,
+            )
         self.auto_finetune: AutoFinetune | None = None
         if isinstance(renderer, NeuralRenderer):  # follows `appliance model use` while playing
             publish = self.bus.publish if self.bus is not None else None
@@ -152,6 +161,10 @@ class Session:
                 self.auto_finetune = AutoFinetune(
                     store, ModelVersions(), publish, library=self.library.folder
                 )
+
+    def _speaker_back(self, sink: AudioSink) -> None:
+        if isinstance(sink, Speaker):
+            self.speaker = sink
 
     def start(self) -> None:
         """Start playing: the first piece (the one asked for, else a random piece marked to
@@ -187,6 +200,8 @@ class Session:
             self.model_watch.close()
         self.conductor.close()
         self.engine.close()
+        if self.speaker_watch is not None:
+            self.speaker_watch.close()
         self.producer.stop()
         self.synth.close()
         self.memory.close()
