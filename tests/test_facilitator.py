@@ -192,6 +192,8 @@ def test_every_facilitator_action_is_refused_to_a_participant_and_to_nobody(box,
         for fmt in ("png", "pdf"):
             status, answer, _ = request(box, f"/api/facilitator/summary.{fmt}", cookie=who)
             assert status == 403 and answer["error"] == NOT_FACILITATOR
+        status, answer, _ = request(box, "/api/facilitator/health", cookie=who)
+        assert status == 403 and answer["error"] == NOT_FACILITATOR
     assert box.box.facilitator.rules.public() == rules_before
     assert ann in box.hub.peers and box.hub.room is box.box.facilitator.rules
     # nor over the data channel: a phone cannot send anything but a phone's events
@@ -202,6 +204,17 @@ def test_every_facilitator_action_is_refused_to_a_participant_and_to_nobody(box,
     status, page, _ = request(box, "/facilitator")
     assert status == 200 and b"facilitator.js" in page
     box.call(box.hub.drop(ann))
+
+
+def test_the_facilitator_sees_the_box_s_health_as_the_doctor_says_it(box, cookie):
+    status, answer, _ = request(box, "/api/facilitator/health", cookie=cookie)
+    assert status == 200 and isinstance(answer["ok"], bool)
+    names = {check["name"] for check in answer["checks"]}
+    assert {"audio output", "synthesiser", "performance model", "disk space", "store"} <= names
+    for check in answer["checks"]:
+        assert check["status"] in ("ok", "warning", "problem", "skipped") and check["found"]
+        assert check["status"] != "problem" or check["todo"]  # what to do, when wrong
+    assert answer["ok"] == all(c["status"] != "problem" for c in answer["checks"])
 
 
 def test_unlocking_needs_the_facilitators_pin_and_wrong_guesses_are_held_back(box, cookie):

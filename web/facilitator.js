@@ -69,6 +69,21 @@ async function refresh() {
   return true;
 }
 
+const HEALTH_MARKS = { ok: "✓", warning: "!", problem: "✗", skipped: "–" };
+
+async function health() {
+  const { status, data } = await call("GET", "/api/facilitator/health");
+  if (status !== 200) { $("fac-health-said").textContent = data.error || ""; return; }
+  $("fac-health-said").textContent = t(data.ok ? "facHealthOk" : "facHealthWrong");
+  $("fac-health").replaceChildren(...data.checks.map((check) => {
+    const li = document.createElement("li");
+    li.className = `health-${check.status}`;
+    const text = `${HEALTH_MARKS[check.status] || ""} ${check.name}: ${check.found}`;
+    li.textContent = check.todo ? `${text} — ${check.todo}` : text;
+    return li;
+  }));
+}
+
 function phoneItem(phone) {
   const li = document.createElement("li");
   li.dataset.phone = phone.id;
@@ -147,11 +162,13 @@ function wire() {
     radio.onchange = () => act("keep", { what: radio.value });
   }
   $("fac-end").onclick = () => { if (window.confirm(t("facEndConfirm"))) act("end_session"); };
+  $("fac-health-again").onclick = health;
 }
 
 wire();
 translate();
-refresh().then(() => {
+refresh().then((unlocked) => {
+  if (unlocked) health();
   fac.timer = setInterval(() => { if (!$("room").hidden) refresh(); }, POLL);
 });
 window.facilitator = { fac, act, refresh };

@@ -34,7 +34,7 @@ from aiohttp import web
 from appliance.audio.ceiling import ceiling_amplitude
 from appliance.events import Action, Direct, Event, Notice
 from appliance.paths import REPO_ROOT, data_dir, write_atomically
-from appliance.perform.room import CALM, RoomRules, describe, percent
+from appliance.perform.room import CALM, LOCKED_ONE, RoomRules, describe, percent
 from appliance.perform.session import Session
 from appliance.perform.summary import Summary
 from appliance.perform.summary_plot import draw
@@ -45,11 +45,15 @@ from appliance.web.ratelimit import GuessGuard
 
 log = logging.getLogger(__name__)
 COOKIE = "facilitator"
+HEALTH_EVERY = 30.0  # seconds a health report is kept before the checks run again
+HEALTH_TIME_LIMIT = 20.0
 WHO = "facilitator"
 NOT_FACILITATOR = (
     "only the facilitator can do that: unlock the facilitator page with the facilitator's PIN"
 )
 ENDED = "the session has ended: thank you for playing"
+HANDS_ON = "hands on: the facilitator has given this phone its controls back"
+LET_IN = "the facilitator lets this phone conduct now"
 Handler = Callable[[dict[str, Any]], Awaitable[str]]
 
 
@@ -75,6 +79,7 @@ class Facilitator:
         self.clock: Callable[[], float] = time.monotonic
         self.summary = Summary()
         self.last: Summary | None = None  # the session ended last
+        self._health_cache: tuple[float, list[dict[str, str]], bool] | None = None
         self.devices: set[str] = set()  # the phones (pairing ids) that took part this session
         told = hub.on_profile
 
@@ -128,6 +133,7 @@ class Facilitator:
                 web.get("/api/facilitator/state", self._state),
                 web.post("/api/facilitator/act", self._act),
                 web.get("/api/facilitator/summary.{fmt}", self._summary),
+                web.get("/api/facilitator/health", self._health),
             ]
         )
 
@@ -231,6 +237,25 @@ class Facilitator:
             headers={"Content-Disposition": f'attachment; filename="session-{stamp}.{fmt}"'},
         )
 
+    async def _health(self, request: web.Request) -> web.Response:
+        """The box's health, as `appliance doctor` says it (the ports it serves itself and the
+        models' checksums left out: they are checked at start), at most every HEALTH_EVERY s."""
+        if not self.is_facilitator(request):
+            return self._refuse()
+        now = self.clock()
+        if self._health_cache is None or now - self._health_cache[0] >= HEALTH_EVERY:
+            from appliance.doctor import health_summary
+
+            try:
+                health = await asyncio.wait_for(
+                    asyncio.to_thread(health_summary, 0, 0, False), HEALTH_TIME_LIMIT
+                )
+            except TimeoutError:
+                return web.json_response({"error": "the health checks took too long"}, status=503)
+            self._health_cache = (now, [c.to_dict() for c in health.checks], health.ok)
+        _, checks, healthy = self._health_cache
+        return web.json_response({"ok": healthy, "checks": checks})
+
     # -- what the page shows -------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
@@ -304,6 +329,8 @@ class Facilitator:
             self.rules.locked.add(peer.token_hash)
         else:
             self.rules.locked.discard(peer.token_hash)
+        # that phone is told at once (its page shows its controls locked, or back)
+        peer.send(Notice(LOCKED_ONE, kind="locked") if on else Notice(HANDS_ON, kind="unlocked"))
         return self._said(f"hands off: {peer.name}" if on else f"hands on: {peer.name}")
 
     async def _approval(self, body: dict[str, Any]) -> str:
@@ -319,6 +346,7 @@ class Facilitator:
         if not peer.token_hash:
             raise ValueError("that phone only listens: it must pair first")
         self.rules.approved.add(peer.token_hash)
+        peer.send(Notice(LET_IN, kind="unlocked"))
         return self._said(f"{peer.name} may conduct")
 
     def _revoke(self, token_hashes: set[str]) -> int:
