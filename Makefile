@@ -88,7 +88,7 @@ eval: deps
 
 # Train the shipped renderer (about 75 minutes on 2 cores; resumes from its checkpoint), then
 # export and quantise it into models_onnx/renderer/; the baselines are refitted too, since both
-# read the same score features.
+# read the same score features. Last, models_onnx/SHA256SUMS pins the new files (checked at start).
 model: install-train
 	$(PY) -m export.dataset build
 	$(PY) -m export.baselines fit
@@ -96,6 +96,7 @@ model: install-train
 	$(PY) -m export.onnx_export --past hidden --spread 0.5
 	$(PY) -m export.directions fit
 	$(PY) -m export.directions anchors
+	$(PY) -m export.model_sums
 
 # A package "a|b" is satisfied by any installed alternative, else the first one apt knows.
 apt:

@@ -80,13 +80,21 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
+def _unpinned(graph: Path) -> Path:
+    """No checksum list beside the models (a development folder): the damage shows on loading."""
+    (graph.parent.parent / "SHA256SUMS").unlink()
+    return graph
+
+
 @pytest.mark.parametrize(
     ("damage", "said"),
     [
         (lambda graph: graph.unlink(), "decoder_step.int8.onnx is missing"),
-        (lambda graph: graph.write_bytes(b"not a graph"), "cannot be loaded"),
+        (lambda graph: graph.write_bytes(b"not a graph"), "does not match its checksum"),
+        (lambda graph: _unpinned(graph).write_bytes(b"not a graph"), "cannot be loaded"),
+        (lambda graph: graph.write_bytes(graph.read_bytes() + b"\0"), "does not match its check"),
     ],
-    ids=["missing", "damaged"],
+    ids=["missing", "damaged", "damaged-unpinned", "one-byte-more"],
 )
 def test_a_missing_or_damaged_renderer_model_plays_plainly_and_says_so(
     models: Path, tmp_path: Path, damage: Any, said: str

@@ -10,6 +10,7 @@ from appliance.errors import ApplianceError
 from appliance.paths import models_dir
 from appliance.render.base import Renderer
 from appliance.render.baselines import BaselineModel, DeadpanRenderer, LinearRenderer, MeanRenderer
+from appliance.render.shipped_sums import check_files
 from appliance.render.versions import ModelVersion, ModelVersions
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,22 @@ STEERING_FILE = "directions.json"
 
 def active_model() -> tuple[ModelVersion, str | None]:
     """The renderer version chosen to play (``appliance model use``), checked, and what went
-    wrong when it could not be used (the shipped version then plays)."""
+    wrong when it could not be used (the shipped version then plays; its files are checked
+    against the pinned checksums, ``models_onnx/SHA256SUMS``)."""
     version, problem = ModelVersions(shipped=models_dir() / NEURAL_FOLDER).active()
+    if version.shipped:
+        wrong = shipped_problem(version)
+        problem = f"{problem}; {wrong}" if problem and wrong else problem or wrong
     if problem:
         log.warning("%s", problem)
     return version, problem
+
+
+def shipped_problem(version: ModelVersion) -> str | None:
+    """What is wrong with the shipped renderer's files against their pinned checksums."""
+    models = models_dir()
+    folder = version.folder.relative_to(models)
+    return check_files(models, [(folder / name).as_posix() for name, _ in version.files])
 
 
 def neural_renderer(version: ModelVersion) -> Renderer:
@@ -42,7 +54,10 @@ def neural_renderer(version: ModelVersion) -> Renderer:
 
 
 def _neural() -> Renderer:
-    return neural_renderer(active_model()[0])
+    version, _ = active_model()
+    if version.shipped and (wrong := shipped_problem(version)):
+        raise ApplianceError(wrong)  # a damaged model must not play: a plainer renderer does
+    return neural_renderer(version)
 
 
 RENDERERS: dict[str, Callable[[], Renderer]] = {
