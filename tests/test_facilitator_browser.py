@@ -16,7 +16,7 @@ from appliance.audio.ceiling import ceiling_amplitude
 from appliance.audio.sinks import MemorySink
 from appliance.web.facilitator_key import set_pin
 from export.webbox import WebBox
-from tests.test_web import CHROMIUM, SHOTS, launch_chromium, paired_page, shot, wait_for
+from tests.test_web import CHROMIUM, SHOTS, launch_chromium, paired_page, phone, shot, wait_for
 
 PIN = "97531864"
 TABLET = {"width": 820, "height": 1180}
@@ -136,11 +136,13 @@ def test_a_facilitator_and_two_participants(box, browser):
     assert 0.005 < peak <= limit + 1e-6
     assert ann.evaluate("window.appliance.level()") > 0.0005  # the phone still hears music
 
-    # hands off for Ann only: her page says so, Bea still conducts
+    # hands off for Ann only: her page says so (her controls locked), Bea still conducts
     phone_item(page, "Ann").locator("[data-action=lock]").click()
     wait_for(lambda: phone_item(page, "Ann").get_attribute("class") == "locked")
-    command(ann, "softer")
-    wait_for(lambda: "hands off" in ann.inner_text("#said"))
+    wait_for(lambda: "this phone" in ann.inner_text("#room-rules"))
+    assert ann.is_disabled("#command") and ann.get_attribute("#talk", "aria-disabled") == "true"
+    ann.dispatch_event("#talk", "pointerdown")  # held all the same: refused, and said why
+    wait_for(lambda: "Hands off" in ann.inner_text("#said"))
     shot(ann, "facilitator-3-phone-hands-off")
     pauses = engine.state
     bea.click("#playpause")
@@ -150,6 +152,7 @@ def test_a_facilitator_and_two_participants(box, browser):
     assert pauses == "playing"
     phone_item(page, "Ann").locator("[data-action=lock]").click()  # hands on again
     wait_for(lambda: not facilitator.rules.locked)
+    wait_for(lambda: not ann.is_disabled("#command"))
 
     # calm in one tap; the microphone off for the room
     page.click("#fac-calm")
@@ -165,6 +168,8 @@ def test_a_facilitator_and_two_participants(box, browser):
     wait_for(lambda: [p.name for p in hub.peers if p.paired] == ["Ann"])
     assert not box.pairing.still_valid(bea_hash)
     wait_for(lambda: page.locator("#fac-phones li").count() == 1)
+    bea.wait_for_selector("#gone", state="visible")  # her page says so, in German
+    assert bea.inner_text("#gone-title") == "Dieses Telefon wurde gebeten zu gehen"
 
     # the summary so far, saved as a picture
     with page.expect_download() as download:
@@ -176,6 +181,8 @@ def test_a_facilitator_and_two_participants(box, browser):
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#fac-end")
     wait_for(lambda: hub.peers == [])
+    ann.wait_for_selector("#gone", state="visible")
+    assert ann.inner_text("#gone-title") == "The session has ended"
     wait_for(lambda: page.locator("#fac-last").is_visible())
     with page.expect_download() as download:
         page.click("#fac-last-pdf")
@@ -207,3 +214,130 @@ def test_a_facilitator_and_two_participants(box, browser):
     for action, body in (("ceiling", {"percent": 100}), ("microphone", {"policy": "held"})):
         page.evaluate("([a, b]) => window.facilitator.act(a, b)", [action, body])
     wait_for(lambda: engine.ceiling == 100 and facilitator.rules.microphone == "held")
+
+
+def test_big_buttons_and_a_screen_reader_under_the_facilitators_rules(box, browser):
+    """The issue's room: a facilitator, one phone in big buttons (in Spanish) and one used by
+    roles and accessible names alone (in German: what a screen reader announces). The ceiling
+    holds against "Louder" pressed again and again (at the sink); hands off, the microphone and
+    the camera off, and the session's end are shown on both phones in their languages."""
+    engine, hub = box.session.engine, box.hub
+    facilitator = box.box.facilitator
+    eva = paired_page(browser, box, "Eva", lang="es")
+    eva.get_by_role("button", name="Botones grandes").click()
+    # the screen reader's phone: every step by role and accessible name
+    context = phone(browser)
+    context.add_init_script("localStorage.setItem('lang', 'de')")
+    finn = context.new_page()
+    finn.goto(box.url)
+    finn.get_by_role("button", name="Los").click()
+    finn.get_by_role("button", name="Kamera und Mikrofon erlauben").click()
+    finn.get_by_role("textbox", name="PIN vom Bildschirm des Klaviers").fill(
+        box.pairing.current_pin()
+    )
+    finn.get_by_role("button", name="Koppeln", exact=True).click()
+    wait_for(lambda: sum(p.paired for p in hub.peers) == 2)
+    rules = finn.get_by_role("status", name="Regeln des Raums")
+    talk = finn.get_by_role("button", name="Zum Sprechen halten")
+    talk.wait_for()
+
+    page = browser.new_context(viewport=TABLET, ignore_https_errors=True).new_page()
+    page.goto(box.url + "facilitator")
+    page.fill("#fac-pin", PIN)
+    page.click("#fac-unlock")
+    page.wait_for_selector("#room", state="visible")
+    wait_for(lambda: page.locator("#fac-phones li").count() == 2)
+
+    # a ceiling of 30 %, and "Louder" pressed again and again on the big buttons
+    set_slider(page, "#fac-ceiling", 30)
+    wait_for(lambda: engine.ceiling == 30)
+    wait_for(lambda: "30 %" in rules.inner_text())
+    sink = MemorySink()
+    box.session.producer.audio_sinks.append(sink)
+    try:
+        louder = eva.get_by_role("button", name="Más fuerte")
+        for _ in range(4):
+            louder.click()
+            time.sleep(0.3)
+        wait_for(lambda: any(r.cls == "f" for r in engine.steering.active))
+        start = len(sink.blocks)
+        time.sleep(2.5)
+        peak = float(np.abs(np.concatenate(sink.blocks[start:])).max())
+    finally:
+        box.session.producer.audio_sinks.remove(sink)
+    limit = ceiling_amplitude(30)
+    assert limit is not None
+    print(f"\nbig buttons: ceiling 30 % allows {limit:.4f}; measured at the sink {peak:.4f}")
+    assert 0.003 < peak <= limit + 1e-6
+
+    # the screen reader's phone conducts a direction; it is told in the live list
+    finn.get_by_role("textbox", name="Schreib, was du möchtest").fill("langsamer")
+    finn.keyboard.press("Enter")
+    activity = finn.get_by_role("list", name="Wer hat was getan")
+    wait_for(lambda: "langsamer" in activity.inner_text(), timeout=30)
+
+    # hands off: both phones locked, said in their languages; then given back
+    page.click("#fac-handsoff")
+    wait_for(lambda: facilitator.rules.locked_all)
+    wait_for(lambda: "Hände weg" in rules.inner_text())
+    locked = finn.get_by_role("button", name="Hände weg – gerade nicht")
+    assert locked.get_attribute("aria-disabled") == "true"
+    assert locked.get_attribute("aria-describedby") == "room-rules"  # the reason, for the reader
+    assert finn.get_by_role("textbox", name="Schreib, was du möchtest").is_disabled()
+    wait_for(lambda: louder.is_disabled())
+    assert "Manos fuera" in eva.get_by_role("status", name="Las reglas de la sala").inner_text()
+    assert eva.get_by_role("button", name="Manos fuera por ahora").is_visible()
+    shot(eva, "room-1-hands-off-big-buttons")
+    shot(finn, "room-2-hands-off")
+    page.click("#fac-handsoff")
+    wait_for(lambda: not louder.is_disabled())
+    talk.wait_for()
+    assert "Hände weg" not in rules.inner_text()
+
+    # the microphone off: the talk button says so, and held it sends no sound
+    page.select_option("#fac-microphone", "off")
+    wait_for(lambda: facilitator.rules.microphone == "off")
+    camera_only = finn.get_by_role(
+        "button", name="Halten, um dein Gesicht zu zeigen (Mikrofon aus)"
+    )
+    camera_only.wait_for()
+    assert "Mikrofon ist in diesem Raum aus" in rules.inner_text()
+    camera_only.focus()
+    finn.keyboard.down("Space")
+    sending = "(kind) => window.appliance.state.%s.some((t) => t.kind === kind && t.enabled)"
+    wait_for(lambda: finn.evaluate(sending % "sentVideo", "video"))  # the camera, while held
+    assert not finn.evaluate(sending % "stream.getTracks()", "audio")
+    shot(finn, "room-3-microphone-off")
+    finn.keyboard.up("Space")
+    # and the camera off too: the camera panel says so, no picture goes, the button cannot be held
+    page.select_option("#fac-camera", "off")
+    wait_for(lambda: facilitator.rules.camera == "off")
+    finn.get_by_role("button", name="Mikrofon und Kamera sind aus").wait_for()
+    assert finn.get_by_text("Die Kamera ist in diesem Raum aus").is_visible()
+    assert not finn.evaluate(sending % "stream.getTracks()", "video")
+    assert not finn.evaluate(sending % "sentVideo", "video")
+    shot(finn, "room-4-microphone-and-camera-off")
+
+    # the end of the session: both phones say so, and offer to pair again
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#fac-end")
+    wait_for(lambda: hub.peers == [])
+    ended = finn.get_by_role("heading", name="Die Sitzung ist zu Ende")
+    ended.wait_for()
+    assert finn.evaluate("document.activeElement.id") == "gone-title"  # read out at once
+    eva.get_by_role("heading", name="La sesión ha terminado").wait_for()
+    assert eva.get_by_role("button", name="Vincular de nuevo").is_visible()
+    shot(eva, "room-5-ended")
+    finn.get_by_role("button", name="Neu koppeln").click()
+    assert finn.get_by_role("textbox", name="PIN vom Bildschirm des Klaviers").is_visible()
+    assert finn.evaluate("localStorage.getItem('token')") is None  # its pairing is gone
+
+    for action, body in (
+        ("ceiling", {"percent": 100}),
+        ("microphone", {"policy": "held"}),
+        ("camera", {"policy": "held"}),
+    ):
+        page.evaluate("([a, b]) => window.facilitator.act(a, b)", [action, body])
+    wait_for(lambda: engine.ceiling == 100 and facilitator.rules.camera == "held")
+    for p in (eva, finn, page):
+        p.context.close()

@@ -28,6 +28,7 @@ function translate() {
   $("playpause").textContent = state.playing ? t("pause") : t("play");
   setPaired(state.paired);
   showSeenWords();
+  showFarewell();
   drawCurves();
 }
 function show(id) {
@@ -114,6 +115,15 @@ function whatText(what) {
   if ((m = what.match(/^feedback: (.+)$/))) return t("feedbackAct", { kind: t(FEEDBACK_KEYS[m[1]] || m[1]) });
   if ((m = what.match(/^paired \(was .+\)$/))) return t("pairedWas");
   if ((m = what.match(/^play (.+)$/))) return t("playPiece", { piece: m[1] });
+  // the facilitator's (appliance/web/facilitator.py)
+  if ((m = what.match(/^volume ceiling (\d+) %$/))) return t("actCeiling", { n: m[1] });
+  if (what === "hands off: all phones") return t("actHandsOff");
+  if (what === "hands on") return t("actHandsOn");
+  if ((m = what.match(/^(microphone|camera) (off|on while the button is held)$/))) {
+    return t(`act${m[1] === "microphone" ? "Microphone" : "Camera"}${m[2] === "off" ? "Off" : "Held"}`);
+  }
+  if (what.startsWith("calm: ")) return t("actCalm");
+  if (what.startsWith("ended the session")) return t("actEnded");
   return what;  // a quoted direction, in the words it was given
 }
 
@@ -227,7 +237,7 @@ function onEvent(event) {
       log(`■ ${t(event.state)}`);
       break;
     case "moved": log(`⤺ ${t("fromBar", { bar: event.bar })}`); break;
-    case "action": log(`${event.who}: ${whatText(event.what)}`); break;
+    case "action": log(`${event.who === "facilitator" ? t("facilitatorWho") : event.who}: ${whatText(event.what)}`); break;
     case "direction_applied": {
       const line = describeDirections(event.directions, event.from_bar, event.text);
       say(line);
@@ -244,11 +254,22 @@ function onEvent(event) {
     case "notice":
       if (event.kind === "loading") say(t("loading"));
       else if (event.kind === "paired") { setPaired(true); say(t("pairedNow")); show("main"); }
+      else if (event.kind === "room") { Object.assign(room, roomRules(event.message)); showRoom(); }
+      else if (event.kind === "locked") { room.lockedMe = true; showRoom(); }
+      else if (event.kind === "unlocked") {
+        const was = isLocked();
+        room.lockedMe = false; room.waiting = false;
+        showRoom();
+        if (was && !isLocked()) say(t("handsOn"));
+      } else if (event.kind === "ended" || event.kind === "removed") farewell(event.kind);
       break;
-    case "problem": case "error":
-      say(t("problem", { message: event.message }));
-      log(`! ${event.message}`);
+    case "problem": case "error": {
+      const refusal = refused(event.message);  // the room's refusals, in this phone's words
+      const text = refusal ? t(refusal) : t("problem", { message: event.message });
+      say(text);
+      log(`! ${refusal ? text : event.message}`);
       break;
+    }
   }
 }
 
@@ -298,6 +319,121 @@ function drawCurves() {
   ctx.setLineDash([]);
 }
 
+// --- the room's rules, as the facilitator sets them (appliance/perform/room.py) -------------------
+// The box tells every phone the rules when they change and when it connects (a notice of kind
+// "room", in the words of room.py's describe()), tells a phone when it alone is locked ("locked",
+// "unlocked"), and refuses what they forbid with words of room.py. The page shows them in a polite
+// live region above the talk button, with a sign and words (not by colour alone), and acts on them:
+// locked, the controls are disabled and described by the reason; the microphone off, the talk
+// button says so and sends no sound; the camera off, the camera panel says so and sends no picture.
+const room = { microphone: "held", camera: "held", ceiling: 100, lockedAll: false, lockedMe: false,
+  waiting: false, gone: "" };
+
+// "microphone off, camera on while the button is held, volume at most 35 %, hands off"
+function roomRules(message) {
+  const rules = { microphone: "held", camera: "held", ceiling: 100, lockedAll: false };
+  for (const part of String(message || "").split(", ")) {
+    let m;
+    if ((m = part.match(/^(microphone|camera) (off|on while the button is held)$/))) rules[m[1]] = m[2] === "off" ? "off" : "held";
+    else if ((m = part.match(/^volume at most (\d+) %$/))) rules.ceiling = Number(m[1]);
+    else if (part === "hands off") rules.lockedAll = true;
+  }
+  return rules;
+}
+
+// A refusal of the room's (room.py: LOCKED_ALL, LOCKED_ONE, WAITING; hub.py): its key, the rule
+// it shows noted; null for any other problem.
+function refused(message) {
+  const text = String(message || "");
+  if (text.startsWith("hands off:")) {
+    if (text.includes("this phone")) room.lockedMe = true; else room.lockedAll = true;
+  } else if (text.startsWith("waiting:")) room.waiting = true;
+  else if (text === "the microphone and the camera are off in this room") { room.microphone = "off"; room.camera = "off"; }
+  else return null;
+  showRoom();
+  return text.startsWith("the microphone") ? "roomMediaOff" : lockReason();
+}
+
+function isLocked() { return state.paired && (room.lockedAll || room.lockedMe || room.waiting); }
+function lockReason() { return room.waiting ? "roomWaiting" : room.lockedMe ? "roomLockedMe" : "roomLockedAll"; }
+function mediaOff() { return room.microphone === "off" && room.camera === "off"; }
+// Why the talk button cannot be held now ("" when it can).
+function talkBlocked() { return isLocked() ? "talkLocked" : mediaOff() ? "talkMediaOff" : ""; }
+function controlsOff() { return !state.paired || isLocked(); }
+
+function showRoom() {
+  const lines = [];
+  if (isLocked()) lines.push(["locked", t(lockReason())]);
+  if (mediaOff()) lines.push(["media", t("roomMediaOff")]);
+  else if (room.microphone === "off") lines.push(["media", t("roomMicOff")]);
+  else if (room.camera === "off") lines.push(["media", t("roomCameraOff")]);
+  if (room.ceiling < 100) lines.push(["ceiling", t("roomCeiling", { n: room.ceiling })]);
+  const box = $("room-rules"), said = lines.map(([, text]) => text).join("\n");
+  if (box.dataset.said !== said) {  // changed only when what it says changes (said once)
+    box.dataset.said = said;
+    box.replaceChildren(...lines.map(([kind, text]) => {
+      const line = document.createElement("p");
+      line.className = kind;
+      line.textContent = text;
+      return line;
+    }));
+  }
+  const locked = isLocked();
+  for (const el of document.querySelectorAll(".conduct button, .conduct input, #pieces button")) {
+    el.disabled = controlsOff();
+    if (locked) el.setAttribute("aria-describedby", "room-rules"); else el.removeAttribute("aria-describedby");
+  }
+  const talk = $("talk"), blocked = talkBlocked();
+  if (blocked && talk.classList.contains("active")) releaseTalk();
+  if (!talk.classList.contains("active")) talk.textContent = talkLabel();
+  talk.classList.toggle("locked", !state.paired || !!blocked);
+  if (!state.paired || blocked) talk.setAttribute("aria-disabled", "true"); else talk.removeAttribute("aria-disabled");
+  if (blocked) talk.setAttribute("aria-describedby", "room-rules"); else talk.removeAttribute("aria-describedby");
+  talk.dataset.blocked = state.paired ? blocked : "";  // its sign (style.css)
+  applyMedia();
+}
+
+function talkLabel() {
+  if (!state.paired) return t("pairToConduct");
+  const blocked = talkBlocked();
+  if (blocked) return t(blocked);
+  return room.microphone === "off" ? t("talkCameraOnly") : t("talk");
+}
+
+// The microphone sends sound only while the button is held and the room allows it; the camera
+// sends pictures only then, and with the camera off the preview stops too.
+function applyMedia() {
+  const held = $("talk").classList.contains("active");
+  if (state.stream) {
+    for (const track of state.stream.getAudioTracks()) track.enabled = held && room.microphone !== "off";
+    for (const track of state.stream.getVideoTracks()) track.enabled = room.camera !== "off";
+  }
+  for (const track of state.sentVideo) track.enabled = held && room.camera !== "off";
+  $("camera-off").hidden = !state.stream || room.camera !== "off";
+}
+
+// Sent away by the facilitator, or the session ended: the box has revoked this phone's pairing
+// and closes the connection; the page says so and offers to pair again (or to listen).
+function farewell(kind) {
+  releaseTalk();
+  room.gone = kind;
+  room.lockedAll = false; room.lockedMe = false; room.waiting = false;
+  state.token = "";
+  localStorage.removeItem("token");
+  const pc = state.pc;
+  state.pc = null; state.channel = null; state.analyser = null;
+  if (pc) pc.close();
+  setPaired(false);
+  showFarewell();
+  show("gone");
+  $("gone-title").focus();  // a screen reader says it at once
+}
+function showFarewell() {
+  const ended = room.gone !== "removed";
+  $("gone-title").textContent = t(ended ? "endedTitle" : "removedTitle");
+  $("gone-text").textContent = t(ended ? "endedText" : "removedText");
+}
+
 // Big buttons: only the talk button and three large choices, remembered on this phone. The
 // choices are directions already understood (as typed "softer" would be), with the word said in
 // this phone's language.
@@ -313,7 +449,7 @@ function setBig(on) {
 }
 function sendBig(name) {
   const choice = BIG[name];
-  if (!choice || !state.paired) return;
+  if (!choice || controlsOff()) return;
   const text = t(choice.key).toLocaleLowerCase(state.lang);
   send({ type: "direct", text, language: state.lang, directions: choice.directions });
 }
@@ -322,12 +458,8 @@ function sendBig(name) {
 function setPaired(paired) {
   state.paired = paired;
   document.body.dataset.paired = paired ? "yes" : "no";
-  for (const el of document.querySelectorAll(".conduct button, .conduct input, #pieces button")) el.disabled = !paired;
   $("pair-now").hidden = paired || $("main").hidden;
-  const talk = $("talk");
-  talk.textContent = paired ? t("talk") : t("pairToConduct");
-  talk.classList.toggle("locked", !paired);
-  if (paired) talk.removeAttribute("aria-disabled"); else talk.setAttribute("aria-disabled", "true");
+  showRoom();  // the controls, the talk button and the room's rules
 }
 
 async function connect() {
@@ -335,6 +467,7 @@ async function connect() {
   state.pc = pc;
   for (const old of state.sentVideo) old.stop();  // a reconnection sends fresh copies
   state.sentVideo = [];
+  room.gone = "";
   if (state.stream) {
     for (const track of state.stream.getAudioTracks()) pc.addTrack(track, state.stream);
     // the camera goes to the box only while the button is held (a copy of the track, so that
@@ -398,7 +531,7 @@ async function startMedia(withDevices) {
       });
       state.streamStartedAt = Date.now();  // (the browser tests time their fake microphone by it)
       $("camera").srcObject = state.stream;
-      for (const track of state.stream.getAudioTracks()) track.enabled = false;  // only while held
+      applyMedia();  // the microphone only while held (and the camera as the room allows)
     } catch (err) {
       $("perm-error").textContent = t("denied");
       $("perm-error").hidden = false;
@@ -442,7 +575,8 @@ async function loadPieces() {
         const li = document.createElement("li");
         const b = document.createElement("button");
         b.textContent = `${p.composer}: ${p.title}`;
-        b.disabled = !state.paired;
+        b.disabled = controlsOff();
+        if (isLocked()) b.setAttribute("aria-describedby", "room-rules");
         b.onclick = () => send({ type: "select_piece", query: p.id });
         li.append(b);
         return li;
@@ -452,30 +586,35 @@ async function loadPieces() {
   render();
 }
 
+function pressTalk(e) {
+  const button = $("talk");
+  e.preventDefault();
+  if (!state.paired) { show("pairing"); return; }
+  if (talkBlocked()) { say(t(isLocked() ? lockReason() : "roomMediaOff")); return; }  // why not
+  const cameraOnly = room.microphone === "off";
+  button.classList.add("active");
+  button.setAttribute("aria-pressed", "true");
+  button.textContent = cameraOnly ? t("lookingNow") : t("speaking");
+  applyMedia();
+  $("heard").textContent = "";
+  say(cameraOnly ? t("lookingNow") : t("listeningNow"));
+  send({ type: "talk", pressed: true, language: state.lang });
+}
+function releaseTalk(e) {
+  const button = $("talk");
+  if (!button.classList.contains("active")) return;
+  if (e) e.preventDefault();
+  button.classList.remove("active");
+  button.setAttribute("aria-pressed", "false");
+  button.textContent = talkLabel();
+  send({ type: "talk", pressed: false });
+  applyMedia();
+  if ($("said").textContent === t("lookingNow")) say("");  // (nothing is heard to answer)
+}
+
 function holdToTalk() {
   const button = $("talk");
-  const press = (e) => {
-    e.preventDefault();
-    if (!state.paired) { show("pairing"); return; }
-    button.classList.add("active");
-    button.setAttribute("aria-pressed", "true");
-    button.textContent = t("speaking");
-    if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = true;
-    for (const track of state.sentVideo) track.enabled = true;
-    $("heard").textContent = "";
-    say(t("listeningNow"));
-    send({ type: "talk", pressed: true, language: state.lang });
-  };
-  const release = (e) => {
-    if (!button.classList.contains("active")) return;
-    e.preventDefault();
-    button.classList.remove("active");
-    button.setAttribute("aria-pressed", "false");
-    button.textContent = t("talk");
-    send({ type: "talk", pressed: false });
-    if (state.stream) for (const track of state.stream.getAudioTracks()) track.enabled = false;
-    for (const track of state.sentVideo) track.enabled = false;
-  };
+  const press = pressTalk, release = releaseTalk;
   button.addEventListener("pointerdown", press);
   for (const name of ["pointerup", "pointercancel", "pointerleave"]) button.addEventListener(name, release);
   // the keyboard holds it too: Space or Enter, held
@@ -526,6 +665,8 @@ function wire() {
   $("pair").onclick = pairWithPin;
   $("skip-pair").onclick = () => (state.pc ? show("main") : enterMain());
   $("pair-now").onclick = () => show("pairing");
+  $("pair-again").onclick = () => { show("pairing"); $("pin").focus(); };
+  $("gone-listen").onclick = () => enterMain();
   $("playpause").onclick = () => send({ type: state.playing ? "pause" : "play" });
   $("restart").onclick = () => send({ type: "seek", target: "beginning", bar: 0 });
   $("next").onclick = () => send({ type: "select_piece", query: "" });
