@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from appliance.process_priority import yield_to_the_box
+    from appliance.workers.heartbeat import start_heartbeat
 
     yield_to_the_box()
+    start_heartbeat()  # a stopped process stops beating: restarted within 2 s
 
     import numpy as np
 

@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from appliance.process_priority import yield_to_the_box
     from appliance.threads import limit_threads
+    from appliance.workers.heartbeat import start_heartbeat
 
     yield_to_the_box()
+    start_heartbeat()  # a stopped process stops beating: restarted within 2 s
     limit_threads(args.threads)
     from appliance.understand.llm import LanguageModel
 

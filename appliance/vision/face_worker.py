@@ -37,8 +37,10 @@ MAX_PIXELS = 1280 * 720
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(prog="appliance.vision.face_worker").parse_args(argv)
     from appliance.process_priority import yield_to_the_box
+    from appliance.workers.heartbeat import start_heartbeat
 
     yield_to_the_box()
+    start_heartbeat()  # a stopped process stops beating: restarted within 2 s
 
     import numpy as np
 

@@ -5,8 +5,10 @@ JSON-lines protocol of :mod:`appliance.workers.lines`. :meth:`Worker.call` sends
 waits for its answer for at most ``timeout`` seconds; a worker that does not answer in time is
 killed and started again, and a worker that dies (SIGKILL, out of memory, a crash in native
 code) is noticed within a poll interval and started again, with growing pauses if it keeps
-dying. A call that meets either gets ``None`` — the caller tells the user "didn't catch that";
-nothing here ever blocks the audio path, which does not call it.
+dying. A worker that beats (:mod:`appliance.workers.heartbeat`) and misses its beats for
+``STALE`` seconds (stopped, or frozen) is taken for hung at once, without waiting for a call's
+time limit. A call that meets any of these gets ``None`` — the caller tells the user "didn't
+catch that"; nothing here ever blocks the audio path, which does not call it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import contextlib
 import itertools
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
+from appliance.workers import heartbeat
 from appliance.workers.lines import MAX_LINE, decode, encode
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,8 @@ class Worker:
         self._killed: subprocess.Popen[bytes] | None = None  # killed by us, not of itself
         self._overdue: dict[int, tuple[float, float]] = {}  # id → (hung after, timeout given)
         self._monitor: threading.Thread | None = None
+        self.stale = heartbeat.STALE
+        self._beats = Path(tempfile.mkdtemp(prefix=f"appliance-{name}-")) / "heartbeat"
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -77,6 +85,7 @@ class Worker:
         self._kill()
         if self._monitor is not None:
             self._monitor.join(timeout=2.0)
+        shutil.rmtree(self._beats.parent, ignore_errors=True)
 
     @property
     def pid(self) -> int | None:
@@ -144,12 +153,15 @@ class Worker:
             if self._closing:
                 return
             self._ready.clear()
+            self._beats.unlink(missing_ok=True)  # the new process's beats, not the last one's
+            env = {**(self.env if self.env is not None else os.environ)}
+            env[heartbeat.ENV] = str(self._beats)
             proc = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=self.env,
+                env=env,
                 start_new_session=True,  # a Ctrl-C at the console is the box's, not the worker's
             )
             self._proc, self._started_at = proc, time.monotonic()
@@ -198,6 +210,10 @@ class Worker:
                         self._overdue.clear()
                         self._fail(f"gave no answer in {after:.1f} s", proc)
                         break
+                silent = heartbeat.silent_for(self._beats)
+                if silent is not None and silent > self.stale:
+                    self._fail(f"stopped responding (no sign of life for {silent:.1f} s)", proc)
+                    continue
                 if not self._ready.is_set() and (
                     time.monotonic() - self._started_at > self.ready_timeout
                 ):
@@ -224,6 +240,8 @@ class Worker:
             self._killed = proc
         self._record(why)
         self._kill()
+        with self._answered:
+            self._answered.notify_all()  # now that it is dead, a caller waiting gives up
 
     def _record(self, why: str) -> None:
         self._overdue.clear()
