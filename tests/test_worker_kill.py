@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from appliance.speech.listening import FINAL
+from appliance.vision.watching import PAUSED, RESUMED
 from appliance.workers.supervisor import Worker
 from export import face_samples
 from export.sim_camera import SimCamera
@@ -292,7 +293,7 @@ def test_face_reading_killed_while_a_frame_is_read(
         with Pulse(box) as pulse:
             phone.send({"type": "talk", "pressed": True, "language": "en"})
             assert await _until(lambda: _of(phone, "seen"), 15.0), "no face read before"
-            restarts = worker.restarts
+            restarts, seen_from = worker.restarts, len(phone.events)
             asked, killed = _kill_when_asked(worker, monkeypatch, sig=sig)
             assert await _until(asked.is_set, 5.0), "no frame was read"
             assert await _until(lambda: killed, 2.0)
@@ -301,6 +302,15 @@ def test_face_reading_killed_while_a_frame_is_read(
             assert worker.restarts == restarts + 1
             if sig == signal.SIGSTOP:  # found by its missing heartbeat, not a time limit
                 assert "stopped responding" in worker.last_failure, worker.last_failure
+            # the phone is told that faces are not read for a moment, then that they are again
+            told = await _until(
+                lambda: [e for e in _of(phone, "seen", seen_from) if e["words"] == PAUSED], 5.0
+            )
+            assert told, "the phone was not told that faces are not read"
+            resumed = await _until(
+                lambda: [e for e in _of(phone, "seen", seen_from) if e["words"] == RESUMED], 20.0
+            )
+            assert resumed, "the phone was not told that faces are read again"
             # The frames the dead worker could not read were skipped, not waited for: the
             # phone is told what its face shows again as soon as the new worker has its model.
             since = len(phone.events)

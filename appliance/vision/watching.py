@@ -6,7 +6,8 @@ thread of its own analyses each watched phone at a steady ``FPS`` at most, as so
 due (no waiting for a tick): the newest frame not yet analysed is scaled down (at most
 ``WIDTH`` pixels wide), sent to the face-reading worker
 (:class:`~appliance.vision.landmarks.FaceWorker`; a frame it cannot answer in time is
-skipped), the largest face is read (:mod:`features`) and the phone's
+skipped; while the worker is restarting, the phone is told so in plain words, and again once
+faces are read again), the largest face is read (:mod:`features`) and the phone's
 :class:`~appliance.vision.face_reader.FaceReader` decides. Its decisions go to the conductor
 as ``Direct`` commands from that phone; what it sees goes to that phone as ``Seen`` (at most
 ``SEEN_EVERY`` apart, and at once when it changes). When a frame starts a change (an expression
@@ -47,6 +48,10 @@ STEADY = 0.8
 WIDTH = 320
 SEEN_EVERY = 0.25  # seconds between "seen" events to a phone, unless what it says changes
 LIKE_THIS_FOR = 6.0  # seconds after the face last showed an expression, "like this" takes it
+# what the phone's "what the box sees" panel says while the face reader is restarting, and after
+PAUSED = "faces are not read for a moment: the face reader is starting again"
+RESUMED = "faces are read again"
+RESUMED_FOR = 1.0  # seconds the panel says so before it shows the readings again
 KEEP_READINGS = 10_000  # analysed faces kept in memory (11 minutes of holding at 15 fps; ~5 MB)
 MAX_PHONES = 16  # per-phone calibrations kept
 
@@ -89,6 +94,8 @@ class Watch:
     frames: int = 0  # offered
     analysed: int = 0
     closed: bool = False
+    paused: bool = False  # told that faces are not read (the worker is restarting)
+    resumed_at: float = -1e9  # when faces were read again after a pause
     _last_seen: tuple[Seen, float] | None = field(default=None, repr=False)
 
     def offer(self, frame: Any) -> None:
@@ -232,7 +239,12 @@ class Eyes:
         faces = self.worker.faces(watch.source, rgb, int(arrived * 1000))
         if faces is None:
             self.skipped += 1
+            if not self.worker.ready:  # the worker died or hangs: say so, not nothing
+                watch.paused = True
+                self._show(watch, Seen(expression="paused", words=PAUSED))
             return
+        if watch.paused:
+            watch.paused, watch.resumed_at = False, time.monotonic()
         watch.analysed += 1
         chosen = largest(faces)
         face = reading(chosen, arrived, watch.mirrored) if chosen is not None else None
@@ -264,6 +276,8 @@ class Eyes:
                     time.monotonic(),
                     bool(applied or kept),
                 )
+        if time.monotonic() - watch.resumed_at < RESUMED_FOR:  # said for a second, read twice
+            seen = Seen(expression="resumed", levels=seen.levels, words=RESUMED)
         self._show(watch, seen)
 
     def _show(self, watch: Watch, seen: Seen) -> None:
