@@ -16,6 +16,8 @@ from appliance.audio.ceiling import ceiling_amplitude
 from appliance.audio.sinks import MemorySink
 from appliance.web.facilitator_key import set_pin
 from export.webbox import WebBox
+from tests.axe_core import install as install_axe
+from tests.test_accessibility import audit, blocking
 from tests.test_web import CHROMIUM, SHOTS, launch_chromium, paired_page, phone, shot, wait_for
 
 PIN = "97531864"
@@ -289,6 +291,8 @@ def test_big_buttons_and_a_screen_reader_under_the_facilitators_rules(box, brows
     assert eva.get_by_role("button", name="Manos fuera por ahora").is_visible()
     shot(eva, "room-1-hands-off-big-buttons")
     shot(finn, "room-2-hands-off")
+    axe = install_axe().read_text()
+    assert blocking(audit(finn, axe, "hands off")) == []
     page.click("#fac-handsoff")
     wait_for(lambda: not louder.is_disabled())
     talk.wait_for()
@@ -316,6 +320,7 @@ def test_big_buttons_and_a_screen_reader_under_the_facilitators_rules(box, brows
     assert finn.get_by_text("Die Kamera ist in diesem Raum aus").is_visible()
     assert not finn.evaluate(sending % "stream.getTracks()", "video")
     assert not finn.evaluate(sending % "sentVideo", "video")
+    finn.evaluate("window.scrollTo(0, 0)")  # the camera panel in view
     shot(finn, "room-4-microphone-and-camera-off")
 
     # the end of the session: both phones say so, and offer to pair again
@@ -328,6 +333,7 @@ def test_big_buttons_and_a_screen_reader_under_the_facilitators_rules(box, brows
     eva.get_by_role("heading", name="La sesión ha terminado").wait_for()
     assert eva.get_by_role("button", name="Vincular de nuevo").is_visible()
     shot(eva, "room-5-ended")
+    assert blocking(audit(eva, axe, "session ended, big buttons")) == []
     finn.get_by_role("button", name="Neu koppeln").click()
     assert finn.get_by_role("textbox", name="PIN vom Bildschirm des Klaviers").is_visible()
     assert finn.evaluate("localStorage.getItem('token')") is None  # its pairing is gone
