@@ -173,6 +173,7 @@ async def _restarted(worker: Worker, pid: int, killed_at: float, within: float =
     assert worker.pid not in (None, pid), f"the {worker.name} worker was not started again"
     took = time.monotonic() - killed_at
     assert took < within, f"the {worker.name} worker took {took:.2f} s to start again"
+    print(f"the {worker.name} worker: a new process {took:.2f} s after the signal")
     return took
 
 

@@ -1,4 +1,4 @@
-"""A worker's sign of life: a file whose time the worker renews four times a second.
+"""A worker's sign of life: a file whose time the worker renews five times a second.
 
 The supervisor names the file in ``$APPLIANCE_HEARTBEAT``; :func:`start_heartbeat` (the first
 thing a worker's ``main`` does) renews it from a thread of its own, so a model busy in a long C
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 ENV = "APPLIANCE_HEARTBEAT"
-PERIOD = 0.25  # seconds between beats
-STALE = 1.5  # seconds without a beat after which the worker is taken for hung
+PERIOD = 0.2  # seconds between beats
+STALE = 1.2  # seconds without a beat after which the worker is taken for hung (found ≤ 1.5 s)
 
 
 def start_heartbeat(period: float = PERIOD) -> threading.Thread | None:
