@@ -19,22 +19,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from appliance.directions.descriptors import describe_said
 from appliance.errors import ApplianceError
 from appliance.events import Duck, Problem
 from appliance.perform.session import Session
+from appliance.said_memory import SaidMemory
 from appliance.speech.listening import Voice
 from appliance.speech.prompt import build_prompt
 from appliance.speech.recognition import RecognitionWorker
 from appliance.understand import understand
 from appliance.understand.desk import Desk
 from appliance.understand.fallback import Fallback
-from appliance.understand.intents import Understanding, to_dict
+from appliance.understand.intents import Understanding
 from appliance.understand.reply import reply
 from appliance.vision.like_this import ALREADY, with_face
 
 log = logging.getLogger(__name__)
-MAX_EMBEDDED = 500  # characters of an utterance embedded for the memory
 
 
 @dataclass
@@ -43,11 +45,20 @@ class Ears:
     voice: Voice | None
     recogniser: RecognitionWorker | None
     fallback: Fallback | None
+    said: SaidMemory | None = None  # what was said, to the memory
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Everything said so far understood, acted on and remembered (tests)."""
+        if not self.desk.wait_idle(timeout):
+            return False
+        return self.said is None or self.said.wait_idle(timeout)
 
     def close(self) -> None:
         if self.voice is not None:
             self.voice.close()
         self.desk.close()
+        if self.said is not None:
+            self.said.close()
         if self.recogniser is not None:
             self.recogniser.close()
         closer = getattr(self.fallback, "close", None)
@@ -87,18 +98,11 @@ def open_ears(
             return None
         return conductor.submit_understood(understanding, who, source, via)
 
-    def remember(understanding: Understanding, who: str) -> None:
-        intents = [to_dict(intent) for intent in understanding.intents]
-        embedding = None
+    def embedder() -> Callable[[str], np.ndarray] | None:
         reader = session.engine.interpreter.loaded  # never waits for the model to load
-        if reader is not None and understanding.text.strip():
-            try:
-                embedding = reader.embedder.embed(understanding.text[:MAX_EMBEDDED])
-            except Exception:  # the utterance is remembered without it
-                log.exception("embedding an utterance failed")
-        session.memory.utterance(
-            understanding.text, understanding.language, intents, who, embedding
-        )
+        return reader.embedder.embed if reader is not None else None
+
+    remember = SaidMemory(session.memory.utterance, embedder)
 
     desk = Desk(
         understood,
@@ -109,7 +113,7 @@ def open_ears(
     )
     desk.start()
     if not speech:
-        return Ears(desk, None, None, fallback)
+        return Ears(desk, None, None, fallback, remember)
     recogniser = _recogniser(problem, asr_threads)
 
     @functools.cache
@@ -121,7 +125,7 @@ def open_ears(
 
     voice = Voice(recogniser, desk, duck, prompt)
     voice.start()
-    return Ears(desk, voice, recogniser, fallback)
+    return Ears(desk, voice, recogniser, fallback, remember)
 
 
 def _recogniser(problem: Callable[[str], None], threads: int) -> RecognitionWorker | None:

@@ -142,7 +142,7 @@ def store_of(box: Box) -> Store:
 def idle(box: Box) -> None:
     ears = box.ears
     if ears is not None:
-        assert ears.desk.wait_idle(60)
+        assert ears.wait_idle(60)
     assert box.session.conductor.wait_idle(60)
 
 
