@@ -101,7 +101,9 @@ class Box:
             self.hub, session.library, self.web_settings, on_url=self.on_url, display=display
         )
         # the room's facilitator (its page unlocks with the facilitator's PIN, once one is set)
-        self.facilitator = self.server.facilitator = Facilitator(self.hub, session)
+        self.facilitator = self.server.facilitator = Facilitator(
+            self.hub, session, health=box_health
+        )
         await self.facilitator.start()
         self.url = await self.server.start()
 
@@ -119,3 +121,11 @@ class Box:
         await asyncio.to_thread(close_eyes, self.eyes)
         if self._session is not None:
             self._session.close()
+
+
+def box_health() -> list[dict[str, str]]:
+    """The checks of `appliance doctor` for the facilitator's page: the ports the box serves
+    itself and the models' checksums (checked at start) left out."""
+    from appliance.doctor import health_summary
+
+    return [check.to_dict() for check in health_summary(0, 0, models=False).checks]
