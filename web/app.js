@@ -119,6 +119,10 @@ function whatText(what) {
   if ((m = what.match(/^volume ceiling (\d+) %$/))) return t("actCeiling", { n: m[1] });
   if (what === "hands off: all phones") return t("actHandsOff");
   if (what === "hands on") return t("actHandsOn");
+  if ((m = what.match(/^hands off: (.+)$/))) return t("actHandsOffOne", { name: m[1] });
+  if ((m = what.match(/^hands on: (.+)$/))) return t("actHandsOnOne", { name: m[1] });
+  if ((m = what.match(/^removed (.+)$/))) return t("actRemoved", { name: m[1] });
+  if ((m = what.match(/^(.+) may conduct$/))) return t("actMayConduct", { name: m[1] });
   if ((m = what.match(/^(microphone|camera) (off|on while the button is held)$/))) {
     return t(`act${m[1] === "microphone" ? "Microphone" : "Camera"}${m[2] === "off" ? "Off" : "Held"}`);
   }
