@@ -5,6 +5,7 @@ property-based fuzzing of the pairing API (how many inputs were tried is printed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import socket
@@ -88,7 +89,13 @@ class Server:
         headers = {"Content-Type": "application/json"}
         if origin:
             headers["Origin"] = self.origin
-        conn.request("POST", path, body=data, headers=headers)
+        conn.putrequest("POST", path)
+        for name, value in {**headers, "Content-Length": str(len(data))}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        # the box may refuse before the whole body is sent: its answer is read below
+        with contextlib.suppress(ssl.SSLError, BrokenPipeError, ConnectionResetError):
+            conn.send(data)
         response = conn.getresponse()
         raw = response.read()
         if connection is None:
