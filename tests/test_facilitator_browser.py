@@ -209,7 +209,9 @@ def test_a_facilitator_and_two_participants(box, browser):
     page.evaluate("localStorage.setItem('lang', 'ru')")
     page.reload()
     page.wait_for_selector("#room", state="visible")
+    page.wait_for_selector("#fac-health li")  # the check also meets the health lines (box's words)
     assert page.evaluate(CHECK_WORDS) == []
+    assert page.inner_text("#fac-health-said") in page.evaluate("[TEXT.ru.facHealthOk, TEXT.ru.facHealthWrong]")
     assert page.inner_text("#fac-end") == "Завершить сессию"
     shot(page, "facilitator-6-russian")
 
