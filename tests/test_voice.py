@@ -149,11 +149,13 @@ def test_a_killed_recognition_worker_costs_one_utterance_not_the_music(
         started = time.perf_counter()
         before = worker.pid
         assert before is not None
-        # Let go as the speech ends: the whole utterance is recognised after the release.
+        # Let go just before the speech ends (espeak's WAV ends in 0.4 s of silence, longer than
+        # a pause): no pause recognition covers the utterance, so it is recognised after the
+        # release, and that recognition is the one killed.
         long = espeak(
             "please play a little bit slower and softer from here", "en-us", 150, tmp_path / "a.wav"
         )
-        start = await _say(phone, mic, long, tail=0.0)
+        start = await _say(phone, mic, long, tail=-0.5)
         # (up to 30 s: the whole suite may be loading both cores)
         assert await _until(lambda: voice.busy == FINAL, 30), "no recognition under way"
         os.kill(before, signal.SIGKILL)
