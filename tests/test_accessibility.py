@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import wave
 from pathlib import Path
 
 import pytest
 
 from appliance.paths import REPO_ROOT
 from tests.axe_core import install as install_axe
-from tests.test_web import CHROMIUM, PHONE, launch_chromium, shot, wait_for
+from tests.test_web import PHONE, quiet_browser, shot, wait_for
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = ("serious", "critical")
@@ -36,20 +35,7 @@ def box(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it")
-    wav = tmp_path_factory.mktemp("media") / "quiet.wav"  # the phone's microphone: silence
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(48_000)
-        w.writeframes(bytes(48_000 * 2))
-    with sync_playwright() as p:
-        browser = launch_chromium(p, wav)
-        yield browser
-        browser.close()
+    yield from quiet_browser(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(scope="module")

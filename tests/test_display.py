@@ -9,8 +9,6 @@ import http.client
 import json
 import ssl
 import time
-import wave
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,7 +25,7 @@ from appliance.events import (
 from appliance.midi import note_off, note_on
 from appliance.web import display
 from appliance.web.display import notes_message, on_room_network, shown
-from tests.test_web import CHROMIUM, launch_chromium, paired_page, shot, wait_for
+from tests.test_web import paired_page, quiet_browser, shot, wait_for
 
 TV = {"width": 1280, "height": 720}
 
@@ -82,20 +80,7 @@ def box(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it")
-    wav = tmp_path_factory.mktemp("media") / "quiet.wav"  # the phone's microphone: silence
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(48_000)
-        w.writeframes(bytes(48_000 * 2))
-    with sync_playwright() as p:
-        browser = launch_chromium(p, wav)
-        yield browser
-        browser.close()
+    yield from quiet_browser(tmp_path_factory.mktemp("media"))
 
 
 def open_streams(url: str, count: int) -> list[tuple[int, http.client.HTTPSConnection]]:

@@ -10,7 +10,9 @@ import ssl
 import time
 import urllib.request
 import wave
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,6 +74,25 @@ def launch_chromium(playwright, microphone: Path, camera: Path | None = None):
         ],
         ignore_default_args=["--mute-audio"],
     )
+
+
+def quiet_browser(folder: Path) -> Iterator[Any]:
+    """Headless Chromium as a phone whose microphone hears silence (a WAV written in
+    ``folder``), for the modules' ``browser`` fixtures: yields the browser, closes it after."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
+    wav = folder / "quiet.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48_000)
+        w.writeframes(bytes(48_000 * 2))
+    with sync_playwright() as p:
+        browser = launch_chromium(p, wav)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="module")
