@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # Children before parents, so that every deleted row is counted in its own table.
@@ -46,6 +47,17 @@ def scrub(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def drop_profiles(conn: sqlite3.Connection, ids: Sequence[str], report: ForgetReport) -> None:
+    """Within the caller's transaction: delete the profiles ``ids`` with their tastes, counted
+    in ``report``; their performances stay, without the name."""
+    marks = ",".join("?" * len(ids))
+    n = conn.execute(f"DELETE FROM tastes WHERE owner IN ({marks})", ids).rowcount
+    report.deleted["tastes"] = max(n, 0)
+    conn.execute(f"UPDATE performances SET profile_id = NULL WHERE profile_id IN ({marks})", ids)
+    n = conn.execute(f"DELETE FROM profiles WHERE device_id IN ({marks})", ids).rowcount
+    report.profiles = report.deleted["profiles"] = max(n, 0)
+
+
 def forget_user(conn: sqlite3.Connection, name: str) -> ForgetReport:
     """Erase the profiles called ``name`` (every phone that chose it) with their feedback,
     directions, utterances, face readings, recordings and taste; their performances are kept without
@@ -62,14 +74,7 @@ def forget_user(conn: sqlite3.Connection, name: str) -> ForgetReport:
         for table in PERSONAL:
             n = conn.execute(f"DELETE FROM {table} WHERE profile_id IN ({marks})", ids).rowcount
             report.deleted[table] = max(n, 0)
-        n = conn.execute(f"DELETE FROM tastes WHERE owner IN ({marks})", ids).rowcount
-        report.deleted["tastes"] = max(n, 0)
-        conn.execute(
-            f"UPDATE performances SET profile_id = NULL WHERE profile_id IN ({marks})", ids
-        )
-        report.profiles = conn.execute(
-            f"DELETE FROM profiles WHERE device_id IN ({marks})", ids
-        ).rowcount
+        drop_profiles(conn, ids, report)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

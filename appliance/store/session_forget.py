@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from appliance.store.forget import ForgetReport, scrub
+from appliance.store.forget import ForgetReport, drop_profiles, scrub
 
 
 def forget_session(
@@ -45,17 +45,8 @@ def forget_session(
         for table, (where, params) in deletes.items():
             n = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
             report.deleted[table] = max(n, 0)
-        conn.execute(
-            f"UPDATE performances SET profile_id = NULL WHERE session_id = ? "
-            f"OR profile_id IN ({marks})",
-            [session_id, *ids],
-        )
-        n = conn.execute(f"DELETE FROM tastes WHERE owner IN ({marks})", ids).rowcount
-        report.deleted["tastes"] = max(n, 0)
-        report.profiles = conn.execute(
-            f"DELETE FROM profiles WHERE device_id IN ({marks})", ids
-        ).rowcount
-        report.deleted["profiles"] = max(report.profiles, 0)
+        conn.execute("UPDATE performances SET profile_id = NULL WHERE session_id = ?", [session_id])
+        drop_profiles(conn, ids, report)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
