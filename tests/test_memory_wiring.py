@@ -176,6 +176,30 @@ def test_a_performance_per_piece_with_its_model_version_and_seed(box: Box) -> No
     assert store.get(PieceRow, "joplin-maple-leaf-rag") is not None
 
 
+def test_a_model_switched_mid_piece_starts_another_performance(box: Box) -> None:
+    """What the model watcher tells when a new version plays on from the next notes: the rest
+    of the piece is a performance of that version (same piece, seed and person), and the
+    feedback from then on is its feedback."""
+    session = box.session
+    watch = session.model_watch
+    assert watch is not None and watch.on_switch is not None
+    before = session.memory.performance_id
+    store = store_of(box)
+    old = store.get(PerformanceRow, before or "")
+    assert old is not None
+    watch.on_switch("2026-12-06-test")
+    now = session.memory.performance_id
+    assert now is not None and now != before
+    session.memory.feedback("like", "", session.engine.where(), session.engine.clock)
+    store = store_of(box)
+    new = store.get(PerformanceRow, now)
+    assert new is not None and new.model_version == "2026-12-06-test"
+    assert (new.piece_id, new.seed, new.session_id) == (old.piece_id, old.seed, old.session_id)
+    assert new.started >= old.started
+    liked = [f for f in store.all(FeedbackRow) if f.kind == "like"]
+    assert liked and liked[-1].performance_id == now and liked[-1].seconds < 5.0
+
+
 def test_feedback_rows_name_the_performance_and_bar(box: Box, phones: Phones) -> None:
     session = box.session
     _, channel, device = phones.pair("Aunt Mary")

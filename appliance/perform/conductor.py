@@ -71,6 +71,13 @@ QUEUE_LIMIT = 64  # commands waiting at most, per worker; more are refused with 
 BOX = "box"  # who: the box itself (the end of a piece)
 
 
+def directions_in_force(engine: Engine) -> list[list[object]]:
+    """The directions steering the music now, as a performance row keeps them."""
+    steering = engine.steering
+    in_force = steering.active if steering is not None else []
+    return [[r.cls, r.strength, r.scope.value] for r in in_force]
+
+
 class Conductor:
     def __init__(
         self,
@@ -260,13 +267,12 @@ class Conductor:
                 except ApplianceError as exc:  # the piece plays on as written
                     why = f"could not play it the way {whose.name} likes it: {exc}"
                     self._publish(Problem(why))
-            current, steering = engine.current, engine.steering
-            in_force = steering.active if steering is not None else []
+            current = engine.current
             memory.performance(
                 piece,
                 current.seed if current is not None else 0,
                 who if who != BOX else "",
-                [[r.cls, r.strength, r.scope.value] for r in in_force],
+                directions_in_force(engine),
                 getattr(engine.renderer, "version", None) or None,
                 engine.clock,
             )

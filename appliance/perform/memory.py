@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -52,7 +52,7 @@ from appliance.store import (
     open_store,
 )
 from appliance.store.forget import same_name
-from appliance.store.rows import MAX_AUDIO_BYTES, SOURCES
+from appliance.store.rows import MAX_AUDIO_BYTES, SOURCES, new_id
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ class Memory:
         self._lock = threading.Lock()
         self.performance_id: str | None = None  # the performance playing now
         self._performance_clock = 0.0  # the engine's play clock when it started
+        self._performance: PerformanceRow | None = None
         self._pieces: set[str] = set()  # pieces written this session
         self._names: dict[str, str] = {}  # a display name (as shown) → its phone's device id
         self._profiles: dict[str, str] = {}  # device id → display name
@@ -240,6 +241,32 @@ class Memory:
         with self._lock:
             self.performance_id = row.id
             self._performance_clock = clock
+            self._performance = row
+        self._put(row)
+        return row.id
+
+    def model_changed(
+        self, model_version: str, directions: list[list[object]], clock: float
+    ) -> str | None:
+        """The model changed while a piece plays: the rest of it is another performance (same
+        piece, seed and person; the directions in force; the new model), so that feedback from
+        now on is the new model's and each row still tells how its notes were made. Its id, or
+        None when nothing was playing."""
+        with self._lock:
+            last = self._performance
+        if last is None:
+            return None
+        row = replace(
+            last,
+            id=new_id(),
+            directions=directions,
+            model_version=model_version or None,
+            started=time.time(),
+        )
+        with self._lock:
+            self.performance_id = row.id
+            self._performance_clock = clock
+            self._performance = row
         self._put(row)
         return row.id
 

@@ -36,12 +36,14 @@ class ModelWatch:
         playing: str,
         publish: Callable[[Event], None] | None = None,
         load: Callable[[ModelVersion], Renderer] = neural_renderer,
+        on_switch: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.versions = versions
         self.playing = playing  # the version the engine plays now
         self.publish = publish or (lambda event: None)
         self.load = load
+        self.on_switch = on_switch  # told the version now playing (the box's memory)
         self._refused = ""  # a version that could not be used (said once)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -80,5 +82,7 @@ class ModelWatch:
             return False
         self.engine.use_renderer(renderer, vectors)
         self.playing, self._refused = version.version, ""
+        if self.on_switch is not None:
+            self.on_switch(version.version)
         self.publish(Notice(f"now playing with model version {version.version}", kind="model"))
         return True

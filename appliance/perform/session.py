@@ -25,7 +25,7 @@ from appliance.learn.background import AutoFinetune
 from appliance.learn.background import enabled as auto_finetune_enabled
 from appliance.library import open_library
 from appliance.library.choose import choose_piece
-from appliance.perform.conductor import Conductor, piece_end_policy
+from appliance.perform.conductor import Conductor, directions_in_force, piece_end_policy
 from appliance.perform.engine import Engine, EngineSettings
 from appliance.perform.memory import Memory
 from appliance.perform.model_watch import ModelWatch
@@ -155,12 +155,24 @@ class Session:
         self.auto_finetune: AutoFinetune | None = None
         if isinstance(renderer, NeuralRenderer):  # follows `appliance model use` while playing
             publish = self.bus.publish if self.bus is not None else None
-            self.model_watch = ModelWatch(self.engine, ModelVersions(), renderer.version, publish)
+            self.model_watch = ModelWatch(
+                self.engine,
+                ModelVersions(),
+                renderer.version,
+                publish,
+                on_switch=self._model_switched,
+            )
             store = self.memory.store
             if store is not None and o.scores is None and auto_finetune_enabled():
                 self.auto_finetune = AutoFinetune(
                     store, ModelVersions(), publish, library=self.library.folder
                 )
+
+    def _model_switched(self, version: str) -> None:
+        """The rest of the piece is remembered as a performance of the new model."""
+        if self.engine.current is not None:
+            directions = directions_in_force(self.engine)
+            self.memory.model_changed(version, directions, self.engine.clock)
 
     def _speaker_back(self, sink: AudioSink) -> None:
         if isinstance(sink, Speaker):
