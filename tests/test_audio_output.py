@@ -65,7 +65,10 @@ def test_a_missing_sound_device_is_a_message_and_the_rest_plays(tmp_path):
     assert any("cannot open the audio output" in p for p in session.problems)
     session.start()
     time.sleep(1.0)
+    watch = session.speaker_watch
+    assert watch is not None and watch.reopening  # looking for speakers plugged in later
     session.close()
+    assert not watch.reopening
     import wave
 
     with wave.open(str(wav)) as w:

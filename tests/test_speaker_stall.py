@@ -19,7 +19,7 @@ from appliance.audio.format import BLOCK, RATE
 from appliance.audio.nullsink import SINK, NullSink, loudness
 from appliance.audio.producer import START_GRACE, Producer
 from appliance.audio.sinks import AudioSink
-from appliance.audio.speaker_watch import BACK, LOST, SpeakerWatch
+from appliance.audio.speaker_watch import BACK, LOST, MISSING, SpeakerWatch
 from appliance.errors import ApplianceError
 from appliance.events import Event, Notice, Problem
 from appliance.midi import MidiEvent
@@ -135,6 +135,47 @@ def test_an_unplugged_speaker_is_let_go_and_comes_back(fail_writes: bool) -> Non
         watch.close()
         producer.stop()
     assert speaker.closed  # the dead one was let go of
+
+
+def test_speakers_missing_at_the_start_play_once_plugged_in() -> None:
+    """A box that starts with no speakers plays to the phones by the clock, says so once, and
+    keeps looking (ever less often): once the speakers are plugged in they play, no restart."""
+    phone = Clocked()
+    producer = Producer(advance, Tone(), [phone])
+    said: list[Event] = []
+    plugged = threading.Event()
+    tries: list[float] = []
+    opened: list[StandInSpeaker] = []
+
+    def reopen() -> AudioSink:
+        tries.append(time.monotonic())
+        if not plugged.is_set():
+            raise ApplianceError("cannot open the audio output (default)")
+        opened.append(StandInSpeaker())
+        return opened[-1]
+
+    watch = SpeakerWatch(producer, reopen, said.append, retry=0.2)
+    producer.start()
+    try:
+        started = time.monotonic()
+        watch.look_for()
+        time.sleep(1.6)
+        assert said == [Notice(MISSING)] and not opened
+        assert 3 <= len(tries) <= 6, tries  # 0.2, 0.3, 0.45, 0.675 s apart: ever less often
+        assert np.diff(tries).min() > 0.15 and np.diff(tries)[-1] > np.diff(tries)[0]
+        assert len([t for t in phone.times if t > started]) > 100  # the phones play by the clock
+        plugged.set()
+        deadline = time.monotonic() + 5.0
+        while not (opened and opened[0] in producer.audio_sinks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened and opened[0] in producer.audio_sinks and Notice(BACK) in said
+        written = opened[0].written
+        time.sleep(0.5)
+        assert opened[0].written > written + 20  # the speakers now take the music
+        assert longest_gap([t for t in phone.times if t > started]) < 0.3
+    finally:
+        watch.close()
+        producer.stop()
 
 
 def _pactl(pulse: NullSink, *args: str) -> str:

@@ -1,5 +1,7 @@
 """Getting the speakers back: when the producer lets a stalled speaker go, say so, and try to
 open the sound device again every few seconds until it plays; then give it back to the producer.
+A box that found no speakers when it started looks for them the same way (:meth:`look_for`):
+speakers plugged in later play without a restart.
 
 The producer tells us from its own thread (``Producer.on_stall``), so nothing here may block it:
 the dead stream is closed, and the device reopened, on threads of their own.
@@ -21,9 +23,11 @@ from appliance.events import Event, Notice, Problem
 
 log = logging.getLogger(__name__)
 
-RETRY = 3.0  # seconds between tries to open the sound device again
+RETRY = 3.0  # seconds between the first tries to open the sound device again
+RETRY_MOST = 15.0  # ... then ever less often, down to this (a device that is simply not there)
 
 LOST = "the speakers stopped responding; the music goes on to the phones; trying to reopen them"
+MISSING = "no speakers yet: the music goes to the phones; the box plays on them once plugged in"
 BACK = "the speakers are playing again"
 
 
@@ -64,16 +68,29 @@ class SpeakerWatch:
         self._say(Problem(LOST))
         # closing a dead stream can hang in the sound library: never on anyone's thread
         threading.Thread(target=_close, args=(sink,), name="speaker-close", daemon=True).start()
+        self._keep_trying()
+
+    def look_for(self) -> None:
+        """The speakers could not be opened when the box started: say so, and keep trying."""
+        log.warning(MISSING)
+        self._say(Notice(MISSING))
+        self._keep_trying()
+
+    def _keep_trying(self) -> None:
         if not self.reopening and not self._stop.is_set():
             self._thread = threading.Thread(target=self._reopen, name="speaker-reopen", daemon=True)
             self._thread.start()
 
     def _reopen(self) -> None:
-        while not self._stop.wait(self.retry):
+        wait, tries = self.retry, 0
+        while not self._stop.wait(wait):
+            wait = min(wait * 1.5, max(self.retry, RETRY_MOST))
+            tries += 1
             try:
                 sink = self.reopen()
             except Exception as exc:  # ApplianceError mostly: not there yet
-                log.info("the speakers cannot be opened yet: %s", exc)
+                if tries == 1:
+                    log.info("the speakers cannot be opened yet: %s", exc)
                 continue
             if self._stop.is_set() or not _plays(sink):  # opened, but takes no sound
                 threading.Thread(target=_close, args=(sink,), daemon=True).start()

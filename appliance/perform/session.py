@@ -145,7 +145,7 @@ class Session:
                 self.problems.append(str(exc))
         self.producer = Producer(self.engine.advance, self.synth, sinks, midi)
         self.speaker_watch: SpeakerWatch | None = None
-        if self.speaker is not None:  # an unplugged speaker: reopened, the phones play on
+        if o.speaker:  # an unplugged (or not yet plugged) speaker: opened, the phones play on
             self.speaker_watch = SpeakerWatch(
                 self.producer,
                 lambda: Speaker(o.device),
@@ -189,6 +189,8 @@ class Session:
         self.engine.start()
         self.producer.start()
         self.conductor.start()
+        if self.speaker_watch is not None and self.speaker is None:
+            self.speaker_watch.look_for()
         if self.model_watch is not None:
             self.model_watch.start()
         if self.auto_finetune is not None:
