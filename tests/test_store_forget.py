@@ -116,6 +116,36 @@ def test_the_oldest_rows_go_when_the_memory_is_over_its_size(tmp_path):
     assert path.stat().st_size < 1_000_000  # the freed pages went back to the file system
 
 
+def test_the_session_being_played_is_never_pruned(tmp_path):
+    """A box up for longer than the limits: its session (started long ago, not ended) is the
+    oldest row, but pruning by age or size takes only its old rows, never the session or the
+    performance being played with everything in them; what it writes next belongs to them."""
+    now = time.time()
+    day = 86400.0
+    with Store.open(tmp_path / "store.sqlite3") as store:
+        live, ended = SessionRow(started=now - 500 * day), SessionRow(started=now - 499 * day)
+        store.put_many([live, SessionRow(ended.id, ended.started, now - 498 * day)])
+        store.put(PerformanceRow("x", id="playing", session_id=live.id, started=now - 1 * day))
+        for i in range(2000):  # about 2 MB of the live session's face readings, a minute apart
+            at = now - (2000 - i) * 60
+            store.put(FaceReadingRow(np.full(256, i), performance_id="playing", at=at))
+        store.flush()
+        store.live.update(sessions=live.id, performances="playing")
+        store.settings = StoreSettings(keep_bytes=500_000)
+        report = store.prune()
+        assert store.size_bytes() <= 500_000 and report.deleted["face_readings"] > 100
+        assert store.get(SessionRow, live.id) is not None  # kept, the oldest though it is
+        assert store.get(PerformanceRow, "playing") is not None
+        assert store.get(SessionRow, ended.id) is None  # an ended old session goes
+        store.put(FeedbackRow("like", performance_id="playing", id="after"))
+        store.flush()
+        assert store.get(FeedbackRow, "after") is not None
+        # a session deleted under the box's feet (another process) comes back as a stub
+        store.put(UtteranceRow("softer", session_id="gone-session", id="u-gone"))
+        store.flush()
+        assert store.get(UtteranceRow, "u-gone") is not None
+
+
 def test_data_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("APPLIANCE_DATA", str(tmp_path / "box"))
     monkeypatch.setenv("COLUMNS", "200")

@@ -124,6 +124,7 @@ class Memory:
         self._profiles: dict[str, str] = {}  # device id → display name
         self._tastes: dict[str, Taste] = {}  # owner → taste
         if store is not None:
+            store.live["sessions"] = self.session.id  # never pruned while it lasts
             self._load(store)
         self._put(self.session)  # the session starts (its end is written on closing)
 
@@ -166,6 +167,8 @@ class Memory:
         ended = self.session
         self._put(SessionRow(ended.id, ended.started, time.time()))
         self.session = SessionRow()
+        if self.store is not None:
+            self.store.live["sessions"] = self.session.id
         self._put(self.session)
         return ended.id
 
@@ -242,6 +245,8 @@ class Memory:
             self.performance_id = row.id
             self._performance_clock = clock
             self._performance = row
+        if self.store is not None:
+            self.store.live["performances"] = row.id
         self._put(row)
         return row.id
 
@@ -267,6 +272,8 @@ class Memory:
             self.performance_id = row.id
             self._performance_clock = clock
             self._performance = row
+        if self.store is not None:
+            self.store.live["performances"] = row.id
         self._put(row)
         return row.id
 

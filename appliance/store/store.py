@@ -56,6 +56,8 @@ _STUBS = {  # a row may name a profile, piece or model version not stored yet: a
     "profile_id": "INSERT OR IGNORE INTO profiles (device_id, created) VALUES (?, ?)",
     "piece_id": "INSERT OR IGNORE INTO pieces (id, added) VALUES (?, ?)",
     "model_version": "INSERT OR IGNORE INTO model_versions (version, created) VALUES (?, ?)",
+    # (a session forgotten or pruned by another process while the box still writes to it)
+    "session_id": "INSERT OR IGNORE INTO sessions (id, started) VALUES (?, ?)",
 }
 
 
@@ -94,6 +96,8 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._local = threading.local()
         self._lock = threading.Lock()
+        # the session and performance being played (never pruned): table → id
+        self.live: dict[str, str | None] = {"sessions": None, "performances": None}
         self._writer = Writer(
             conn,
             capacity=settings.queue_size,
@@ -238,7 +242,11 @@ class Store:
 
     def _prune_now(self, conn: sqlite3.Connection) -> retention.PruneReport:
         report = retention.prune(
-            conn, self.settings.keep_days, self.settings.keep_bytes, time.time()
+            conn,
+            self.settings.keep_days,
+            self.settings.keep_bytes,
+            time.time(),
+            live=dict(self.live),
         )
         if report.total:
             log.info("memory pruned: %d old rows deleted", report.total)
