@@ -250,3 +250,74 @@ def test_a_version_that_cannot_load_is_said_once_and_the_music_plays_on(tmp_path
     problems = [e for e in bus.events if isinstance(e, Problem)]
     assert len(problems) == 1 and "is damaged" in problems[0].message
     assert engine.renderer is renderer and watch.playing == SHIPPED
+
+
+def test_a_version_that_fails_on_the_music_playing_is_refused_and_the_old_one_plays_on(
+    tmp_path, library
+):
+    """A version that loads and passes its checksums but cannot render the piece playing (a
+    model made for other score features, an onnxruntime error): the switch is undone, said
+    once, not tried again every look, and the old model renders the rest."""
+    versions = ModelVersions(tmp_path / "models", SHIPPED_FOLDER)
+    made = versions.add(_variant(tmp_path, 0.0), SHIPPED)
+    bus = Recorder()
+    renderer = neural_renderer(versions.shipped())
+    engine = Engine(renderer, library, bus)
+    engine.load(choose_piece(library, "bach prelude"), seed=3, play=False)
+
+    class Broken:
+        steerable = False
+        version = made.version
+
+        def expression(self, *args, **kwargs):
+            raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions")
+
+    tries = []
+
+    def load(version):
+        tries.append(version.version)
+        return Broken()
+
+    watch = ModelWatch(engine, versions, SHIPPED, bus.publish, load=load)
+    versions.use(made.version)
+    assert not watch.check() and not watch.check()
+    assert tries == [made.version]  # refused once, not reloaded every look
+    problems = [e for e in bus.events if isinstance(e, Problem)]
+    assert len(problems) == 1 and "cannot play this music" in problems[0].message
+    assert engine.renderer is renderer and watch.playing == SHIPPED
+    current = engine.current
+    assert current is not None and current.stream.renderer is renderer
+    assert len(current.stream.render_next(8)) == 8  # the old model renders on
+
+
+def test_a_switch_that_fails_halfway_is_undone(tmp_path, library):
+    """A renderer that reads the piece but fails on the switch's own render: the engine is put
+    back as it was (renderer, style, the stream's renderer) and the old model renders on."""
+    versions = ModelVersions(tmp_path / "models", SHIPPED_FOLDER)
+    bus = Recorder()
+    vectors = SteeringVectors.load(steering_file(versions.shipped()))
+    renderer = neural_renderer(versions.shipped())
+    engine = Engine(renderer, library, bus, vectors)
+    engine.load(choose_piece(library, "bach prelude"), seed=3, play=False)
+    style, current = engine.style, engine.current
+    assert current is not None
+
+    class FailsSecond:
+        steerable = True
+        calls = 0
+
+        def expression(self, *args, **kwargs):
+            FailsSecond.calls += 1
+            if FailsSecond.calls == 1:
+                return renderer.expression(*args, **kwargs)
+            raise RuntimeError("out of memory")
+
+        def __getattr__(self, name):
+            return getattr(renderer, name)
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        engine.use_renderer(FailsSecond(), vectors)  # type: ignore[arg-type]
+    assert FailsSecond.calls >= 2
+    assert engine.renderer is renderer and engine.vectors is vectors and engine.style == style
+    assert engine.current is current and current.stream.renderer is renderer
+    assert len(current.stream.render_next(8)) == 8

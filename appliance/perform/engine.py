@@ -21,7 +21,6 @@ time is its rendered (piece) time plus ``offset``, which seeking and starting a 
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 from collections.abc import Callable
@@ -366,43 +365,60 @@ class Engine:
         the same style and directions (their steering is kept when its size fits the new
         vectors, else the directions start afresh). Returns the first note it renders."""
         vectors = vectors if renderer.steerable else None
-        self._warm(renderer)
+        self._warm(renderer)  # raises if it cannot play this music: nothing changed then
         with self._render_lock:
-            self.renderer = renderer
-            self.vectors = vectors
-            current = self.current
-            if current is None:
-                return 0
-            steering = current.steering
-            if vectors is None:
-                steering = None
-            elif steering is None or steering.vectors.size != vectors.size:
-                steering = Steering(current.score.notes, vectors)
-            else:
-                steering.vectors = vectors  # directions given from now on use the new ones
-            if steering is not current.steering:
-                self.style = self.style.with_offsets(steering.offsets() if steering else None)
-                current = replace(current, steering=steering)
+            before = (self.renderer, self.vectors, self.current, self.style)
+            steering = self.current.steering if self.current is not None else None
+            steered_by = steering.vectors if steering is not None else None
+            try:
+                return self._switch(renderer, vectors)
+            except Exception:  # the old model plays on, from where the render stood
+                self.renderer, self.vectors, current, self.style = before
+                if steering is not None and steered_by is not None:
+                    steering.vectors = steered_by
                 with self._lock:
                     self.current = current
-            stream = current.stream
-            stream.renderer = renderer
+                if current is not None:
+                    current.stream.renderer = self.renderer
+                    current.stream.style = self.style
+                raise
+
+    def _switch(self, renderer: Renderer, vectors: SteeringVectors | None) -> int:
+        """:meth:`use_renderer` under the render lock, once the renderer is warm."""
+        self.renderer = renderer
+        self.vectors = vectors
+        current = self.current
+        if current is None:
+            return 0
+        steering = current.steering
+        if vectors is None:
+            steering = None
+        elif steering is None or steering.vectors.size != vectors.size:
+            steering = Steering(current.score.notes, vectors)
+        else:
+            steering.vectors = vectors  # directions given from now on use the new ones
+        if steering is not current.steering:
+            self.style = self.style.with_offsets(steering.offsets() if steering else None)
+            current = replace(current, steering=steering)
             with self._lock:
-                waiting = self.schedule.first_unstarted(self._safe_time())
-            at = min(stream.rendered if waiting is None else waiting, len(current.score.notes))
-            return self._rerender_from(current, at)
+                self.current = current
+        stream = current.stream
+        stream.renderer = renderer
+        with self._lock:
+            waiting = self.schedule.first_unstarted(self._safe_time())
+        at = min(stream.rendered if waiting is None else waiting, len(current.score.notes))
+        return self._rerender_from(current, at)
 
     def _warm(self, renderer: Renderer) -> None:
         """Let a renderer read the current score and style before it takes over (outside the
         locks, while the old one plays on), so that the switch itself renders only a few notes
-        in time."""
+        in time; raises what the renderer raises (a model that cannot play this music)."""
         current = self.current
         if current is None:
             return
         stream, n = current.stream, len(current.score.notes)
         done = min(stream.rendered, n - 1)
-        with contextlib.suppress(ApplianceError):  # the switch itself will say what is wrong
-            renderer.expression(current.score.notes, self.style, stream.expression[:done], done + 1)
+        renderer.expression(current.score.notes, self.style, stream.expression[:done], done + 1)
 
     def _safe_time(self) -> float:
         """Play time from which notes may be re-rendered: while the music moves, notes due

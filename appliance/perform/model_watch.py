@@ -80,7 +80,13 @@ class ModelWatch:
             self._refused = chosen
             self.publish(Problem(f"model version {chosen} cannot be used: {exc}"))
             return False
-        self.engine.use_renderer(renderer, vectors)
+        try:
+            self.engine.use_renderer(renderer, vectors)
+        except Exception as exc:  # it cannot play this music: the old model plays on
+            log.exception("model version %s failed on the music playing", chosen)
+            self._refused = chosen
+            self.publish(Problem(f"model version {chosen} cannot play this music: {exc}"))
+            return False
         self.playing, self._refused = version.version, ""
         if self.on_switch is not None:
             self.on_switch(version.version)
