@@ -316,7 +316,7 @@ def test_a_switch_that_fails_halfway_is_undone(tmp_path, library):
             return getattr(renderer, name)
 
     with pytest.raises(RuntimeError, match="out of memory"):
-        engine.use_renderer(FailsSecond(), vectors)  # type: ignore[arg-type]
+        engine.use_renderer(FailsSecond(), vectors)
     assert FailsSecond.calls >= 2
     assert engine.renderer is renderer and engine.vectors is vectors and engine.style == style
     assert engine.current is current and current.stream.renderer is renderer
