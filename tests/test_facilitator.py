@@ -383,6 +383,31 @@ def test_hands_off_for_all_phones_and_for_one(box, cookie, room):
             box.call(box.hub.drop(peer))
 
 
+def test_hands_off_cannot_be_escaped_by_inviting_or_pairing_again(box, cookie, room):
+    """A phone with hands off gets no invitation (no PIN to pair again with), and a new pairing
+    sent on the same connection keeps hands off."""
+    token = box.pairing.pair_with_pin(box.pairing.current_pin(), "Dan")
+    assert token is not None
+    dan = join(box, "Dan")
+    dan.token_hash = token_hash(token)
+    try:
+        status, answer, _ = request(box, "/api/invite", {"token": token})
+        assert status == 200 and answer["pin"]  # before: a paired phone may invite
+        act(box, cookie, "lock", phone=dan.source, on=True)
+        status, answer, _ = request(box, "/api/invite", {"token": token})
+        assert status == 403 and answer["error"] == LOCKED_ONE and "pin" not in answer
+        again = box.pairing.pair_with_pin(box.pairing.current_pin(), "Dan")  # a PIN seen anyway
+        assert again is not None
+        assert not refused(say(box, dan, type="authenticate", token=again))
+        assert dan.token_hash == token_hash(again)
+        assert refused(say(box, dan, type="command", text="louder")) == LOCKED_ONE
+        act(box, cookie, "lock_all", on=True)
+        status, answer, _ = request(box, "/api/invite", {"token": again})
+        assert status == 403 and answer["error"] == LOCKED_ALL
+    finally:
+        box.call(box.hub.drop(dan))
+
+
 def test_approve_a_waiting_phone_and_remove_one(box, cookie, room):
     ann = join(box, "Ann")
     try:

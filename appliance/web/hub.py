@@ -304,7 +304,10 @@ class Hub:
             return [ProtocolError("that pairing is not valid: pair again with the box's PIN")]
         device = phone.name
         self._profile(phone.id, phone.name)
-        peer.token_hash = token_hash(token)
+        before, peer.token_hash = peer.token_hash, token_hash(token)
+        room = self.room
+        if room is not None and before and before != peer.token_hash and before in room.locked:
+            room.locked.add(peer.token_hash)  # hands off stays on a phone that pairs again
         if not peer.paired:
             peer.paired, old = True, peer.name
             peer.name = device

@@ -46,6 +46,7 @@ from appliance.web.hosts import https_location
 from appliance.web.http_limits import HANDLER_ARGS, MAX_BODY, limit_bodies, read_json
 from appliance.web.hub import Hub, OfferError
 from appliance.web.pairing import Pairing
+from appliance.web.phones import token_hash
 from appliance.web.ratelimit import GuessGuard
 
 if TYPE_CHECKING:
@@ -347,6 +348,10 @@ class WebServer:
                 {"error": "only a paired phone can invite: pair again with the box's PIN"},
                 status=403,
             )
+        room = self.hub.room
+        why = None if room is None else room.refusal(token_hash(token or ""))
+        if why is not None:  # hands off (or not yet let in): no inviting either
+            return web.json_response({"error": why}, status=403)
         log.info("%s shows the PIN to invite someone", device)
         return web.json_response(self._invitation())
 
