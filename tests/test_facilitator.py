@@ -282,6 +282,12 @@ def test_the_pin_is_kept_only_as_a_salted_hash(tmp_path):
     assert key.valid(token) and not key.valid(pin) and not key.valid(None)
     key.revoke_all()
     assert not key.valid(token)
+    # a new PIN set on the box (`appliance facilitator pin`, another process) ends every unlock
+    token = key.issue()
+    assert key.valid(token)
+    set_pin(path=path)
+    assert not key.valid(token)
+    assert key.valid(key.issue())  # unlocked again with the new PIN
 
 
 # -- the ceiling ------------------------------------------------------------------------------

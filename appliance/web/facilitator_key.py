@@ -54,6 +54,7 @@ class FacilitatorKey:
         self.path = path or key_file()
         self.clock = clock
         self.tokens: dict[str, float] = {}  # token hash → when it stops working
+        self._salt: bytes | None = None  # the PIN's salt they were issued under
 
     @property
     def is_set(self) -> bool:
@@ -77,6 +78,10 @@ class FacilitatorKey:
     def issue(self) -> str:
         """A new facilitator token."""
         now = self.clock()
+        stored = self._stored()
+        salt = stored[0] if stored is not None else None
+        if salt != self._salt:  # a new PIN: the tokens of the old one are gone
+            self.tokens, self._salt = {}, salt
         self.tokens = {h: t for h, t in self.tokens.items() if t > now}
         while len(self.tokens) >= MAX_TOKENS:
             del self.tokens[min(self.tokens, key=self.tokens.__getitem__)]
@@ -86,6 +91,9 @@ class FacilitatorKey:
 
     def valid(self, token: str | None) -> bool:
         if not token or len(token) > 200:
+            return False
+        stored = self._stored()  # a new PIN set on the box ends every facilitator's unlock
+        if stored is None or stored[0] != self._salt:
             return False
         until = self.tokens.get(token_hash(token))
         return until is not None and until > self.clock()
