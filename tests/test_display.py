@@ -166,6 +166,7 @@ def test_the_feed_is_bounded_and_tells_a_newcomer_the_story_so_far(monkeypatch):
     from appliance.bus import Bus
 
     monkeypatch.setattr(display, "MAX_PER_CLIENT", 10)
+    monkeypatch.setattr(display, "KEEPALIVE", 0.2)  # closed displays are noticed at once
 
     async def main():
         bus = Bus(asyncio.get_running_loop())
@@ -197,15 +198,27 @@ def test_the_feed_is_bounded_and_tells_a_newcomer_the_story_so_far(monkeypatch):
             lengths = [len(d.queue) for d in feed.displays]
             for s in streams:
                 s.close()
+            for _ in range(100):  # the box notices they are gone
+                if not feed.displays:
+                    break
+                await asyncio.sleep(0.05)
+            # all at once: the limit holds for requests that arrive together too
+            burst = await asyncio.gather(
+                *(session.get(url) for _ in range(display.MAX_CLIENTS + 4))
+            )
+            burst_codes = sorted(s.status for s in burst)
+            for s in burst:
+                s.close()
         await feed.close()
         await runner.cleanup()
-        return codes, first, second, third, lengths
+        return codes, first, second, third, lengths, burst_codes
 
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright's may be running here)
-        codes, first, second, third, lengths = pool.submit(asyncio.run, main()).result(60)
+        codes, first, second, third, lengths, burst = pool.submit(asyncio.run, main()).result(60)
     assert codes == [200] * display.MAX_CLIENTS + [503]
+    assert burst == [200] * display.MAX_CLIENTS + [503] * 4
     assert json.loads(first[6:])["title"] == "Prelude"
     history = json.loads(second[6:])
     assert history["type"] == "history" and history["positions"][0]["bar"] == 1

@@ -639,7 +639,16 @@ def test_ending_the_session_sends_phones_away_keeps_only_anonymous_feedback_and_
     assert _rows(box, ProfileRow, device_id=ann_id)
     time.sleep(1.0)  # a few bars for the curves
 
-    answer = act(box, cookie, "end_session")
+    # a double tap: one ends the session, the other is told it is ending (the summary stays)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        body = {"action": "end_session"}
+        taps = [pool.submit(request, box, "/api/facilitator/act", body, cookie) for _ in "ab"]
+        answers = sorted((t.result()[:2] for t in taps), key=lambda a: a[0])
+    assert [status for status, _ in answers] == [200, 400], answers
+    assert "ending already" in answers[1][1]["error"]
+    answer = answers[0][1]
     revoked = int(answer["done"].split("(")[1].split()[0])
     assert revoked >= 2  # every phone that took part this session (earlier tests' too)
     assert "only anonymous feedback kept" in answer["done"]

@@ -200,14 +200,14 @@ class DisplayFeed:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
-        await response.prepare(request)
-        display = Display(address)
-        for data in self.welcome():
-            display.put(data)
+        display = Display(address)  # counted before the first await: the limits hold
         self.displays.append(display)
-        if self.tap is not None:
-            self.tap.watching = True
         try:
+            await response.prepare(request)
+            for data in self.welcome():
+                display.put(data)
+            if self.tap is not None:
+                self.tap.watching = True
             await self._serve(display, response)
         except (ConnectionError, TimeoutError):  # gone, or too slow to take the music
             pass

@@ -80,6 +80,7 @@ class Facilitator:
         self.guard = GuessGuard()  # the facilitator's PIN is guessed no faster than a phone's
         self.clock: Callable[[], float] = time.monotonic
         self.summary = Summary()
+        self._ending = False  # an end of session under way
         self.last: Summary | None = None  # the session ended last
         self._health_cache: tuple[float, list[dict[str, str]], bool] | None = None
         self.devices: set[str] = set()  # the phones (pairing ids) that took part this session
@@ -387,6 +388,15 @@ class Facilitator:
     async def _end_session(self, body: dict[str, Any]) -> str:
         """Every phone sent away, the session's pairings revoked (and a new PIN), the summary
         kept for this page, and the memory of it forgotten unless the room keeps it."""
+        if self._ending:  # (a double tap: the ended session's summary must stay)
+            raise ValueError("the session is ending already")
+        self._ending = True
+        try:
+            return await self._end(body)
+        finally:
+            self._ending = False
+
+    async def _end(self, body: dict[str, Any]) -> str:
         self.summary.ended = time.time()
         self.last, self.summary = self.summary, Summary()
         for event in self.session.engine.snapshot():  # the piece playing opens the next one
