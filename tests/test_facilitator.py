@@ -640,8 +640,6 @@ def test_ending_the_session_sends_phones_away_keeps_only_anonymous_feedback_and_
     time.sleep(1.0)  # a few bars for the curves
 
     # a double tap: one ends the session, the other is told it is ending (the summary stays)
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(2) as pool:
         body = {"action": "end_session"}
         taps = [pool.submit(request, box, "/api/facilitator/act", body, cookie) for _ in "ab"]
@@ -693,6 +691,65 @@ def test_keeping_everything_keeps_the_session(box, cookie, room):
     assert "anonymous" not in answer["done"]
     assert _rows(box, ProfileRow, device_id=ann_id)
     assert _rows(box, UtteranceRow, profile_id=ann_id)
+
+
+def test_a_session_the_box_stopped_in_is_forgotten_at_the_next_start(tmp_path, monkeypatch):
+    """In a room that keeps nothing (a facilitator PIN set, the default rule), a session no
+    facilitator ended — the box was stopped, restarted or crashed — is forgotten when the box
+    starts again, as an ended one is: only anonymous feedback stays."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("APPLIANCE_DATA", str(data))
+    set_pin(PIN)
+    first = WebBox(tmp_path / "box", speech=False, vision=False).start()
+    try:
+        ann = join(first, "Ann")
+        ann_id = first.pairing.phones.phones[ann.token_hash].id
+        assert not refused(say(first, ann, type="command", text="softer", language="en"))
+        assert not refused(say(first, ann, type="feedback", kind="too_loud"))
+        wait_for(lambda: _rows(first, UtteranceRow, profile_id=ann_id))
+        wait_for(lambda: _rows(first, FeedbackRow, profile_id=ann_id))
+        stopped_in = first.session.memory.session.id
+    finally:
+        first.stop()  # no End session: the box is simply stopped
+    second = WebBox(tmp_path / "box", speech=False, vision=False).start()
+    try:
+        wait_for(lambda: not _rows(second, ProfileRow, device_id=ann_id), 30)
+        assert not _rows(second, UtteranceRow, session_id=stopped_in)
+        assert not _rows(second, DirectionRow, profile_id=ann_id)
+        feedback = [r for r in _rows(second, FeedbackRow) if r.kind == "too_loud"]
+        assert feedback and all(r.profile_id is None for r in feedback)
+        assert second.session.memory.device_of("Ann") is None
+        facilitator = second.box.facilitator
+        assert facilitator is not None
+        wait_for(lambda: facilitator.settled == second.session.memory.session.started)
+        kept = json.loads(facilitator.rules_path.read_text())
+        assert kept["settled_until"] == facilitator.settled and kept["keep"] == "feedback"
+        assert second.session.engine.state == "playing"
+    finally:
+        second.stop()
+
+
+def test_a_box_without_a_facilitator_keeps_its_sessions(tmp_path, monkeypatch):
+    """At home (no facilitator PIN) the box remembers people across starts: their tastes are
+    what makes the next performances theirs."""
+    monkeypatch.setenv("APPLIANCE_DATA", str(tmp_path / "data"))
+    first = WebBox(tmp_path / "box", speech=False, vision=False).start()
+    try:
+        ann = join(first, "Ann")
+        ann_id = first.pairing.phones.phones[ann.token_hash].id
+        assert not refused(say(first, ann, type="command", text="softer", language="en"))
+        wait_for(lambda: _rows(first, UtteranceRow, profile_id=ann_id))
+    finally:
+        first.stop()
+    second = WebBox(tmp_path / "box", speech=False, vision=False).start()
+    try:
+        facilitator = second.box.facilitator
+        assert facilitator is not None
+        wait_for(lambda: facilitator.settled == second.session.memory.session.started)
+        assert _rows(second, ProfileRow, device_id=ann_id)
+        assert _rows(second, UtteranceRow, profile_id=ann_id)
+    finally:
+        second.stop()
 
 
 def test_the_summary_drawn_from_events():

@@ -146,6 +146,45 @@ def test_the_session_being_played_is_never_pruned(tmp_path):
         assert store.get(UtteranceRow, "u-gone") is not None
 
 
+def test_sessions_no_facilitator_ended_are_forgotten_and_no_others(tmp_path):
+    """What a room that keeps nothing forgets at a start: the sessions since the last settled
+    one — their phones (named in their rows, or paired while they lasted), utterances and face
+    readings; their feedback stays without a name — but not an older session, nor the phone
+    that just paired in the session now playing."""
+    now = time.time()
+    with Store.open(tmp_path / "store.sqlite3") as store:
+        kept = SessionRow(started=now - 300)
+        stopped = SessionRow(started=now - 200)
+        playing = SessionRow(started=now - 10)
+        store.put_many([kept, stopped, playing])
+        store.put_many(
+            [
+                ProfileRow("old", "Olga", created=now - 290),
+                ProfileRow("ann", "Ann", created=now - 500),  # an old friend, back this time
+                ProfileRow("quiet", "Quinn", created=now - 150),  # paired, said nothing
+                ProfileRow("new", "Nia", created=now - 5),  # in the session playing
+                UtteranceRow("softer", session_id=kept.id, profile_id="old", id="u-old"),
+                PerformanceRow("x", id="p-stopped", session_id=stopped.id, started=now - 190),
+                UtteranceRow("louder", session_id=stopped.id, profile_id="ann", id="u-ann"),
+                FeedbackRow("like", performance_id="p-stopped", profile_id="ann", id="f-ann"),
+                FaceReadingRow(np.zeros(52), performance_id="p-stopped", profile_id="ann"),
+                TasteRow("ann", {"velocity": -0.1}),
+            ]
+        )
+        store.flush()
+        report = store.forget_sessions_since(now - 250, playing.id)
+        assert sorted(report.devices) == ["ann", "quiet"]
+        assert store.get(UtteranceRow, "u-ann") is None and not store.all(FaceReadingRow)
+        feedback = store.get(FeedbackRow, "f-ann")
+        assert feedback is not None and feedback.profile_id is None
+        assert store.get(ProfileRow, "ann") is None and store.get(ProfileRow, "quiet") is None
+        assert not [t for t in store.all(TasteRow) if t.owner == "ann"]
+        assert store.get(UtteranceRow, "u-old") is not None  # settled before: kept
+        assert store.get(ProfileRow, "old") is not None and store.get(ProfileRow, "new")
+        assert store.get(PerformanceRow, "p-stopped") is not None  # what was played stays
+        assert store.forget_sessions_since(now - 250, playing.id).total == 0  # done once
+
+
 def test_data_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("APPLIANCE_DATA", str(tmp_path / "box"))
     monkeypatch.setenv("COLUMNS", "200")

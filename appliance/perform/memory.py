@@ -172,16 +172,33 @@ class Memory:
         self._put(self.session)
         return ended.id
 
-    def forget_session(self, session_id: str, device_ids: list[str]) -> str | None:
-        """Keep nothing of a session but anonymous feedback: its rows, and the profiles and
-        tastes of ``device_ids``, are forgotten (on the store's writer; the caller waits, so
-        never from the music's threads). What went wrong, or None."""
+    def _drop(self, device_ids: Iterable[str]) -> None:
+        """Forget the names and tastes of these phones here too."""
         with self._lock:
             for device in device_ids:
                 name = self._profiles.pop(device, None)
                 if name is not None and self._names.get(name) == device:
                     del self._names[name]
                 self._tastes.pop(device, None)
+
+    def forget_unended(self, since: float) -> str | None:
+        """Keep nothing but anonymous feedback of the sessions since ``since`` that no
+        facilitator ended (the box stopped or crashed while the room kept nothing); the caller
+        waits. What went wrong, or None."""
+        if self.store is None:
+            return None
+        try:
+            report = self.store.forget_sessions_since(since, self.session.id)
+        except StoreError as exc:
+            return str(exc)
+        self._drop(report.devices)
+        return None
+
+    def forget_session(self, session_id: str, device_ids: list[str]) -> str | None:
+        """Keep nothing of a session but anonymous feedback: its rows, and the profiles and
+        tastes of ``device_ids``, are forgotten (on the store's writer; the caller waits, so
+        never from the music's threads). What went wrong, or None."""
+        self._drop(device_ids)
         if self.store is None:
             return None
         try:

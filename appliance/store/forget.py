@@ -26,6 +26,7 @@ EVERYTHING = (
 class ForgetReport:
     profiles: int = 0
     deleted: dict[str, int] = field(default_factory=dict)
+    devices: list[str] = field(default_factory=list)  # the profiles forgotten, when known
 
     @property
     def total(self) -> int:

@@ -272,6 +272,17 @@ class Store:
             lambda conn: forget_session(conn, session_id, device_ids), "forgetting the session"
         )
 
+    def forget_sessions_since(self, since: float, but: str) -> forget.ForgetReport:
+        """Keep nothing but anonymous feedback of the sessions started at ``since`` or later
+        except ``but`` (see :func:`.session_forget.forget_sessions_since`)."""
+        from appliance.store.session_forget import forget_sessions_since
+
+        self.flush()
+        return self._job(
+            lambda conn: forget_sessions_since(conn, since, but, time.time()),
+            "forgetting the sessions",
+        )
+
     def forget_all(self) -> forget.ForgetReport:
         """Erase everything."""
         return self._job(forget.forget_all, "forgetting")

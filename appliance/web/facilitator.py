@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -75,7 +76,11 @@ class Facilitator:
         self.session = session
         self.key = key or FacilitatorKey()
         self.rules_path = rules_path or rules_file()
-        self.rules = RoomRules.from_json(_read(self.rules_path))
+        stored = _read(self.rules_path)
+        self.rules = RoomRules.from_json(stored)
+        # sessions that started before this are settled: ended by the facilitator, or decided
+        # on at a start of the box (forgotten or kept by the room's rule then in force)
+        self.settled = _settled_until(stored)
         hub.room = self.rules
         self.guard = GuessGuard()  # the facilitator's PIN is guessed no faster than a phone's
         self.clock: Callable[[], float] = time.monotonic
@@ -99,6 +104,7 @@ class Facilitator:
 
         hub.snapshot = with_rules
         self._task: asyncio.Task[None] | None = None
+        self._settling: asyncio.Task[None] | None = None
         self._apply_ceiling()
         self.actions: dict[str, Handler] = {
             "ceiling": self._ceiling,
@@ -119,10 +125,29 @@ class Facilitator:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen())
+        self._settling = asyncio.create_task(self._settle())
+
+    async def _settle(self) -> None:
+        """The sessions since the last settled one ended without the facilitator (the box was
+        stopped, restarted or crashed): in a room that keeps nothing (a facilitator PIN is set
+        and the rule is "only anonymous feedback") they are forgotten as an ended session is."""
+        memory = self.session.memory
+        try:
+            if self.key.is_set and self.rules.keep == "feedback":
+                problem = await asyncio.to_thread(memory.forget_unended, self.settled)
+                if problem is not None:
+                    log.warning("the last session could not be forgotten: %s", problem)
+                    return  # tried again at the next start
+            self.settled = memory.session.started
+            self._save()
+        except Exception:  # never the end of the box
+            log.exception("settling the last session failed")
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        if self._settling is not None and not self._settling.done():
+            await asyncio.wait({self._settling}, timeout=10.0)  # a forgetting is not cut short
 
     async def _listen(self) -> None:
         async for event in self.hub.bus.subscribe():
@@ -296,13 +321,18 @@ class Facilitator:
 
     def _changed(self, what: str) -> str:
         """A rule changed: kept for the next start, and every phone told."""
-        try:
-            self.rules_path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.rules_path, json.dumps(self.rules.to_json()).encode())
-        except OSError as exc:
-            log.warning("the room's rules could not be saved: %s", exc)
+        self._save()
         self.hub.bus.publish(Notice(describe(self.rules), kind="room"))
         return self._said(what)
+
+    def _save(self) -> None:
+        """The lasting rules, and where the settled sessions end, for the next start."""
+        kept = {**self.rules.to_json(), "settled_until": self.settled}
+        try:
+            self.rules_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.rules_path, json.dumps(kept).encode())
+        except OSError as exc:
+            log.warning("the room's rules could not be saved: %s", exc)
 
     def _apply_ceiling(self) -> None:
         self.session.engine.set_ceiling(self.rules.ceiling)
@@ -422,6 +452,8 @@ class Facilitator:
         if self.rules.keep == "feedback":
             problem = await asyncio.to_thread(memory.forget_session, ended, devices)
             forgotten = "; only anonymous feedback kept" if problem is None else f"; {problem}"
+        self.settled = memory.session.started
+        self._save()
         return self._said(f"ended the session ({revoked} pairing(s) revoked{forgotten})")
 
 
@@ -431,6 +463,13 @@ def _same_origin(request: web.Request) -> bool:
         return False
     parts = urlsplit(origin)
     return parts.scheme == "https" and parts.netloc == request.host
+
+
+def _settled_until(stored: Any) -> float:
+    value = stored.get("settled_until") if isinstance(stored, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0  # never settled (or damaged): every earlier session is decided on now
 
 
 def _read(path: Path) -> Any:

@@ -45,7 +45,9 @@ def set_pin(pin: str | None = None, path: Path | None = None) -> str:
         raise ApplianceError(f"a facilitator PIN is {MIN_DIGITS} to 32 digits")
     salt = secrets.token_bytes(16)
     data = {"salt": salt.hex(), "hash": _derive(pin, salt), "iterations": ITERATIONS}
-    write_atomically(path or key_file(), json.dumps(data).encode(), mode=0o600)
+    path = path or key_file()
+    path.parent.mkdir(parents=True, exist_ok=True)  # (a box that never served a phone yet)
+    write_atomically(path, json.dumps(data).encode(), mode=0o600)
     return pin
 
 
