@@ -432,3 +432,32 @@ def test_the_eyes_hand_each_face_they_read_to_the_memory(box: Box, phones: Phone
     rows = [r for r in store_of(box).all(FaceReadingRow) if r.profile_id == device]
     assert len(rows) == 1 and rows[0].blendshapes.shape == (52,)
     assert float(rows[0].blendshapes.max()) == pytest.approx(0.4)
+
+
+def test_a_person_forgotten_while_the_box_plays_is_not_written_back(
+    box: Box, phones: Phones
+) -> None:
+    """`appliance data forget --user` is another process: the playing box, which holds the
+    person's name and taste, reads them again and writes nothing of them back — her next
+    feedback starts a taste afresh, under no name."""
+    session = box.session
+    _, channel, device = phones.pair("Forgetme")
+    for _ in range(3):
+        assert channel.message(to_json(Feedback("too_fast"))) == []
+    idle(box)
+    store = store_of(box)
+    taste = store.get(TasteRow, device)
+    assert taste is not None and taste.levels["tempo"] == -3.0
+    assert session.memory.knows("Forgetme")
+
+    with Store.open(store.path) as other:  # as the command line does, beside the box
+        assert other.forget_user("Forgetme").profiles == 1
+    assert not session.memory.knows("Forgetme")
+    assert session.memory.taste_named("Forgetme") is None
+    assert channel.message(to_json(Feedback("too_loud"))) == []
+    idle(box)
+    store = store_of(box)
+    profile = store.get(ProfileRow, device)
+    assert profile is None or not profile.name  # at most a nameless stand-in for new rows
+    taste = store.get(TasteRow, device)
+    assert taste is None or taste.levels.get("tempo", 0.0) == 0.0  # the old taste not back

@@ -123,8 +123,10 @@ class Memory:
         self._names: dict[str, str] = {}  # a display name (as shown) → its phone's device id
         self._profiles: dict[str, str] = {}  # device id → display name
         self._tastes: dict[str, Taste] = {}  # owner → taste
+        self._forgotten = ""  # the store's forgetting mark when the names were read
         if store is not None:
             store.live["sessions"] = self.session.id  # never pruned while it lasts
+            self._forgotten = store.forgotten_at()
             self._load(store)
         self._put(self.session)  # the session starts (its end is written on closing)
 
@@ -141,12 +143,29 @@ class Memory:
         except StoreError as exc:
             log.warning("%s", exc)
             return
-        for profile in profiles:
-            self._profiles[profile.device_id] = profile.name
-            if profile.name:
-                self._names[profile.name] = profile.device_id
-        for row in tastes:
-            self._tastes[row.owner] = from_dict(row.levels)
+        with self._lock:
+            for profile in profiles:
+                self._profiles[profile.device_id] = profile.name
+                if profile.name:
+                    self._names[profile.name] = profile.device_id
+            for row in tastes:
+                self._tastes[row.owner] = from_dict(row.levels)
+
+    def _recheck(self) -> None:
+        """Someone was forgotten since the names and tastes were read (``appliance data
+        forget`` while the box plays, or the facilitator): once what this box queued is
+        written, read them again, so that nothing of the forgotten is written back."""
+        store = self.store
+        if store is None or store.forgotten_at() == self._forgotten:
+            return
+        self._forgotten = store.forgotten_at()
+        try:
+            store.flush(timeout=5.0)
+        except StoreError as exc:
+            log.warning("%s", exc)
+        with self._lock:
+            self._profiles, self._names, self._tastes = {}, {}, {}
+        self._load(store)
 
     def _put(self, row: Row) -> None:
         if self.store is not None:
@@ -213,6 +232,7 @@ class Memory:
         """A phone paired or connected with its display name (written when new or renamed)."""
         if not device_id:
             return
+        self._recheck()
         with self._lock:
             known = self._profiles.get(device_id)
             self._profiles[device_id] = name
@@ -225,6 +245,7 @@ class Memory:
         """The device id of the phone called ``who`` (the first of several named together), or
         None for the box itself, its console and listeners not paired."""
         first = who.split(", ")[0] if who else ""
+        self._recheck()
         with self._lock:
             return self._names.get(first)
 
@@ -415,6 +436,7 @@ class Memory:
         return Whose(device or "", who.split(", ")[0], taste)
 
     def room_taste(self) -> Whose | None:
+        self._recheck()
         with self._lock:
             taste = self._tastes.get(ROOM)
         if taste is None or taste.neutral:
@@ -427,12 +449,14 @@ class Memory:
 
     def knows(self, name: str) -> bool:
         """Whether a phone has chosen the display name ``name`` (ignoring case)."""
+        self._recheck()
         with self._lock:
             return any(called(shown, name) for shown in self._names)
 
     def taste_named(self, name: str) -> Whose | None:
         """The taste of the person whose display name is ``name`` (ignoring case; of several
         phones with that name, the taste learnt from most feedback)."""
+        self._recheck()
         with self._lock:
             found = [
                 (self._tastes[device], shown, device)

@@ -13,6 +13,7 @@ started; a file from a newer version of the box is left alone and the box goes w
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 import tempfile
 import threading
@@ -240,6 +241,28 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{what} failed: {describe(exc)}") from None
 
+    def _forgetting(
+        self, job: Callable[[sqlite3.Connection], forget.ForgetReport], what: str
+    ) -> forget.ForgetReport:
+        """A forgetting job; then the mark every box using this memory looks at is moved, so
+        that a box playing forgets what it holds of those people too (see
+        :meth:`forgotten_at`)."""
+        report = self._job(job, what)
+        marker = self.path.with_name(self.path.name + ".forgotten")
+        try:
+            marker.write_text(f"{time.time()!r} {secrets.token_hex(8)}\n")
+        except OSError as exc:
+            log.warning("could not mark the memory as forgotten: %s", exc)
+        return report
+
+    def forgotten_at(self) -> str:
+        """What the last forgetting on this memory (by any process) left in its mark; "" for
+        none. It changes with every forgetting."""
+        try:
+            return self.path.with_name(self.path.name + ".forgotten").read_text()[:100]
+        except OSError:
+            return ""
+
     def _prune_now(self, conn: sqlite3.Connection) -> retention.PruneReport:
         report = retention.prune(
             conn,
@@ -260,7 +283,7 @@ class Store:
         """Erase everything tied to the display name ``name`` (see :mod:`.forget`)."""
         if not name.strip():
             raise StoreError("name the person to forget (their display name)")
-        return self._job(lambda conn: forget.forget_user(conn, name), "forgetting")
+        return self._forgetting(lambda conn: forget.forget_user(conn, name), "forgetting")
 
     def forget_session(self, session_id: str, device_ids: list[str]) -> forget.ForgetReport:
         """Keep nothing of a session but anonymous feedback (see :mod:`.session_forget`);
@@ -268,7 +291,7 @@ class Store:
         from appliance.store.session_forget import forget_session
 
         self.flush()
-        return self._job(
+        return self._forgetting(
             lambda conn: forget_session(conn, session_id, device_ids), "forgetting the session"
         )
 
@@ -278,14 +301,14 @@ class Store:
         from appliance.store.session_forget import forget_sessions_since
 
         self.flush()
-        return self._job(
+        return self._forgetting(
             lambda conn: forget_sessions_since(conn, since, but, time.time()),
             "forgetting the sessions",
         )
 
     def forget_all(self) -> forget.ForgetReport:
         """Erase everything."""
-        return self._job(forget.forget_all, "forgetting")
+        return self._forgetting(forget.forget_all, "forgetting")
 
     def export(self, out: Path) -> archive.Manifest:
         """Write a portable archive of everything committed so far to ``out``."""
