@@ -295,13 +295,17 @@ class Memory:
         piece, seed and person; the directions in force; the new model), so that feedback from
         now on is the new model's and each row still tells how its notes were made. Its id, or
         None when nothing was playing."""
+        self._recheck()
         with self._lock:
             last = self._performance
+            known = last is not None and last.profile_id in self._profiles
         if last is None:
             return None
         row = replace(
             last,
             id=new_id(),
+            session_id=self.session.id,  # (a session ended meanwhile: the new one)
+            profile_id=last.profile_id if known else None,  # (not someone forgotten since)
             directions=directions,
             model_version=model_version or None,
             started=time.time(),
