@@ -59,10 +59,14 @@ copy_code() {
     mkdir -p "$app.new"
     (cd "$SOURCE" && tar --exclude=__pycache__ --exclude='*.egg-info' -cf - \
         appliance export web models_onnx pyproject.toml README.md) | tar -xf - -C "$app.new"
-    # Checksums of the shipped models as installed: `appliance doctor` finds damage later.
-    (cd "$app.new/models_onnx" && find . -type f ! -name SHA256SUMS | LC_ALL=C sort \
-        | sed 's|^\./||' | while IFS= read -r f; do sha256sum "$f"; done) \
-        > "$app.new/models_onnx/SHA256SUMS"
+    # The models as copied must be the ones pinned by `make model` (models_onnx/SHA256SUMS,
+    # which the box and `appliance doctor` check them against later): a model damaged or
+    # changed in the source tree is refused, never pinned as good.
+    if ! (cd "$app.new/models_onnx" && sha256sum --check --quiet --strict SHA256SUMS); then
+        rm -rf "$app.new"
+        fail "the models in $SOURCE/models_onnx differ from their pinned checksums (SHA256SUMS): \
+restore them (\`git checkout models_onnx\`) or remake them (\`make model\`)"
+    fi
     if [ -d "$app" ]; then
         rm -rf "$app.old"
         mv "$app" "$app.old"

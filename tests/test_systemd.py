@@ -162,6 +162,30 @@ def test_install_is_idempotent_and_uninstall_removes_it(tmp_path: Path) -> None:
     assert (state / "paired.json").exists()  # kept unless APPLIANCE_PURGE=1
 
 
+def test_install_refuses_models_that_differ_from_their_pins(tmp_path: Path) -> None:
+    """A model changed or damaged in the source tree is not installed (nor pinned as good)."""
+    source = tmp_path / "source"
+    for part in ("appliance", "export", "web", "models_onnx", "systemd"):
+        shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / part, source / part)
+    model = source / "models_onnx" / "renderer" / "renderer.json"
+    model.write_text(model.read_text().replace("{", "{ ", 1))
+    root = tmp_path / "root"
+    env = {**os.environ, "DESTDIR": str(root), "APPLIANCE_INSTALL_PYTHON": "no"}
+    done = subprocess.run(
+        ["sh", str(source / "systemd" / "install.sh"), "install"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "differ from their pinned checksums" in done.stderr and "Traceback" not in done.stderr
+    assert not (root / "opt" / "appliance" / "app").exists()
+    assert not (root / "opt" / "appliance" / "app.new").exists()
+
+
 def test_the_box_tells_its_service_manager(tmp_path: Path) -> None:
     """`appliance run` under a stand-in for systemd: READY=1 once the music plays, WATCHDOG=1
     while it plays (a 1 s watchdog), STOPPING=1 at the end."""
