@@ -99,3 +99,43 @@ def test_close_commits_what_is_queued(tmp_path):
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM face_readings").fetchone()[0] == 500
     conn.close()
+
+
+def test_a_memory_locked_by_another_process_is_waited_for(tmp_path):
+    """`appliance data forget` rewrites the file while the box plays: the box's writes wait for
+    it (a few busy timeouts) instead of being lost; held for longer, the batch is lost and
+    said."""
+    path = tmp_path / "store.sqlite3"
+    store = Store.open(path)
+    try:
+        store._writer.run(lambda c: c.execute("PRAGMA busy_timeout = 200"))
+
+        def hold(seconds: float, holding: threading.Event) -> None:
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            holding.set()
+            time.sleep(seconds)
+            other.execute("COMMIT")
+            other.close()
+
+        holding = threading.Event()
+        holder = threading.Thread(target=hold, args=(0.9, holding))
+        holder.start()
+        holding.wait(5)
+        assert store.put(FeedbackRow("like", id="while-locked"))
+        store.flush()
+        holder.join()
+        assert store.get(FeedbackRow, "while-locked") is not None
+        assert store.counts.lost == 0 and store.problem is None
+
+        holding = threading.Event()
+        holder = threading.Thread(target=hold, args=(3.0, holding))  # 8 tries of 0.2 s: lost
+        holder.start()
+        holding.wait(5)
+        assert store.put(FeedbackRow("like", id="too-long"))
+        store.flush()
+        holder.join()
+        assert store.counts.lost == 1 and store.problem is not None
+        assert "locked" in store.problem
+    finally:
+        store.close()

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Write = Callable[[sqlite3.Connection], None]
 WARN_EVERY = 10.0  # seconds between warnings of one kind
+LOCKED_TRIES = 8  # busy timeouts (15 s each) a batch waits for another process before it is lost
 
 
 class _Warnings:
@@ -176,30 +177,42 @@ class Writer:
             self._conn.close()
 
     def _commit(self, batch: list[Write]) -> None:
+        """Write a batch in one transaction. A database locked by another process (``appliance
+        data forget`` rewriting the file while the box plays) is waited for, up to
+        ``LOCKED_TRIES`` busy timeouts; any other failure loses the batch, said once."""
+        for attempt in range(LOCKED_TRIES):
+            try:
+                self._commit_once(batch)
+                return
+            except Exception as exc:
+                _rollback(self._conn)
+                if _locked(exc) and attempt + 1 < LOCKED_TRIES:
+                    continue
+                with self._lock:
+                    self.counts.lost += len(batch)
+                self.problem = describe(exc)
+                self._warnings.warn("failed", f"{self.problem} ({len(batch)} writes lost)")
+                return
+
+    def _commit_once(self, batch: list[Write]) -> None:
         conn = self._conn
-        done = 0
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for write in batch:
-                try:
-                    write(conn)
-                    done += 1
-                except sqlite3.OperationalError:
-                    raise  # the transaction's failure (a full disk, I/O): below
-                except Exception as exc:  # this row's own problem (a constraint, a bad value)
-                    with self._lock:
-                        self.counts.rejected += 1
-                    self._warnings.warn("rejected", f"the box's memory skipped a row: {exc}")
-            conn.execute("COMMIT")
-            with self._lock:
-                self.counts.committed += done
-                self.counts.transactions += 1
-        except Exception as exc:
-            _rollback(conn)
-            with self._lock:
-                self.counts.lost += len(batch)
-            self.problem = describe(exc)
-            self._warnings.warn("failed", f"{self.problem} ({len(batch)} writes lost)")
+        done, rejected = 0, list[str]()
+        conn.execute("BEGIN IMMEDIATE")
+        for write in batch:
+            try:
+                write(conn)
+                done += 1
+            except sqlite3.OperationalError:
+                raise  # the transaction's failure (a full disk, I/O, locked): the caller's
+            except Exception as problem:  # this row's own problem (a constraint, a bad value)
+                rejected.append(str(problem))
+        conn.execute("COMMIT")
+        with self._lock:
+            self.counts.committed += done
+            self.counts.transactions += 1
+            self.counts.rejected += len(rejected)
+        for why in rejected:
+            self._warnings.warn("rejected", f"the box's memory skipped a row: {why}")
 
     def _run_job(self, job: _Job) -> None:
         if not job.done.set_running_or_notify_cancel():
@@ -219,6 +232,13 @@ class Writer:
             _rollback(self._conn)
             self.problem = describe(exc)
             self._warnings.warn("idle", self.problem)
+
+
+def _locked(exc: BaseException) -> bool:
+    """Whether a failure is another connection holding the database (worth waiting for)."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc).lower() for word in ("locked", "busy")
+    )
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
