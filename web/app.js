@@ -656,7 +656,8 @@ async function invite() {
     clearTimeout(state.inviteTimer);
     state.inviteTimer = setTimeout(() => { $("invitation").hidden = true; }, invitation.expires_in * 1000);
   } catch (err) {
-    say(t("problem", { message: err.message }));
+    const refusal = refused(err.message);  // hands off: no inviting either, in this phone's words
+    say(refusal ? t(refusal) : t("problem", { message: err.message }));
   }
 }
 
