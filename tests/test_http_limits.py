@@ -36,6 +36,7 @@ class StubHub:
     def __init__(self, pairing: Pairing) -> None:
         self.pairing = pairing
         self.peers = ()
+        self.room = None  # no facilitator's rules
 
     async def start(self) -> None:
         pass

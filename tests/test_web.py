@@ -322,6 +322,7 @@ class NoHub:
 
         self.pairing = Pairing()
         self.peers = ()
+        self.room = None  # no facilitator's rules
 
     async def start(self):
         pass
