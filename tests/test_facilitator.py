@@ -414,6 +414,33 @@ def test_hands_off_cannot_be_escaped_by_inviting_or_pairing_again(box, cookie, r
         box.call(box.hub.drop(dan))
 
 
+def test_a_paused_phone_that_connects_again_is_told_at_once(box, cookie, room):
+    """A phone with hands off on its own (or waiting for approval) that reconnects hears it
+    as soon as its data channel opens, not only when it next tries to conduct."""
+    from tests.test_hub_receive import FakeChannel as OpenChannel
+    from tests.test_hub_receive import FakeConnection
+
+    eve = join(box, "Eve")
+    act(box, cookie, "lock", phone=eve.source, on=True)
+
+    async def reconnect(token: str) -> OpenChannel:
+        again = Peer(FakeConnection(), "Eve", paired=True, client="127.0.0.1", token_hash=token)  # type: ignore[arg-type]
+        box.hub._wire(again)
+        channel = OpenChannel()
+        again.pc.handlers["datachannel"](channel)  # type: ignore[attr-defined]
+        return channel
+
+    try:
+        channel = box.call(reconnect(eve.token_hash))
+        told = [e.message for e in channel.sent if isinstance(e, ProtocolError)]
+        assert told == [LOCKED_ONE]
+        act(box, cookie, "lock", phone=eve.source, on=False)
+        channel = box.call(reconnect(eve.token_hash))
+        assert not [e for e in channel.sent if isinstance(e, ProtocolError)]
+    finally:
+        box.call(box.hub.drop(eve))
+
+
 def test_approve_a_waiting_phone_and_remove_one(box, cookie, room):
     ann = join(box, "Ann")
     try:

@@ -200,6 +200,10 @@ class Hub:
             peer.channel = channel
             for event in self.snapshot():
                 peer.send(event)
+            room = self.room  # a phone paused (or waiting) on its own is told at once
+            why = room.refusal(peer.token_hash) if room is not None and peer.paired else None
+            if why is not None:
+                peer.send(ProtocolError(why))
 
             @channel.on("message")
             def on_message(message: str | bytes) -> None:
