@@ -20,6 +20,7 @@ room (everyone's feedback), loaded when the box starts and written back as they 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
@@ -111,6 +112,14 @@ def called(shown: str, said: str) -> bool:
     return common >= len(a) - 1 and len(b) - common <= 2 and common >= 3
 
 
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 class Memory:
     def __init__(self, store: Store | None) -> None:
         self.store = store
@@ -159,10 +168,11 @@ class Memory:
         if store is None or store.forgotten_at() == self._forgotten:
             return
         self._forgotten = store.forgotten_at()
-        try:
-            store.flush(timeout=5.0)
-        except StoreError as exc:
-            log.warning("%s", exc)
+        if not _in_event_loop():  # (the event loop, which streams to the phones, never waits)
+            try:
+                store.flush(timeout=5.0)
+            except StoreError as exc:
+                log.warning("%s", exc)
         with self._lock:
             self._profiles, self._names, self._tastes = {}, {}, {}
         self._load(store)
