@@ -55,13 +55,21 @@ def draw(summary: Summary, fmt: str = "png", title: str = "Session") -> bytes:
     asked.text(0, 1, "\n".join(rows), va="top", fontsize=10, family="DejaVu Sans")
     curves = figure.add_subplot(grid[2])
     minutes = [s / 60.0 for s in summary.seconds]
-    curves.plot(minutes, summary.tempo, color="#c77800", label="tempo (beats a minute)")
+    # told apart by line style and a legend too, not by colour alone
+    tempo_line = curves.plot(
+        minutes, summary.tempo, color="#c77800", linestyle="-", label="tempo (solid)"
+    )
     curves.set_xlabel("minutes into the session")
-    curves.set_ylabel("tempo (beats a minute)", color="#c77800")
+    curves.set_ylabel("tempo (beats a minute), solid line", color="#c77800")
     loud = curves.twinx()
-    loud.plot(minutes, summary.loudness, color="#1f6fb2", label="loudness (0–127)")
-    loud.set_ylabel("loudness (MIDI velocity, 0–127)", color="#1f6fb2")
+    loud_line = loud.plot(
+        minutes, summary.loudness, color="#1f6fb2", linestyle="--", label="loudness (dashed)"
+    )
+    loud.set_ylabel("loudness (MIDI velocity, 0–127), dashed line", color="#1f6fb2")
     loud.set_ylim(0, 127)
+    if minutes:
+        drawn = [*tempo_line, *loud_line]
+        curves.legend(drawn, [str(line.get_label()) for line in drawn], loc="upper left")
     curves.set_title("Tempo and loudness, bar by bar")
     if not minutes:
         curves.text(0.5, 0.5, "no music yet", ha="center", transform=curves.transAxes)
