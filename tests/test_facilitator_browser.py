@@ -6,6 +6,7 @@ PNG and PDF, ending the session, and the page's words in four languages."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import pytest
 
 from appliance.audio.ceiling import ceiling_amplitude
 from appliance.audio.sinks import MemorySink
+from appliance.paths import REPO_ROOT
 from appliance.perform.room import RoomRules
 from appliance.web.facilitator_key import set_pin
 from export.webbox import WebBox
 from tests.axe_core import install as install_axe
-from tests.test_accessibility import audit, blocking
+from tests.test_accessibility import audit, blocking, used_keys
 from tests.test_web import CHROMIUM, SHOTS, paired_page, phone, quiet_browser, shot, wait_for
 
 PIN = "97531864"
@@ -104,6 +106,8 @@ def test_a_facilitator_and_two_participants(box, browser):
     page.goto(box.url + "facilitator")
     page.wait_for_selector("#fac-unlock")
     assert page.evaluate(CHECK_WORDS) == []
+    axe_source = install_axe().read_text()
+    assert audit(page, axe_source, "facilitator, unlock") == []
     shot(page, "facilitator-1-unlock")
     page.fill("#fac-pin", box.pairing.current_pin())  # a phone's PIN is not the facilitator's
     page.click("#fac-unlock")
@@ -113,6 +117,17 @@ def test_a_facilitator_and_two_participants(box, browser):
     page.wait_for_selector("#room", state="visible")
     wait_for(lambda: page.locator("#fac-phones li").count() == 2)
     shot(page, "facilitator-2-room")
+    # the facilitator's page is held to the phone page's rules: every key of its script in
+    # four languages, and axe-core finds nothing of any impact (the room and its health)
+    page.wait_for_selector("#fac-health li")
+    # every key its script names (t("…") and the "facSomething" held in variables); their four
+    # languages are the phone page's test
+    script = (REPO_ROOT / "web" / "facilitator.js").read_text()
+    asked = sorted({*used_keys("facilitator.js"), *re.findall(r'"(fac[A-Z]\w*)"', script)})
+    assert len(asked) > 15
+    assert page.evaluate("(keys) => keys.filter((k) => !(k in TEXT.en))", asked) == []
+    assert page.evaluate(CHECK_WORDS) == []
+    assert audit(page, axe_source, "facilitator, room") == []
 
     # the ceiling, against a participant asking for everything at once
     sink = MemorySink()

@@ -45,7 +45,7 @@ async function unlock() {
   if (status === 200) {
     error.hidden = true;
     $("fac-pin").value = "";
-    await refresh();
+    if (await refresh()) health();  // the box's health, as on a page opened unlocked
     return;
   }
   error.hidden = false;
