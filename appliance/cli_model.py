@@ -94,7 +94,10 @@ def model_finetune(
     """Learn from the feedback in the box's memory: a new version, made at the lowest priority
     on one thread while the music plays on (`export/finetune.py`; needs PyTorch)."""
     if importlib.util.find_spec("torch") is None:
-        raise ApplianceError("fine-tuning needs PyTorch: install it with `make install-train`")
+        raise ApplianceError(
+            "fine-tuning needs PyTorch: `make install-train` in a clone; an installed box gets"
+            " it from `sudo make install` (unless APPLIANCE_INSTALL_TRAIN=no)"
+        )
     command = [sys.executable, "-m", "export.finetune", "--threads", "1", "--steps", str(steps)]
     if use:
         command.append("--use")

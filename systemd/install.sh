@@ -22,6 +22,7 @@
 #                             no chown); the tests use it
 #   PREFIX=/opt/appliance     where the code, venv and models go
 #   APPLIANCE_INSTALL_PYTHON=no  skip the venv, packages, models and library (the tests)
+#   APPLIANCE_INSTALL_TRAIN=no   no PyTorch: the box does not fine-tune its model itself
 #   MODEL_PACKAGES, LLM_PACKAGES  model packages read from site-packages (set by the Makefile)
 #   PYTHON=python3            the Python that makes the venv
 set -eu
@@ -31,6 +32,7 @@ DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/opt/appliance}
 PYTHON=${PYTHON:-python3}
 INSTALL_PYTHON=${APPLIANCE_INSTALL_PYTHON:-yes}
+INSTALL_TRAIN=${APPLIANCE_INSTALL_TRAIN:-yes}
 SERVICE_USER=appliance
 STATE=/var/lib/appliance
 UNIT=appliance.service
@@ -82,6 +84,12 @@ install_python() {
     [ -x "$py" ] || "$PYTHON" -m venv "$venv"
     "$py" -m pip install -q --upgrade pip
     "$py" -m pip install -q -e "$DESTDIR$PREFIX/app"
+    # PyTorch, for the box's own fine-tuning from feedback (appliance/learn/background.py);
+    # without it the box plays and learns tastes, but makes no new model versions
+    if [ "$INSTALL_TRAIN" != no ]; then
+        "$py" -m pip install -q -e "$DESTDIR$PREFIX/app[train]" \
+            || say "PyTorch could not be installed: the box will not fine-tune its model"
+    fi
     # compiled now: the service may not write beside the code (ProtectSystem=strict)
     "$py" -m compileall -q "$DESTDIR$PREFIX/app/appliance" "$DESTDIR$PREFIX/app/export" >/dev/null
     # shellcheck disable=SC2086  # the package lists are word lists
