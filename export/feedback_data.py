@@ -1,9 +1,10 @@
 """What listeners said, turned into training material for a fine-tune (:mod:`export.finetune`).
 
-Each piece of feedback in the box's memory names the performance it was about (the piece and
-the style's seed) and the bar it was given at. The performance is rendered again with the
-model it was played with, and the notes of the last ``BARS`` bars up to that bar become one
-:class:`Item`:
+Each piece of feedback in the box's memory names the performance it was about (the piece, the
+style's seed and the directions in force when it started) and the bar it was given at. The
+performance is rendered again by the parent model with that seed and those directions (as
+latent offsets, :func:`in_force_offsets`), and the notes of the last ``BARS`` bars up to that
+bar become one :class:`Item`:
 
 - **like** (👍, "more like that"): the rendering itself is the target — play like this;
 - **too fast / too slow / too loud / too soft / too staccato / too legato**: the rendering with
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from appliance.directions.classes import Scope
 from appliance.directions.gentle import ASPECT_OF_KIND
+from appliance.directions.steer import Steering, SteeringVectors
+from appliance.directions.words import DirectionRequest
 from appliance.errors import ApplianceError
 from appliance.library.catalog import Library
 from appliance.render.base import Style, render_all
@@ -54,6 +58,7 @@ class Item:
     rated: np.ndarray  # bool per note: the notes the feedback is about
     target: np.ndarray  # EXPRESSION_DTYPE per note: what to play (the rendering elsewhere)
     sign: float  # POSITIVE: move towards the target; NEGATIVE: away from the rendering
+    offsets: np.ndarray | None = None  # latent offsets of the directions in force (per note)
 
 
 @dataclass
@@ -86,12 +91,39 @@ def rated_notes(notes: np.ndarray, bar: int, bars: int = BARS) -> np.ndarray:
     return (numbers <= bar) & (numbers > bar - bars)
 
 
-def gather(store: Store, library: Library, renderer: NeuralRenderer) -> Gathered:
+def in_force_offsets(
+    notes: np.ndarray, directions: list[object], vectors: SteeringVectors | None
+) -> np.ndarray | None:
+    """The latent offsets of the directions a performance row says were in force (each
+    ``[class, strength, scope]``, from the first note), as the box's steering makes them; None
+    when there are none (or no vectors). A direction the vectors do not know is passed over."""
+    if vectors is None or not directions:
+        return None
+    steering = Steering(notes, vectors)
+    for entry in directions:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 3:
+            continue
+        try:
+            request = DirectionRequest(str(entry[0]), float(entry[1]), Scope(entry[2]))
+            steering.apply(request, 0)
+        except (TypeError, ValueError, KeyError, ApplianceError):
+            continue
+    offsets = steering.offsets()
+    return offsets if offsets.any() else None
+
+
+def gather(
+    store: Store,
+    library: Library,
+    renderer: NeuralRenderer,
+    vectors: SteeringVectors | None = None,
+) -> Gathered:
     """Every usable piece of feedback in ``store`` as an :class:`Item` (renderings made with
-    ``renderer``, cached per performance)."""
+    ``renderer`` and the directions in force steered by ``vectors``, cached per
+    performance)."""
     left_out: Counter[str] = Counter()
     items: list[Item] = []
-    rendered: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    rendered: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
     for fb in store.all(FeedbackRow):
         if fb.performance_id is None:
             left_out["no performance named"] += 1
@@ -105,24 +137,29 @@ def gather(store: Store, library: Library, renderer: NeuralRenderer) -> Gathered
             continue
         if perf.id not in rendered:
             try:
-                rendered[perf.id] = _render(perf, library, renderer)
+                rendered[perf.id] = _render(perf, library, renderer, vectors)
             except ApplianceError as exc:
                 left_out[f"piece not playable here ({exc})"[:120]] += 1
                 continue
-        notes, expression = rendered[perf.id]
+        notes, expression, offsets = rendered[perf.id]
         rated = rated_notes(notes, fb.bar)
         target, sign = target_of(fb.kind, expression, rated)
-        items.append(Item(fb.kind, notes, perf.seed or 0, rated, target, sign))
+        items.append(Item(fb.kind, notes, perf.seed or 0, rated, target, sign, offsets))
     return Gathered(items, left_out)
 
 
 def _render(
-    perf: PerformanceRow, library: Library, renderer: NeuralRenderer
-) -> tuple[np.ndarray, np.ndarray]:
+    perf: PerformanceRow,
+    library: Library,
+    renderer: NeuralRenderer,
+    vectors: SteeringVectors | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     piece = library.pieces.get(perf.piece_id)
     if piece is None:
         raise ApplianceError(f"no piece {perf.piece_id!r} in this library")
     score = library.load(piece)
-    done = render_all(renderer, Score(notes=score.notes, title=piece.title), Style(seed=perf.seed))
+    offsets = in_force_offsets(score.notes, list(perf.directions), vectors)
+    style = Style(seed=perf.seed, offsets=offsets)
+    done = render_all(renderer, Score(notes=score.notes, title=piece.title), style)
     expression = np.asarray(done.expression, EXPRESSION_DTYPE)
-    return score.notes, expression
+    return score.notes, expression, offsets

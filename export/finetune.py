@@ -44,10 +44,12 @@ import torch
 import typer
 
 from appliance.console import run_app
+from appliance.directions.steer import SteeringVectors
 from appliance.errors import ApplianceError
 from appliance.library import open_library
 from appliance.render.base import Style
 from appliance.render.neural import NeuralModel, NeuralRenderer
+from appliance.render.registry import steering_file
 from appliance.render.versions import ModelVersion, ModelVersions
 from appliance.store.store import Store
 from export.feedback_data import Item, gather
@@ -108,7 +110,8 @@ def windows(items: list[Item], model: NeuralModel) -> list[Window]:
             features[key] = model.features(notes)
         end = int(np.flatnonzero(item.rated)[-1]) + 1
         start = max(0, end - WINDOW)
-        z = renderer.latents(notes, Style(seed=item.seed), features[key])[start:end]
+        style = Style(seed=item.seed, offsets=item.offsets)  # as it was rendered
+        z = renderer.latents(notes, style, features[key])[start:end]
         target = model.scaler.normalise(item.target[start:end], notes[start:end])
         prev = np.zeros((end - start, 6), np.float32)
         if model.past == "hidden":
@@ -249,6 +252,16 @@ def write_version(
     return folder
 
 
+def _vectors(version: ModelVersion, model: NeuralModel) -> SteeringVectors | None:
+    """The steering vectors the box plays the parent with (None when they cannot be read or
+    do not fit its latents)."""
+    try:
+        vectors = SteeringVectors.load(steering_file(version))
+    except (ApplianceError, OSError, ValueError, KeyError):
+        return None
+    return vectors if vectors.size == model.sizes.total else None
+
+
 def finetune(
     store: Store,
     versions: ModelVersions,
@@ -272,7 +285,12 @@ def finetune(
         )
     onnx_model = NeuralModel(parent.folder)
     started = time.monotonic()
-    gathered = gather(store, open_library(library_folder), NeuralRenderer(onnx_model))
+    gathered = gather(
+        store,
+        open_library(library_folder),
+        NeuralRenderer(onnx_model),
+        _vectors(parent, onnx_model),
+    )
     if not gathered.items:
         why = "; ".join(f"{n}× {k}" for k, n in gathered.left_out.items()) or "none given yet"
         raise ApplianceError(f"there is no feedback to learn from ({why})")

@@ -143,3 +143,32 @@ def test_the_same_fine_tune_runs_under_torchrun(box_models, tmp_path, library):
     versions = ModelVersions(tmp_path / "big" / "models" / "renderer", box_models / "renderer")
     made = [v for v in versions.all() if not v.shipped]
     assert len(made) == 1 and done.stdout.count("new model version") == 1  # process 0 writes
+
+
+def test_feedback_is_learnt_against_the_performance_as_steered(tmp_path, library):
+    """A performance that started under directions ("pp" from the start) is rendered again
+    with them, as the box steered it: the targets are that quieter playing, and the training
+    windows carry the same latent offsets. Directions the vectors do not know are passed over."""
+    from appliance.directions.steer import SteeringVectors
+    from appliance.paths import models_dir
+    from export.feedback_data import gather, in_force_offsets
+
+    folder = models_dir() / "renderer"
+    model = NeuralModel(folder)
+    vectors = SteeringVectors.load(folder / "directions.json")
+    store = Store.open(tmp_path / "memory.sqlite3")
+    for directions in ([], [["pp", 1.0, "from_now"], ["no-such-class", 1.0, "from_now"], [7]]):
+        perf = PerformanceRow(piece_id=PIECE, seed=5, model_version=SHIPPED, directions=directions)
+        store.put(perf)
+        store.put(FeedbackRow(kind="like", performance_id=perf.id, bar=6))
+    store.flush()
+    plain, steered = gather(store, library, NeuralRenderer(model), vectors).items
+    store.close()
+    assert plain.offsets is None and steered.offsets is not None
+    assert steered.offsets.shape == (len(steered.notes), model.sizes.total)
+    loud = float(np.mean(plain.target["velocity"][plain.rated]))
+    soft = float(np.mean(steered.target["velocity"][steered.rated]))
+    assert soft < loud - 4.0, (loud, soft)  # the pianissimo it was played with
+    notes = steered.notes
+    assert in_force_offsets(notes, [["no-such-class", 1.0, "from_now"]], vectors) is None
+    assert in_force_offsets(notes, [["pp", 1.0, "from_now"]], None) is None
