@@ -68,7 +68,7 @@ bench: install-dev
 	$(PY) -m export.bench_appliance --phones 8
 	$(PY) -m export.hostile_bench
 	$(PY) -m export.bench_scores
-	$(PY) -m export.bench_store
+	$(PY) -m export.bench_store --playing
 	$(PY) -m export.bench_learning
 
 lint: install-dev

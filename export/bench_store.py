@@ -8,19 +8,26 @@ latents of ``--notes`` × 16 float32, directions in force); a piece of feedback 
 in ten); four phones' profiles. ``--hours`` such hours are written through the store's queue
 as fast as it takes them (their times spread over the last days), then flushed.
 
-    python -m export.bench_store [--hours 24] [--notes 800]
+With ``--playing`` (as ``make bench`` runs it) the box's music plays meanwhile — the neural
+renderer, FluidSynth and the audio producer in real time, as on the box — and the audio blocks
+made late while the rows were written are counted too.
+
+    python -m export.bench_store [--hours 24] [--notes 800] [--playing]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from appliance.audio.producer import Producer
 from appliance.store import (
     DirectionRow,
     FaceReadingRow,
@@ -93,10 +100,61 @@ def hour_of_use(start: float, notes: int, rng: np.random.Generator) -> list[Row]
     return rows
 
 
+@contextlib.contextmanager
+def music() -> Iterator[Producer]:
+    """The box's music, playing in real time until the block ends; yields its producer."""
+    from appliance.audio.synth import Synth
+    from appliance.library import open_library
+    from appliance.library.choose import choose_piece
+    from appliance.perform.engine import Engine
+    from appliance.render.registry import active_model, neural_renderer
+    from export.bench_learning import Discard
+
+    library = open_library()
+    engine = Engine(neural_renderer(active_model()[0]), library, None)
+    producer = Producer(engine.advance, Synth(), [Discard()])
+    engine.load(choose_piece(library, "", opening=True), 1, play=False)
+    engine.start()
+    producer.start()
+    engine.play()
+    time.sleep(3.0)  # settled
+    try:
+        yield producer
+    finally:
+        producer.stop()
+        engine.close()
+
+
+PACE = 60.0  # the paced hour is written 60 times faster than the box writes it
+
+
+def paced(store: Store, producer: Producer, notes: int, rng: np.random.Generator) -> None:
+    """One hour of use written at ``PACE`` times the real rate while the music plays: the
+    audio blocks made late then (the box's own rate is 60 times slower still)."""
+    rows = hour_of_use(time.time(), notes, rng)
+    every = 3600.0 / PACE / len(rows)
+    blocks, late = producer.blocks, producer.late_blocks
+    producer.most_late = 0.0
+    start = time.perf_counter()
+    for n, row in enumerate(rows):
+        store.put(row)
+        wait = start + (n + 1) * every - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+    store.flush(timeout=600)
+    print(
+        f"while the music played, an hour of rows at {PACE:.0f}× the box's rate "
+        f"({len(rows) * PACE / 3600:.0f} rows/s, {time.perf_counter() - start:.0f} s): audio "
+        f"blocks {producer.blocks - blocks}, late {producer.late_blocks - late} "
+        f"(at most {producer.most_late * 1000:.0f} ms)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--notes", type=int, default=800, help="notes per performance")
+    parser.add_argument("--playing", action="store_true", help="with the music playing")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     now = time.time()
@@ -113,17 +171,33 @@ def main() -> None:
             store.flush()
             waits = np.zeros(count)
             i = 0
-            start = time.perf_counter()
-            for rows in hours:
-                for row in rows:
-                    t = time.perf_counter()
-                    store.put(row)
-                    waits[i] = time.perf_counter() - t
-                    i += 1
-            store.flush(timeout=600)
-            took = time.perf_counter() - start
+            playing: contextlib.AbstractContextManager[Producer | None] = (
+                music() if args.playing else contextlib.nullcontext(None)
+            )
+            with playing as producer:
+                blocks = late = 0
+                if producer is not None:
+                    blocks, late = producer.blocks, producer.late_blocks
+                    producer.most_late = 0.0
+                start = time.perf_counter()
+                for rows in hours:
+                    for row in rows:
+                        t = time.perf_counter()
+                        store.put(row)
+                        waits[i] = time.perf_counter() - t
+                        i += 1
+                store.flush(timeout=600)
+                took = time.perf_counter() - start
+                transactions = store.counts.transactions
+                if producer is not None:
+                    print(
+                        f"while the music played, {args.hours} hours of rows at once: audio "
+                        f"blocks {producer.blocks - blocks}, late {producer.late_blocks - late} "
+                        f"(at most {producer.most_late * 1000:.0f} ms)"
+                    )
+                    paced(store, producer, args.notes, rng)
             c = store.counts
-            print(f"{count} rows ({args.hours} simulated hours), {c.transactions} transactions")
+            print(f"{count} rows ({args.hours} simulated hours), {transactions} transactions")
             p50, p99, p999 = np.percentile(waits, [50, 99, 99.9]) * 1e3
             print(
                 f"write throughput: {count / took:,.0f} rows/s committed ({took:.2f} s); "
