@@ -461,3 +461,32 @@ def test_a_person_forgotten_while_the_box_plays_is_not_written_back(
     assert profile is None or not profile.name  # at most a nameless stand-in for new rows
     taste = store.get(TasteRow, device)
     assert taste is None or taste.levels.get("tempo", 0.0) == 0.0  # the old taste not back
+
+
+def test_a_liked_style_is_where_that_persons_next_piece_starts(box: Box, phones: Phones) -> None:
+    """👍: the style that was playing (as a latent vector) goes into the person's taste, even
+    where no direction of hers was in force, and the next piece she asks for starts with it
+    added to its latents."""
+    session = box.session
+    conductor, engine, library = session.conductor, session.engine, session.library
+    _, channel, device = phones.pair("Lina")
+    piece = library.pieces["bach-bwv846"]
+    conductor.start_piece(piece, "", seed=21, play=False)  # (the room's taste, if any)
+    playing = engine.style_now()
+    assert playing is not None and float(np.linalg.norm(playing)) > 0.05
+    assert channel.message(to_json(Feedback("like"))) == []
+    idle(box)
+    taste = store_of(box).get(TasteRow, device)
+    assert taste is not None and len(taste.levels["style"]) == len(playing)
+    learnt = np.array(taste.levels["style"])
+    assert np.allclose(learnt, 0.3 * playing, atol=1e-3)  # a part of the way towards it
+
+    conductor.start_piece(piece, "Lina", seed=22, play=False)  # another style, her taste added
+    vector = engine.style.vector
+    assert vector is not None and np.allclose(vector, learnt, atol=1e-3)
+    assert any(
+        isinstance(e, Notice) and e.message == "playing it the way Lina likes it"
+        for e in events(box)
+    )
+    assert conductor.submit(Play(), CONSOLE) is None
+    idle(box)

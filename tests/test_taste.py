@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from appliance.learn.taste import (
     MAX_LEVEL,
     Taste,
@@ -60,3 +62,25 @@ def test_a_complaint_the_other_way_halves_the_step_so_the_taste_settles():
         taste = learn(learn(taste, "too_slow"), "too_fast")
     assert taste.steps[0] == 0.25 and abs(taste.tempo) <= 1.0  # never swings wider
     assert taste.steps[1:] == (1.0, 1.0)  # the other axes keep their step
+
+
+def test_a_like_moves_the_style_towards_what_played_and_a_dislike_away():
+    from appliance.learn.taste import LIKE_RATE, MAX_STYLE
+
+    playing = [1.0, -0.5, 0.0, 0.25]
+    liked = learn(Taste(), "like", (), playing)  # nothing in force: the style still learns
+    assert liked.style == pytest.approx([LIKE_RATE * v for v in playing])
+    assert liked.has_style and not liked.neutral and liked.levels() == Taste().levels()
+    again = learn(liked, "like", (), playing)
+    assert abs(again.style[0] - 1.0) < abs(liked.style[0] - 1.0)  # closer each time
+    away = learn(Taste(), "dislike", (), playing)
+    assert away.style == pytest.approx([-LIKE_RATE * v for v in playing])
+    assert learn(Taste(), "too_fast", (), playing).style == ()  # complaints move the axes only
+    big = Taste(style=(0.0,) * 4)
+    for _ in range(50):
+        big = learn(big, "like", (), [100.0, 100.0, 0.0, 0.0])
+    assert math.hypot(*big.style) <= MAX_STYLE + 1e-9  # bounded
+    assert from_dict(to_dict(again)).style == pytest.approx(again.style, abs=1e-4)
+    assert from_dict({**to_dict(again), "style": ["x"]}) == Taste()  # damaged: neutral
+    assert from_dict({**to_dict(again), "style": [1e9, 0.0]}).style == ()  # too long: dropped
+    assert learn(Taste(), "like", (), [float("nan"), 1.0]).style == (0.0, LIKE_RATE)

@@ -280,12 +280,16 @@ class Conductor:
             engine.play()
 
     def _play_taste(self, whose: Whose, who: str, via: str) -> None:
-        """Play on from the next notes with ``whose`` taste (gentle directions), and say so."""
+        """Play on from the next notes with ``whose`` taste (its style vector and gentle
+        directions), and say so."""
+        if whose.taste.has_style:
+            self.engine.use_style_vector(whose.taste.style)
         gentle = directions_of(whose.taste)
         requests = tuple(DirectionRequest(c, s, Scope.FROM_NOW) for c, s in gentle)
-        self.engine.apply(
-            ParsedDirections(requests), f"the way {whose.name} likes it", who=who, source=via
-        )
+        if requests:
+            self.engine.apply(
+                ParsedDirections(requests), f"the way {whose.name} likes it", who=who, source=via
+            )
         self._publish(Notice(f"playing it the way {whose.name} likes it"))
 
     def _taste_of(self, event: TasteOf, job: Job) -> None:
@@ -350,7 +354,9 @@ class Conductor:
             steering = engine.steering
             in_force = steering.active if steering is not None else []
             memory.feedback(event.kind, who, engine.where(), engine.clock)
-            memory.learn(event.kind, who, [(r.cls, r.strength) for r in in_force])
+            style = engine.style_now() if event.kind in ("like", "dislike") else None
+            playing = None if style is None else [float(v) for v in style]
+            memory.learn(event.kind, who, [(r.cls, r.strength) for r in in_force], playing)
         gentle = feedback_directions(event.kind)
         if gentle:
             parsed = ParsedDirections(tuple(DirectionRequest(c, s, sc) for c, s, sc in gentle))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -356,6 +356,49 @@ class Engine:
         shown = described or (parsed.control or "",)
         self.publish(DirectionApplied(text, shown, bar, first, who, source))
         return first
+
+    # -- a style as one vector (a person's taste) ----------------------------------------------
+
+    def style_now(self) -> np.ndarray | None:
+        """The style playing as one latent vector: how far its sampled latents are from the
+        score's most likely style, on average over the notes, plus the style vector it plays
+        with. None without a renderer that samples latents (or with latents given outright).
+        Pure computation on the caller's thread (the command path): the renderer's own
+        state is not touched."""
+        current, style = self.current, self.style
+        model = getattr(self.renderer, "model", None)
+        if current is None or style.latents is not None or model is None:
+            return None
+        if not hasattr(model, "prior_latents") or not hasattr(model, "features"):
+            return None
+        notes = current.score.notes
+        features = model.features(notes)
+        spread = model.spread if style.spread is None else style.spread
+        sampled = model.prior_latents(notes, style.seed, features, spread)
+        likeliest = model.prior_latents(notes, style.seed, features, 0.0)
+        out = np.asarray(sampled - likeliest, np.float64).mean(axis=0)
+        if style.vector is not None and len(style.vector) == len(out):
+            out = out + np.asarray(style.vector, np.float64)
+        return out.astype(np.float32)
+
+    def use_style_vector(self, vector: Sequence[float] | None) -> int:
+        """Play on from the next notes with ``vector`` added to every note's style latents (a
+        taste's style; None: none). A vector of another size than the renderer's latents is
+        passed over. Returns the first note it renders."""
+        size = getattr(getattr(self.renderer, "model", None), "sizes", None)
+        if vector is not None and (size is None or len(vector) != size.total):
+            return 0
+        shown = None if vector is None else tuple(float(v) for v in vector)
+        with self._render_lock:
+            current = self.current
+            self.style = replace(self.style, vector=shown)
+            if current is None:
+                return 0
+            with self._lock:
+                waiting = self.schedule.first_unstarted(self._safe_time())
+            stream = current.stream
+            at = min(stream.rendered if waiting is None else waiting, len(current.score.notes))
+            return self._rerender_from(current, at)
 
     # -- another model -----------------------------------------------------------------------
 

@@ -422,8 +422,15 @@ class Memory:
 
     # -- tastes ------------------------------------------------------------------------------------
 
-    def learn(self, kind: str, who: str, in_force: Iterable[tuple[str, float]]) -> None:
-        """Feedback moves the taste of the person who gave it and the room's."""
+    def learn(
+        self,
+        kind: str,
+        who: str,
+        in_force: Iterable[tuple[str, float]],
+        playing: Sequence[float] | None = None,
+    ) -> None:
+        """Feedback moves the taste of the person who gave it and the room's (``playing``: the
+        style playing as a latent vector, for 👍 / 👎)."""
         in_force = tuple(in_force)
         owners = [ROOM]
         device = self.device_of(who)
@@ -433,7 +440,7 @@ class Memory:
         with self._lock:
             for owner in owners:
                 before = self._tastes.get(owner, Taste())
-                after = learn(before, kind, in_force)
+                after = learn(before, kind, in_force, playing)
                 if after != before:
                     self._tastes[owner] = after
                     changed.append((owner, after))
