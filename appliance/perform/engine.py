@@ -372,10 +372,13 @@ class Engine:
         if not hasattr(model, "prior_latents") or not hasattr(model, "features"):
             return None
         notes = current.score.notes
-        features = model.features(notes)
         spread = model.spread if style.spread is None else style.spread
-        sampled = model.prior_latents(notes, style.seed, features, spread)
-        likeliest = model.prior_latents(notes, style.seed, features, 0.0)
+        try:
+            features = model.features(notes)
+            sampled = model.prior_latents(notes, style.seed, features, spread)
+            likeliest = model.prior_latents(notes, style.seed, features, 0.0)
+        except ApplianceError:  # a model that cannot read this score: no style to tell
+            return None
         out = np.asarray(sampled - likeliest, np.float64).mean(axis=0)
         if style.vector is not None and len(style.vector) == len(out):
             out = out + np.asarray(style.vector, np.float64)
