@@ -746,6 +746,7 @@ def test_a_session_the_box_stopped_in_is_forgotten_at_the_next_start(tmp_path, m
         feedback = [r for r in _rows(second, FeedbackRow) if r.kind == "too_loud"]
         assert feedback and all(r.profile_id is None for r in feedback)
         assert second.session.memory.device_of("Ann") is None
+        assert not second.pairing.still_valid(ann.token_hash)  # her pairing went too
         facilitator = second.box.facilitator
         assert facilitator is not None
         wait_for(lambda: facilitator.settled == second.session.memory.session.started)

@@ -163,19 +163,29 @@ class Memory:
     def _recheck(self) -> None:
         """Someone was forgotten since the names and tastes were read (``appliance data
         forget`` while the box plays, or the facilitator): once what this box queued is
-        written, read them again, so that nothing of the forgotten is written back."""
+        written, read them again, so that nothing of the forgotten is written back. They are
+        swapped in whole; if they cannot be read, the next call tries again."""
         store = self.store
-        if store is None or store.forgotten_at() == self._forgotten:
+        if store is None:
             return
-        self._forgotten = store.forgotten_at()
+        mark = store.forgotten_at()
+        if mark == self._forgotten:
+            return
         if not _in_event_loop():  # (the event loop, which streams to the phones, never waits)
             try:
                 store.flush(timeout=5.0)
-            except StoreError as exc:
-                log.warning("%s", exc)
+            except Exception as exc:  # a writer held up: read what is there
+                log.warning("the memory's writer is behind: %s", exc)
+        try:
+            profiles, tastes = store.all(ProfileRow), store.all(TasteRow)
+        except StoreError as exc:
+            log.warning("%s", exc)
+            return
         with self._lock:
-            self._profiles, self._names, self._tastes = {}, {}, {}
-        self._load(store)
+            self._profiles = {p.device_id: p.name for p in profiles}
+            self._names = {p.name: p.device_id for p in profiles if p.name}
+            self._tastes = {t.owner: from_dict(t.levels) for t in tastes}
+            self._forgotten = mark
 
     def _put(self, row: Row) -> None:
         if self.store is not None:
@@ -210,18 +220,18 @@ class Memory:
                     del self._names[name]
                 self._tastes.pop(device, None)
 
-    def forget_unended(self, since: float) -> str | None:
+    def forget_unended(self, since: float) -> tuple[str | None, list[str]]:
         """Keep nothing but anonymous feedback of the sessions since ``since`` that no
         facilitator ended (the box stopped or crashed while the room kept nothing); the caller
-        waits. What went wrong, or None."""
+        waits. (What went wrong or None, the phones forgotten.)"""
         if self.store is None:
-            return None
+            return None, []
         try:
             report = self.store.forget_sessions_since(since, self.session.id)
         except StoreError as exc:
-            return str(exc)
+            return str(exc), []
         self._drop(report.devices)
-        return None
+        return None, list(report.devices)
 
     def forget_session(self, session_id: str, device_ids: list[str]) -> str | None:
         """Keep nothing of a session but anonymous feedback: its rows, and the profiles and

@@ -133,11 +133,15 @@ class Facilitator:
         and the rule is "only anonymous feedback") they are forgotten as an ended session is."""
         memory = self.session.memory
         try:
-            if self.key.is_set and self.rules.keep == "feedback":
-                problem = await asyncio.to_thread(memory.forget_unended, self.settled)
+            # (never settled before — a new box, or one from before this was kept —: what the
+            # rule was then is not known, so nothing earlier is forgotten)
+            if self.settled > 0 and self.key.is_set and self.rules.keep == "feedback":
+                problem, devices = await asyncio.to_thread(memory.forget_unended, self.settled)
                 if problem is not None:
                     log.warning("the last session could not be forgotten: %s", problem)
                     return  # tried again at the next start
+                phones = self.hub.pairing.phones  # their pairings go too, as at an end
+                self._revoke({p.hash for p in phones.listing() if p.id in set(devices)})
             self.settled = memory.session.started
             self._save()
         except Exception:  # never the end of the box
@@ -449,11 +453,14 @@ class Facilitator:
         memory = self.session.memory
         ended = memory.new_session()
         forgotten = ""
+        settled = True
         if self.rules.keep == "feedback":
             problem = await asyncio.to_thread(memory.forget_session, ended, devices)
             forgotten = "; only anonymous feedback kept" if problem is None else f"; {problem}"
-        self.settled = memory.session.started
-        self._save()
+            settled = problem is None  # else forgotten at the next start
+        if settled:
+            self.settled = memory.session.started
+            self._save()
         return self._said(f"ended the session ({revoked} pairing(s) revoked{forgotten})")
 
 
