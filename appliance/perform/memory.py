@@ -299,6 +299,10 @@ class Memory:
             directions=directions,
             model_version=model_version or None,
         )
+        return self._begin(row, clock)
+
+    def _begin(self, row: PerformanceRow, clock: float) -> str:
+        """``row`` is the performance playing from the engine's ``clock`` on; its id."""
         with self._lock:
             self.performance_id = row.id
             self._performance_clock = clock
@@ -330,14 +334,7 @@ class Memory:
             model_version=model_version or None,
             started=time.time(),
         )
-        with self._lock:
-            self.performance_id = row.id
-            self._performance_clock = clock
-            self._performance = row
-        if self.store is not None:
-            self.store.live["performances"] = row.id
-        self._put(row)
-        return row.id
+        return self._begin(row, clock)
 
     def feedback(self, kind: str, who: str, where: Where, clock: float) -> None:
         """Feedback on the performance playing: its kind, who gave it, the bar as written and
