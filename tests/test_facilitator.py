@@ -288,6 +288,11 @@ def test_the_pin_is_kept_only_as_a_salted_hash(tmp_path):
     set_pin(path=path)
     assert not key.valid(token)
     assert key.valid(key.issue())  # unlocked again with the new PIN
+    # a PIN checked just before another is set: its token is bound to the PIN it matched
+    checked = key.verified(set_pin(path=path))
+    assert checked is not None and key.verified("00000000") is None
+    set_pin(path=path)
+    assert not key.valid(key.issue(checked))
 
 
 # -- the ceiling ------------------------------------------------------------------------------

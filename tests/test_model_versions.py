@@ -288,6 +288,10 @@ def test_a_version_that_fails_on_the_music_playing_is_refused_and_the_old_one_pl
     current = engine.current
     assert current is not None and current.stream.renderer is renderer
     assert len(current.stream.render_next(8)) == 8  # the old model renders on
+    # another piece: the version is tried again (it may play that one), and said again
+    engine.load(choose_piece(library, "maple leaf rag"), seed=3, play=False)
+    assert not watch.check() and tries == [made.version, made.version]
+    assert len([e for e in bus.events if isinstance(e, Problem)]) == 2
 
 
 def test_a_switch_that_fails_halfway_is_undone(tmp_path, library):

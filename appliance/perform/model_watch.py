@@ -45,6 +45,7 @@ class ModelWatch:
         self.load = load
         self.on_switch = on_switch  # told the version now playing (the box's memory)
         self._refused = ""  # a version that could not be used (said once)
+        self._refused_on: tuple[str, str] | None = None  # (version, piece) it could not play
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -64,11 +65,15 @@ class ModelWatch:
             except Exception:  # never the end of the box: the next look tries again
                 log.exception("looking for another model version failed")
 
+    def _piece(self) -> str:
+        current = self.engine.current
+        return current.piece.id if current is not None else ""
+
     def check(self) -> bool:
         """Switch to the chosen version if it is not the one playing; True if it switched."""
         chosen = self.versions.active_name()
-        if chosen in (self.playing, self._refused):
-            return False
+        if chosen in (self.playing, self._refused) or (chosen, self._piece()) == self._refused_on:
+            return False  # (a version that could not play one piece is tried on the next)
         try:
             version = self.versions.get(chosen)
             self.versions.verify(version)
@@ -84,10 +89,10 @@ class ModelWatch:
             self.engine.use_renderer(renderer, vectors)
         except Exception as exc:  # it cannot play this music: the old model plays on
             log.exception("model version %s failed on the music playing", chosen)
-            self._refused = chosen
+            self._refused_on = (chosen, self._piece())
             self.publish(Problem(f"model version {chosen} cannot play this music: {exc}"))
             return False
-        self.playing, self._refused = version.version, ""
+        self.playing, self._refused, self._refused_on = version.version, "", None
         if self.on_switch is not None:
             self.on_switch(version.version)
         self.publish(Notice(f"now playing with model version {version.version}", kind="model"))

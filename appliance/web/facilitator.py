@@ -214,13 +214,14 @@ class Facilitator:
         # counted as wrong before it is checked (off the loop): guesses sent side by side
         # cannot all slip past the wait; a right PIN then forgets the count
         self.guard.failed(client, now)
-        if not isinstance(pin, str) or not await asyncio.to_thread(self.key.check, pin):
+        salt = await asyncio.to_thread(self.key.verified, pin) if isinstance(pin, str) else None
+        if salt is None:
             return web.json_response({"error": "that is not the facilitator's PIN"}, status=403)
         self.guard.succeeded(client)
         response = web.json_response({"ok": True})
         response.set_cookie(
             COOKIE,
-            self.key.issue(),
+            self.key.issue(salt),  # bound to the PIN checked (not one set meanwhile)
             max_age=int(TOKEN_LIFETIME),
             path="/",
             secure=True,

@@ -71,17 +71,24 @@ class FacilitatorKey:
 
     def check(self, pin: str) -> bool:
         """Whether ``pin`` is the facilitator's PIN (read afresh: it may change on the box)."""
+        return self.verified(pin) is not None
+
+    def verified(self, pin: str) -> bytes | None:
+        """The salt of the PIN ``pin`` was found to be (to :meth:`issue` a token under), or
+        None when it is not the facilitator's PIN."""
         stored = self._stored()
         if stored is None or not isinstance(pin, str) or len(pin) > 64:
-            return False
+            return None
         salt, wanted = stored
-        return secrets.compare_digest(_derive(pin.strip(), salt), wanted)
+        return salt if secrets.compare_digest(_derive(pin.strip(), salt), wanted) else None
 
-    def issue(self) -> str:
-        """A new facilitator token."""
+    def issue(self, salt: bytes | None = None) -> str:
+        """A new facilitator token, bound to the PIN whose ``salt`` was checked (default: the
+        PIN set now)."""
         now = self.clock()
-        stored = self._stored()
-        salt = stored[0] if stored is not None else None
+        if salt is None:
+            stored = self._stored()
+            salt = stored[0] if stored is not None else None
         if salt != self._salt:  # a new PIN: the tokens of the old one are gone
             self.tokens, self._salt = {}, salt
         self.tokens = {h: t for h, t in self.tokens.items() if t > now}
