@@ -145,20 +145,19 @@ class Memory:
         opening = open_store()
         return cls(opening.store), opening.problems
 
-    def _load(self, store: Store) -> None:
+    def _load(self, store: Store) -> bool:
+        """Read the names and tastes from ``store`` and swap them in whole; False when they
+        cannot be read (those held stay)."""
         try:
-            profiles = store.all(ProfileRow)
-            tastes = store.all(TasteRow)
+            profiles, tastes = store.all(ProfileRow), store.all(TasteRow)
         except StoreError as exc:
             log.warning("%s", exc)
-            return
+            return False
         with self._lock:
-            for profile in profiles:
-                self._profiles[profile.device_id] = profile.name
-                if profile.name:
-                    self._names[profile.name] = profile.device_id
-            for row in tastes:
-                self._tastes[row.owner] = from_dict(row.levels)
+            self._profiles = {p.device_id: p.name for p in profiles}
+            self._names = {p.name: p.device_id for p in profiles if p.name}
+            self._tastes = {t.owner: from_dict(t.levels) for t in tastes}
+        return True
 
     def _recheck(self) -> None:
         """Someone was forgotten since the names and tastes were read (``appliance data
@@ -176,15 +175,7 @@ class Memory:
                 store.flush(timeout=5.0)
             except Exception as exc:  # a writer held up: read what is there
                 log.warning("the memory's writer is behind: %s", exc)
-        try:
-            profiles, tastes = store.all(ProfileRow), store.all(TasteRow)
-        except StoreError as exc:
-            log.warning("%s", exc)
-            return
-        with self._lock:
-            self._profiles = {p.device_id: p.name for p in profiles}
-            self._names = {p.name: p.device_id for p in profiles if p.name}
-            self._tastes = {t.owner: from_dict(t.levels) for t in tastes}
+        if self._load(store):
             self._forgotten = mark
 
     def _put(self, row: Row) -> None:
