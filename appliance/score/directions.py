@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from partitura import score as pts
 
 
+MAX_HEADING_WORDS = 8  # longer plain words are instructions, not a tempo heading
+
+
 def _span(obj: Any, bar_starts: np.ndarray) -> tuple[int, int]:
     """(start, end) in divisions; an open end lasts to the end of the next bar."""
     start = int(obj.start.t)
@@ -64,6 +67,7 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
             start, end = _span(d, bar_starts)
             notes[column] |= _in_span(onset, start, end)
 
+    headings: list[tuple[int, int]] = []  # (start, tempo word), in score order
     for d in _objects(part, ps.ConstantTempoDirection):
         if isinstance(d, ps.ResetTempoDirection):
             continue
@@ -71,7 +75,17 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
         if word < 0:
             word = markings.tempo_word_index(getattr(d, "raw_text", None))
         if word >= 0:
-            notes["tempo_word"][onset >= d.start.t] = word
+            headings.append((int(d.start.t), word))
+    # Headings partitura does not know ("Sehr langsam", "Modéré") stay plain words; short
+    # ones that name a tempo count too.
+    for w in _objects(part, ps.Words):
+        text = str(getattr(w, "text", "") or "")
+        if len(text.split()) <= MAX_HEADING_WORDS:
+            word = markings.tempo_word_index(text)
+            if word >= 0:
+                headings.append((int(w.start.t), word))
+    for start, word in sorted(headings, key=lambda h: h[0]):
+        notes["tempo_word"][onset >= start] = word
     for cls, default in (
         (ps.IncreasingTempoDirection, "accelerando"),
         (ps.DecreasingTempoDirection, "ritardando"),
