@@ -34,7 +34,13 @@ from export.phrasing_metrics import measure, spread
 
 console = Console()
 HUMAN = "human (leave-one-out)"
-PHRASING_FIELDS = ("phrase_end_slowing", "closing_ritardando", "median_qpm", "velocity_range")
+PHRASING_FIELDS = (
+    "phrase_end_slowing",
+    "four_bar_end_slowing",
+    "closing_ritardando",
+    "median_qpm",
+    "velocity_range",
+)
 
 
 def pieces(split: str | None = "test", folder: Path | None = None) -> dict[str, list[Record]]:
@@ -147,15 +153,16 @@ def phrasing_table(results: dict[str, dict[str, Any]]) -> str:
     pieces whose median tempo is within ±10 % of the humans' median."""
     humans = results[HUMAN]["phrasing"]
     lines = [
-        "| renderer | phrase-end slowing | closing ritardando | velocity range (p5–p95) "
-        "| median tempo within ±10 % of the humans' |",
-        "|---|---|---|---|---|",
+        "| renderer | phrase-end slowing | four-bar end slowing | closing ritardando "
+        "| velocity range (p5–p95) | median tempo within ±10 % of the humans' |",
+        "|---|---|---|---|---|---|",
     ]
 
     def cell(values: list[float], percent: bool) -> str:
         mid, lo, hi = spread(values)
-        if percent:
-            return f"{mid * 100:+.1f} % [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+        if percent:  # rounded first, so that a rounding error shows as +0.0, not -0.0
+            mid, lo, hi = (round(v * 100, 1) + 0.0 for v in (mid, lo, hi))
+            return f"{mid:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
         return f"{mid:.1f} [{lo:.1f}, {hi:.1f}]"
 
     for name, result in results.items():
@@ -165,6 +172,7 @@ def phrasing_table(results: dict[str, dict[str, Any]]) -> str:
         keys = list(per_piece)
         row = [
             cell([per_piece[k]["phrase_end_slowing"] for k in keys], True),
+            cell([per_piece[k]["four_bar_end_slowing"] for k in keys], True),
             cell([per_piece[k]["closing_ritardando"] for k in keys], True),
             cell([per_piece[k]["velocity_range"] for k in keys], False),
         ]
@@ -268,6 +276,42 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 
 @app.command()
+def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
+    """Markdown, one row per piece: the humans' figures (each piece's median performer) beside
+    renderer ``name``'s — median tempo, phrase-end and four-bar end slowing, closing
+    ritardando, velocity range."""
+    humans, rendered = results[HUMAN]["phrasing"], results[name]["phrasing"]
+    lines = [
+        f"| piece | tempo, humans → {name} (ratio) | phrase-end slowing | four-bar end slowing "
+        "| closing ritardando | velocity range |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def pair(key: str, field: str, percent: bool) -> str:
+        def shown(v: float) -> str:
+            if not np.isfinite(v):
+                return "—"
+            return f"{round(v * 100):+d}" if percent else f"{v:.0f}"
+
+        text = f"{shown(humans[key][field])} → {shown(rendered[key][field])}"
+        return text + " %" if percent else text
+
+    for key in sorted(humans):
+        if key not in rendered:
+            continue
+        ratio = rendered[key]["median_qpm"] / humans[key]["median_qpm"]
+        mark = "" if abs(ratio - 1.0) <= TEMPO_TOLERANCE else " ✗"
+        row = [
+            f"{pair(key, 'median_qpm', False)} ({ratio:.2f}{mark})",
+            pair(key, "phrase_end_slowing", True),
+            pair(key, "four_bar_end_slowing", True),
+            pair(key, "closing_ritardando", True),
+            pair(key, "velocity_range", False),
+        ]
+        lines.append(f"| {key} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main_cmd(
     renderer: list[str] = typer.Option(None, help="renderers to score (default: all)"),
     split: str = typer.Option("test"),
@@ -304,6 +348,10 @@ def main_cmd(
     rows = {name: r["overall"] for name, r in report["results"].items()}
     table = markdown_table(rows) + "\nPhrasing (export/phrasing_metrics.py):\n\n"
     table += phrasing_table(report["results"])
+    for name in report["results"]:
+        if name.endswith("(generation)") and "fp32" not in name:
+            table += f"\nPer piece (humans → {name}; ✗: tempo off by more than ±10 %):\n\n"
+            table += pieces_table(report["results"], name)
     header = (
         f"{split.capitalize()} split: {report['pieces']} pieces, "
         f"{report['performances']} human performances.\n\n"

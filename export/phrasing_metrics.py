@@ -9,6 +9,9 @@ covers.
   before the phrase's last onset to the first onset of the next phrase — the last notes and the
   breath after them — against the median beat period between the phrase's onsets
   (0.2 = 20 % slower). A performance's figure is the median over its phrases.
+- **Four-bar end slowing**: the same, with the score cut into four-bar phrases instead (from the
+  first full bar; the hypermeter a listener counts in much classical music), so that it can be
+  set beside outside checks that measure at every fourth bar.
 - **Closing ritardando**: the beat period over the last bar (from the bar before when the last
   bar holds a single onset, a final chord) against the piece's median.
 - **Median tempo**: quarters per minute at the piece's median beat period.
@@ -27,6 +30,7 @@ from appliance.render.phrasing import find_phrases
 @dataclass(frozen=True)
 class Phrasing:
     phrase_end_slowing: float  # median over phrases (nan: no phrase to measure)
+    four_bar_end_slowing: float  # the same over four-bar phrases
     closing_ritardando: float
     median_qpm: float
     velocity_range: float
@@ -55,7 +59,7 @@ def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = 
     keep = np.ones(n, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     nan = float("nan")
     if n == 0 or not keep.any():
-        return Phrasing(nan, nan, nan, nan)
+        return Phrasing(nan, nan, nan, nan, nan)
     g, beat, ends = find_phrases(notes)
     n_groups = len(g.onset)
     main = keep & ~notes["is_grace"]
@@ -64,7 +68,7 @@ def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = 
     velocity = performed["velocity"][keep].astype(np.float64)
     p5, p95 = np.percentile(velocity, [5, 95])
     if len(valid) < 3:
-        return Phrasing(nan, nan, nan, float(p95 - p5))
+        return Phrasing(nan, nan, nan, nan, float(p95 - p5))
     q, t = g.onset[valid], times[valid]
     steps = np.diff(t) / np.maximum(np.diff(q), 1e-6)  # beat period from each onset to the next
     piece_median = float(np.median(steps))
@@ -72,21 +76,25 @@ def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = 
     def span(a: int, b: int) -> float:  # positions into valid
         return float((t[b] - t[a]) / max(q[b] - q[a], 1e-6))
 
-    slowings = []
-    start = 0  # first group of the current phrase
-    for k in np.flatnonzero(ends)[:-1]:
-        inside = np.flatnonzero((valid >= start) & (valid <= k))
-        start = k + 1
-        if len(inside) < 3 or inside[-1] + 1 >= len(valid):
-            continue
-        last, after = int(inside[-1]), int(inside[-1]) + 1
-        first = int(inside[np.searchsorted(q[inside], q[last] - beat[k] - 1e-6)])
-        if first == last:
-            first = last - 1 if last - 1 >= inside[0] else first
-        if first == last:
-            continue
-        phrase_median = float(np.median(steps[inside[0] : last]))
-        slowings.append(span(first, after) / phrase_median - 1.0)
+    def slowing(phrase_ends: np.ndarray) -> float:
+        """Median slowing into the end of every phrase but the last."""
+        slowings = []
+        start = 0  # first group of the current phrase
+        for k in np.flatnonzero(phrase_ends)[:-1]:
+            inside = np.flatnonzero((valid >= start) & (valid <= k))
+            start = k + 1
+            if len(inside) < 3 or inside[-1] + 1 >= len(valid):
+                continue
+            last, after = int(inside[-1]), int(inside[-1]) + 1
+            first = int(inside[np.searchsorted(q[inside], q[last] - beat[k] - 1e-6)])
+            if first == last:
+                first = last - 1 if last - 1 >= inside[0] else first
+            if first == last:
+                continue
+            phrase_median = float(np.median(steps[inside[0] : last]))
+            slowings.append(span(first, after) / phrase_median - 1.0)
+        return float(np.median(slowings)) if slowings else nan
+
     closing = nan
     last_bar = int(g.bar.max())
     in_last_bar = np.flatnonzero(g.bar[valid] == last_bar)
@@ -98,11 +106,29 @@ def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = 
         if first < len(valid) - 1:
             closing = span(first, len(valid) - 1) / piece_median - 1.0
     return Phrasing(
-        phrase_end_slowing=float(np.median(slowings)) if slowings else nan,
+        phrase_end_slowing=slowing(ends),
+        four_bar_end_slowing=slowing(four_bar_ends(notes, g.bar)),
         closing_ritardando=closing,
         median_qpm=60.0 / piece_median,
         velocity_range=float(p95 - p5),
     )
+
+
+def four_bar_ends(notes: np.ndarray, group_bar: np.ndarray) -> np.ndarray:
+    """Per onset group: whether it is the last of every fourth bar, counted from the first full
+    bar (an upbeat bar is not counted), and the last group of all."""
+    n_groups = len(group_bar)
+    ends = np.zeros(n_groups, dtype=bool)
+    if n_groups == 0:
+        return ends
+    first_bar = int(group_bar[0])
+    head = notes[notes["bar"] == first_bar]
+    upbeat = len(head) > 0 and float(head["bar_position"].min()) > 1e-6
+    counted = group_bar.astype(np.int64) - (first_bar + int(upbeat))
+    last_of_bar = np.append(group_bar[1:] != group_bar[:-1], True)
+    ends = last_of_bar & (counted >= 0) & (counted % 4 == 3)
+    ends[-1] = True
+    return ends
 
 
 def spread(values: list[float]) -> tuple[float, float, float]:

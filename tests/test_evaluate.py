@@ -7,6 +7,7 @@ from export.evaluate import (
     markdown_table,
     phrasing_table,
     pieces,
+    pieces_table,
     plot_piece,
     score_humans,
     score_renderer,
@@ -45,6 +46,18 @@ def test_harness_scores_humans_and_baselines(small_dataset, tmp_path):
     human_piece = human_result["phrasing"]["Bach/Prelude_bwv_854"]
     assert human_piece["velocity_range"] > 10 and human_piece["median_qpm"] > 20
     assert "1/1 (100%)" in rows["deadpan"] or "0/1 (0%)" in rows["deadpan"]
+    # Deadpan slows nowhere, at detected and at four-bar phrase ends alike.
+    assert rows["deadpan"].count("+0.0 % [+0.0, +0.0]") >= 3
+    assert np.isfinite(human_piece["four_bar_end_slowing"])
+
+    # Per piece: the humans' figures beside the renderer's, the tempo ratio marked when off.
+    per_piece = pieces_table({HUMAN: human_result, "deadpan": deadpan_result}, "deadpan")
+    (row,) = [line for line in per_piece.splitlines() if line.startswith("| Bach/")]
+    ratio = (
+        deadpan_result["phrasing"]["Bach/Prelude_bwv_854"]["median_qpm"] / human_piece["median_qpm"]
+    )
+    assert f"({ratio:.2f}" in row and ("✗" in row) == (abs(ratio - 1) > 0.1)
+    assert row.count("→") == 5 and "→ +0 %" in row
 
 
 def test_piece_plot_is_written(small_dataset, tmp_path):

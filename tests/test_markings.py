@@ -1,4 +1,4 @@
-"""Tempo headings: Italian words, and German, French and English ones taken as their Italian word."""
+"""Tempo headings: Italian words, and German, French and English ones read as their Italian."""
 
 import numpy as np
 import pytest

@@ -12,7 +12,7 @@ from appliance.render.phrasing import (
     phrase_features,
 )
 from appliance.score.notes import NOTE_DTYPE, merge_unisons
-from export.phrasing_metrics import measure, spread
+from export.phrasing_metrics import four_bar_ends, measure, spread
 from tests.notetables import table
 
 
@@ -146,3 +146,20 @@ def test_phrasing_metrics_find_the_slowing_a_performance_makes():
     assert kept.phrase_end_slowing == pytest.approx(1 / 6, abs=1e-6)
     assert np.isnan(kept.closing_ritardando)  # the last bar was not played
     assert spread([1.0, float("nan"), 3.0, 2.0]) == (2.0, 1.5, 2.5)
+
+
+def test_four_bar_phrases_are_measured_apart_from_the_detected_ones():
+    # Rests end the detected phrases after bars 2, 6, 10 and 14; the performance slows only
+    # into every fourth bar's end, so only the four-bar figure sees the slowing.
+    notes = _eighths(16, rest_after_bars=(2, 6, 10, 14))
+    assert _end_bars(notes)[:4] == [2, 6, 10, 14]
+    m = measure(notes, _performance(notes, 0.25, 0.0))
+    assert m.four_bar_end_slowing == pytest.approx(0.5833333 / 0.5 - 1, abs=1e-6)
+    assert abs(m.phrase_end_slowing) < 0.02
+    g, _, _ = find_phrases(notes)
+    ends = four_bar_ends(notes, g.bar)
+    assert [int(b) + 1 for b in g.bar[ends]] == [4, 8, 12, 16]
+    # An upbeat bar is not counted: the first four-bar phrase ends after the fourth full bar.
+    upbeat = table([3.0, 3.5] + [4.0 + 0.5 * k for k in range(8 * 5)])
+    g, _, _ = find_phrases(upbeat)
+    assert [int(b) for b in g.bar[four_bar_ends(upbeat, g.bar)]] == [4, 5]
