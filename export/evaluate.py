@@ -275,7 +275,6 @@ def plot_piece(
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-@app.command()
 def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
     """Markdown, one row per piece: the humans' figures (each piece's median performer) beside
     renderer ``name``'s — median tempo, phrase-end and four-bar end slowing, closing
@@ -312,6 +311,7 @@ def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+@app.command()
 def main_cmd(
     renderer: list[str] = typer.Option(None, help="renderers to score (default: all)"),
     split: str = typer.Option("test"),

@@ -64,3 +64,19 @@ def test_piece_plot_is_written(small_dataset, tmp_path):
     out = tmp_path / "piece.png"
     plot_piece("Bach/Prelude_bwv_854", "deadpan", out, split=None, folder=small_dataset)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_command_line_takes_its_options():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "export.evaluate", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    for option in ("--renderer", "--split", "--plot-piece", "--fp32", "--also-spread"):
+        assert option in done.stdout
