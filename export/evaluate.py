@@ -112,8 +112,7 @@ def score_humans(by_piece: dict[str, list[Record]]) -> dict[str, Any]:
         per_piece[key] = average(per_human)
         each = [measure(h.notes, h.performed, h.matched) for h in humans]
         phrasing[key] = {
-            field: float(np.nanmedian([getattr(m, field) for m in each]))
-            for field in PHRASING_FIELDS
+            field: spread([getattr(m, field) for m in each])[0] for field in PHRASING_FIELDS
         }
     return {"overall": average(list(per_piece.values())), "pieces": per_piece, "phrasing": phrasing}
 
