@@ -30,6 +30,8 @@ def word(text: str | None) -> str | None:
         ("Pas trop vite", "moderato"),
         ("Slowly", "lento"),
         ("Not too fast", "moderato"),
+        ("Sehr innig und nicht zu rasch", "moderato"),
+        ("Assez animé et très rythmé", "allegretto"),
     ],
 )
 def test_tempo_headings_in_four_languages(text, expected):
@@ -37,10 +39,22 @@ def test_tempo_headings_in_four_languages(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["Langsamer", "violento", "allargando", "breakfast", "Tempo di Minuetto", "", None]
+    "text",
+    [
+        "Langsamer",
+        "Un peu plus lent",
+        "(plus lent)",
+        "Moins vite",
+        "violento",
+        "allargando",
+        "breakfast",
+        "Tempo di Minuetto",
+        "",
+        None,
+    ],
 )
 def test_words_that_are_no_tempo_heading(text):
-    # "langsamer" (slower) is a change; a tempo word inside another word is not one.
+    # "langsamer", "plus lent" (slower) are changes; a tempo word inside another word is none.
     assert word(text) is None
 
 

@@ -63,6 +63,9 @@ TEMPO_WORDS_ELSEWHERE: dict[str, str] = {
     "bewegt": "allegretto",
     "nicht zu schnell": "moderato",
     "nicht schnell": "moderato",
+    "nicht zu rasch": "moderato",
+    "nicht rasch": "moderato",
+    "nicht zu lebhaft": "moderato",
     "etwas lebhaft": "allegretto",
     "lebhaft": "vivace",
     "lebhaften": "vivace",
@@ -77,7 +80,6 @@ TEMPO_WORDS_ELSEWHERE: dict[str, str] = {
     "lent": "lento",
     "lentement": "lento",
     "assez lent": "adagio",
-    "moins lent": "andante",
     "sans lenteur": "andante",
     "allant": "andantino",
     "modere": "moderato",
@@ -89,7 +91,6 @@ TEMPO_WORDS_ELSEWHERE: dict[str, str] = {
     "assez vif": "allegro",
     "tres vif": "presto",
     "vite": "presto",
-    "rapide": "presto",
     "tres vite": "prestissimo",
     "pas trop vite": "moderato",
     "pas trop lent": "andante",
@@ -110,6 +111,16 @@ TEMPO_WORDS_ELSEWHERE: dict[str, str] = {
     "fast": "allegro",
     "very fast": "presto",
     "very quick": "presto",
+    # Comparatives change the tempo a little; they are no heading ("" = none).
+    "plus lent": "",
+    "moins lent": "",
+    "plus vite": "",
+    "moins vite": "",
+    "plus anime": "",
+    "moins anime": "",
+    "plus vif": "",
+    "slower": "",
+    "faster": "",
 }
 
 _DYNAMIC_ALIASES = {"pppp": "ppp", "ffff": "fff", "sotto voce": "pp", "mezza voce": "mp"}
@@ -166,7 +177,8 @@ def tempo_word_index(text: str | None) -> int:
     if found:
         return TEMPO_WORDS.index(found.group(1))
     found = _ELSEWHERE.search(words)
-    return TEMPO_WORDS.index(TEMPO_WORDS_ELSEWHERE[found.group(1)]) if found else -1
+    heading = TEMPO_WORDS_ELSEWHERE[found.group(1)] if found else ""
+    return TEMPO_WORDS.index(heading) if heading else -1
 
 
 def tempo_change_index(text: str | None, default: str = "none") -> int:
