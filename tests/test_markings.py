@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from appliance.score import load_trusted_score, markings
+from appliance.score.tempo_headings import tempo_word_index
 from tests import scores
 
 
-def word(text: str | None) -> str | None:
-    i = markings.tempo_word_index(text)
+def word(text: str | None, within_words: int | None = None) -> str | None:
+    i = tempo_word_index(text, within_words)
     return markings.TEMPO_WORDS[i] if i >= 0 else None
 
 
@@ -19,19 +20,24 @@ def word(text: str | None) -> str | None:
         ("Allegretto", "allegretto"),
         ("Molto Adagio", "adagio"),
         ("Allegro_vivace", "allegro"),
+        ("Allegro moderato", "moderato"),  # the longest Italian word, as before
+        ("Andantino.", "andantino"),
         ("Sehr langsam M.M.", "largo"),
         ("Langsam", "lento"),
         ("Mäßig", "moderato"),
+        ("In mäßig bewegtem Tempo", "andantino"),
         ("Nicht zu schnell", "moderato"),
+        ("Sehr innig und nicht zu rasch", "moderato"),
+        ("Sehr rasch", "presto"),
         ("Im lebhaften Tempo", "vivace"),
         ("Modéré", "moderato"),
         ("Très lent", "largo"),
         ("Assez vif", "allegro"),
+        ("Assez animé et très rythmé", "allegretto"),
         ("Pas trop vite", "moderato"),
         ("Slowly", "lento"),
+        ("Moderately slow", "andante"),
         ("Not too fast", "moderato"),
-        ("Sehr innig und nicht zu rasch", "moderato"),
-        ("Assez animé et très rythmé", "allegretto"),
     ],
 )
 def test_tempo_headings_in_four_languages(text, expected):
@@ -42,9 +48,15 @@ def test_tempo_headings_in_four_languages(text, expected):
     "text",
     [
         "Langsamer",
+        "Weniger lebhaft",
         "Un peu plus lent",
         "(plus lent)",
+        "Plus lentement",
         "Moins vite",
+        "Più lento",
+        "meno allegro",
+        "Slow down",
+        "fast nichts",  # German: almost nothing
         "violento",
         "allargando",
         "breakfast",
@@ -54,15 +66,42 @@ def test_tempo_headings_in_four_languages(text, expected):
     ],
 )
 def test_words_that_are_no_tempo_heading(text):
-    # "langsamer", "plus lent" (slower) are changes; a tempo word inside another word is none.
+    # Comparatives are changes; a tempo word inside another word is none.
     assert word(text) is None
+
+
+def test_a_plain_text_names_a_tempo_only_when_it_begins_with_one():
+    assert word("doux et grave") == "grave"  # a tempo direction's own text may say it anywhere
+    assert word("doux et grave", within_words=2) is None
+    assert word("1. Im lebhaften Tempo", within_words=2) == "vivace"
+
+
+def _write(tmp_path, name, *measures):
+    path = tmp_path / name
+    path.write_text(scores.score(*measures))
+    return load_trusted_score(path).notes
 
 
 def test_a_german_heading_sets_the_tempo_of_a_score_without_a_metronome_mark(tmp_path):
     body = scores.words("Sehr langsam") + "".join(scores.note(s) for s in "CDEF")
     later = scores.words("Durchaus leise zu halten") + "".join(scores.note(s) for s in "GFED")
-    path = tmp_path / "langsam.musicxml"
-    path.write_text(scores.score(scores.measure(1, body, first=True), scores.measure(2, later)))
-    n = load_trusted_score(path).notes
+    n = _write(
+        tmp_path, "langsam.musicxml", scores.measure(1, body, first=True), scores.measure(2, later)
+    )
     assert np.all(n["tempo_word"] == markings.TEMPO_WORDS.index("largo"))
     assert np.allclose(n["score_bpm"], markings.TEMPO_WORD_BPM["largo"])
+
+
+def test_long_remarks_and_plain_words_beside_a_tempo_direction_do_not_override_it(tmp_path):
+    body = (
+        scores.words("Langsam")
+        + scores.words("Allegro", tempo=120)
+        + "".join(scores.note(s) for s in "CDEF")
+    )
+    remark = scores.words("Langsam, aber die Melodie immer deutlich und ruhig hervorheben")
+    later = remark + "".join(scores.note(s) for s in "GFED")
+    n = _write(
+        tmp_path, "both.musicxml", scores.measure(1, body, first=True), scores.measure(2, later)
+    )
+    assert np.all(n["tempo_word"] == markings.TEMPO_WORDS.index("allegro"))
+    assert np.allclose(n["score_bpm"], 120)

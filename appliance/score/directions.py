@@ -13,12 +13,14 @@ import numpy as np
 
 from appliance.score import markings
 from appliance.score.offline_partitura import partitura_score
+from appliance.score.tempo_headings import tempo_word_index
 
 if TYPE_CHECKING:
     from partitura import score as pts
 
 
 MAX_HEADING_WORDS = 8  # longer plain words are instructions, not a tempo heading
+HEADING_STARTS_WITHIN = 2  # words: "Im lebhaften Tempo" is a heading, "doux et grave" is not
 
 
 def _span(obj: Any, bar_starts: np.ndarray) -> tuple[int, int]:
@@ -67,24 +69,25 @@ def annotate(part: pts.Part, notes: np.ndarray, bar_starts: np.ndarray) -> None:
             start, end = _span(d, bar_starts)
             notes[column] |= _in_span(onset, start, end)
 
-    headings: list[tuple[int, int]] = []  # (start, tempo word), in score order
+    # (start, from partitura's tempo directions, tempo word): headings partitura does not know
+    # ("Sehr langsam", "Modéré") stay plain words; short ones that begin with a tempo count
+    # too, and where both start together partitura's direction is applied last (it wins).
+    headings: list[tuple[int, bool, int]] = []
     for d in _objects(part, ps.ConstantTempoDirection):
         if isinstance(d, ps.ResetTempoDirection):
             continue
-        word = markings.tempo_word_index(d.text)
+        word = tempo_word_index(d.text)
         if word < 0:
-            word = markings.tempo_word_index(getattr(d, "raw_text", None))
+            word = tempo_word_index(getattr(d, "raw_text", None))
         if word >= 0:
-            headings.append((int(d.start.t), word))
-    # Headings partitura does not know ("Sehr langsam", "Modéré") stay plain words; short
-    # ones that name a tempo count too.
+            headings.append((int(d.start.t), True, word))
     for w in _objects(part, ps.Words):
         text = str(getattr(w, "text", "") or "")
         if len(text.split()) <= MAX_HEADING_WORDS:
-            word = markings.tempo_word_index(text)
+            word = tempo_word_index(text, within_words=HEADING_STARTS_WITHIN)
             if word >= 0:
-                headings.append((int(w.start.t), word))
-    for start, word in sorted(headings, key=lambda h: h[0]):
+                headings.append((int(w.start.t), False, word))
+    for start, _, word in sorted(headings, key=lambda h: (h[0], h[1])):
         notes["tempo_word"][onset >= start] = word
     for cls, default in (
         (ps.IncreasingTempoDirection, "accelerando"),

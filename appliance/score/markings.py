@@ -5,9 +5,6 @@ Indices into these tuples are what the note table stores; -1 means "no marking i
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 DYNAMICS: tuple[str, ...] = ("ppp", "pp", "p", "mp", "mf", "f", "ff", "fff")
 IMPULSIVE: tuple[str, ...] = ("none", "sforzando", "fortepiano")
 TEMPO_WORDS: tuple[str, ...] = (
@@ -46,83 +43,6 @@ TEMPO_WORD_BPM: dict[str, float] = {
 }
 DEFAULT_QUARTER_BPM = 100.0
 
-# Tempo headings in German, French and English, as the Italian word a player would take them
-# for. Whole words only, longest phrase first, so "nicht zu schnell" is not read as "schnell"
-# and "langsamer" (a change, not a tempo) is not read as "langsam". Accents are folded first.
-TEMPO_WORDS_ELSEWHERE: dict[str, str] = {
-    # German
-    "sehr langsam": "largo",
-    "langsam": "lento",
-    "ziemlich langsam": "adagio",
-    "nicht zu langsam": "andante",
-    "nicht langsam": "andante",
-    "gehend": "andante",
-    "massig": "moderato",
-    "sehr massig": "moderato",
-    "massig bewegt": "andantino",
-    "bewegt": "allegretto",
-    "nicht zu schnell": "moderato",
-    "nicht schnell": "moderato",
-    "nicht zu rasch": "moderato",
-    "nicht rasch": "moderato",
-    "nicht zu lebhaft": "moderato",
-    "etwas lebhaft": "allegretto",
-    "lebhaft": "vivace",
-    "lebhaften": "vivace",
-    "sehr lebhaft": "presto",
-    "munter": "allegro",
-    "frisch": "allegro",
-    "rasch": "allegro",
-    "schnell": "presto",
-    "sehr schnell": "prestissimo",
-    # French
-    "tres lent": "largo",
-    "lent": "lento",
-    "lentement": "lento",
-    "assez lent": "adagio",
-    "sans lenteur": "andante",
-    "allant": "andantino",
-    "modere": "moderato",
-    "moderement": "moderato",
-    "assez anime": "allegretto",
-    "anime": "allegro",
-    "tres anime": "vivace",
-    "vif": "vivace",
-    "assez vif": "allegro",
-    "tres vif": "presto",
-    "vite": "presto",
-    "tres vite": "prestissimo",
-    "pas trop vite": "moderato",
-    "pas trop lent": "andante",
-    # English
-    "very slow": "largo",
-    "very slowly": "largo",
-    "slow": "lento",
-    "slowly": "lento",
-    "rather slow": "adagio",
-    "not too slow": "andante",
-    "walking pace": "andante",
-    "moderate": "moderato",
-    "moderately": "moderato",
-    "not too fast": "moderato",
-    "lively": "vivace",
-    "quick": "allegro",
-    "quickly": "allegro",
-    "fast": "allegro",
-    "very fast": "presto",
-    "very quick": "presto",
-    # Comparatives change the tempo a little; they are no heading ("" = none).
-    "plus lent": "",
-    "moins lent": "",
-    "plus vite": "",
-    "moins vite": "",
-    "plus anime": "",
-    "moins anime": "",
-    "plus vif": "",
-    "slower": "",
-    "faster": "",
-}
-
 _DYNAMIC_ALIASES = {"pppp": "ppp", "ffff": "fff", "sotto voce": "pp", "mezza voce": "mp"}
 _SFORZANDO = ("sf", "sfz", "sffz", "fz", "rf", "rfz", "sfp", "sfzp")
 _FORTEPIANO = ("fp", "pf")
@@ -150,35 +70,6 @@ def impulsive_index(text: str | None) -> int:
     if word in _SFORZANDO:
         return IMPULSIVE.index("sforzando")
     return 0
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents ("mäßig" → "massig", "modéré" → "modere")."""
-    text = text.replace("ß", "ss").replace("ẞ", "ss").replace("_", " ")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-
-
-_ITALIAN = re.compile(r"\b(" + "|".join(sorted(TEMPO_WORDS, key=len, reverse=True)) + ")")
-_ELSEWHERE = re.compile(
-    r"\b("
-    + "|".join(re.escape(p) for p in sorted(TEMPO_WORDS_ELSEWHERE, key=len, reverse=True))
-    + r")\b"
-)
-
-
-def tempo_word_index(text: str | None) -> int:
-    """Index into TEMPO_WORDS for the tempo word in ``text`` (Italian, else a German, French or
-    English heading taken as its Italian word), or -1."""
-    words = " ".join(re.findall(r"\w+", _fold(text or "")))
-    # Longer words first so that "allegretto" is not read as "allegro"; a word must start
-    # a word ("violento" is not "lento", "allargando" is not "largo").
-    found = _ITALIAN.search(words)
-    if found:
-        return TEMPO_WORDS.index(found.group(1))
-    found = _ELSEWHERE.search(words)
-    heading = TEMPO_WORDS_ELSEWHERE[found.group(1)] if found else ""
-    return TEMPO_WORDS.index(heading) if heading else -1
 
 
 def tempo_change_index(text: str | None, default: str = "none") -> int:
