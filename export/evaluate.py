@@ -271,9 +271,6 @@ def plot_piece(
     )
 
 
-app = typer.Typer(add_completion=False, help=__doc__)
-
-
 def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
     """Markdown, one row per piece: the humans' figures (each piece's median performer) beside
     renderer ``name``'s — median tempo, phrase-end and four-bar end slowing, closing
@@ -291,16 +288,23 @@ def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
                 return "—"
             return f"{round(v * 100):+d}" if percent else f"{v:.0f}"
 
-        text = f"{shown(humans[key][field])} → {shown(rendered[key][field])}"
+        h, r = humans[key][field], rendered[key][field]
+        if not (np.isfinite(h) or np.isfinite(r)):
+            return "—"
+        text = f"{shown(h)} → {shown(r)}"
         return text + " %" if percent else text
 
     for key in sorted(humans):
         if key not in rendered:
             continue
         ratio = rendered[key]["median_qpm"] / humans[key]["median_qpm"]
-        mark = "" if abs(ratio - 1.0) <= TEMPO_TOLERANCE else " ✗"
+        if np.isfinite(ratio):
+            mark = "" if abs(ratio - 1.0) <= TEMPO_TOLERANCE else " ✗"
+            tempo = f"{pair(key, 'median_qpm', False)} ({ratio:.2f}{mark})"
+        else:
+            tempo = pair(key, "median_qpm", False)
         row = [
-            f"{pair(key, 'median_qpm', False)} ({ratio:.2f}{mark})",
+            tempo,
             pair(key, "phrase_end_slowing", True),
             pair(key, "four_bar_end_slowing", True),
             pair(key, "closing_ritardando", True),
@@ -308,6 +312,9 @@ def pieces_table(results: dict[str, dict[str, Any]], name: str) -> str:
         ]
         lines.append(f"| {key} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
+
+
+app = typer.Typer(add_completion=False, help=__doc__)
 
 
 @app.command()

@@ -114,19 +114,35 @@ def measure(notes: np.ndarray, performed: np.ndarray, keep: np.ndarray | None = 
     )
 
 
+def metric_bars(notes: np.ndarray) -> dict[int, float]:
+    """Per bar index of the table: where the bar starts, counted in whole bars of its metre from
+    the first bar — so a bar split in two by a repeat sign counts once, an upbeat as the part
+    of a bar it is, and a bar with no onset (a tie or a rest across it) as a whole bar."""
+    nominal = 4.0 * notes["ts_num"].astype(np.float64) / np.maximum(notes["ts_den"], 1)
+    share = np.clip(notes["bar_length"].astype(np.float64) / np.maximum(nominal, 1e-6), 0.0, 4.0)
+    per_bar = {int(b): float(s) for b, s in zip(notes["bar"], share, strict=True)}
+    first, last = min(per_bar), max(per_bar)
+    starts, position = {}, 0.0
+    for bar in range(first, last + 1):
+        starts[bar] = position
+        position += per_bar.get(bar, 1.0)
+    return starts
+
+
 def four_bar_ends(notes: np.ndarray, group_bar: np.ndarray) -> np.ndarray:
-    """Per onset group: whether it is the last of every fourth bar, counted from the first full
-    bar (an upbeat bar is not counted), and the last group of all."""
+    """Per onset group: whether the next group is in another four-bar phrase (bars counted in
+    whole bars of the metre from the first full bar, an upbeat not counted), and the last."""
     n_groups = len(group_bar)
     ends = np.zeros(n_groups, dtype=bool)
     if n_groups == 0:
         return ends
-    first_bar = int(group_bar[0])
-    head = notes[notes["bar"] == first_bar]
-    upbeat = len(head) > 0 and float(head["bar_position"].min()) > 1e-6
-    counted = group_bar.astype(np.int64) - (first_bar + int(upbeat))
-    last_of_bar = np.append(group_bar[1:] != group_bar[:-1], True)
-    ends = last_of_bar & (counted >= 0) & (counted % 4 == 3)
+    starts = metric_bars(notes)
+    first_bar = min(starts)
+    upbeat = starts.get(first_bar + 1, 1.0) - starts[first_bar]
+    offset = upbeat if upbeat < 1.0 - 1e-6 else 0.0
+    counted = np.floor(np.array([starts[int(b)] for b in group_bar]) - offset + 1e-6)
+    block = np.floor_divide(np.maximum(counted, 0), 4)
+    ends[:-1] = block[1:] != block[:-1]
     ends[-1] = True
     return ends
 

@@ -67,15 +67,18 @@ def test_piece_plot_is_written(small_dataset, tmp_path):
 
 
 def test_the_command_line_takes_its_options():
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
     done = subprocess.run(
         [sys.executable, "-m", "export.evaluate", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "COLUMNS": "200"},
+        cwd=Path(__file__).resolve().parents[1],
     )
     assert done.returncode == 0, done.stderr
     for option in ("--renderer", "--split", "--plot-piece", "--fp32", "--also-spread"):

@@ -156,10 +156,24 @@ def test_four_bar_phrases_are_measured_apart_from_the_detected_ones():
     m = measure(notes, _performance(notes, 0.25, 0.0))
     assert m.four_bar_end_slowing == pytest.approx(0.5833333 / 0.5 - 1, abs=1e-6)
     assert abs(m.phrase_end_slowing) < 0.02
-    g, _, _ = find_phrases(notes)
-    ends = four_bar_ends(notes, g.bar)
-    assert [int(b) + 1 for b in g.bar[ends]] == [4, 8, 12, 16]
-    # An upbeat bar is not counted: the first four-bar phrase ends after the fourth full bar.
+    assert _four_bar_end_bars(notes) == [3, 7, 11, 15]
+    # An upbeat bar (shorter than the metre) is not counted: the first four-bar phrase ends
+    # after the fourth full bar.
     upbeat = table([3.0, 3.5] + [4.0 + 0.5 * k for k in range(8 * 5)])
-    g, _, _ = find_phrases(upbeat)
-    assert [int(b) for b in g.bar[four_bar_ends(upbeat, g.bar)]] == [4, 5]
+    upbeat["bar_length"][upbeat["bar"] == 0] = 1.0
+    assert _four_bar_end_bars(upbeat) == [4, 5]
+    # A full first bar that begins with a rest is counted.
+    rest_first = table([1.0 + 0.5 * k for k in range(6)] + [4.0 + 0.5 * k for k in range(8 * 5)])
+    assert _four_bar_end_bars(rest_first) == [3, 5]
+    # A bar split in two by a repeat sign counts once; a bar with no onset counts too.
+    split = table([0.5 * k for k in range(8 * 6)])
+    split["bar"] = np.where(split["onset_quarter"] >= 6.0, split["bar"] + 1, split["bar"])
+    split["bar_length"][(split["bar"] == 1) | (split["bar"] == 2)] = 2.0
+    assert _four_bar_end_bars(split) == [4, 6]
+    gap = table([0.5 * k for k in range(8 * 8) if not 8.0 <= 0.5 * k < 16.0])
+    assert _four_bar_end_bars(gap) == [1, 7]
+
+
+def _four_bar_end_bars(notes):
+    g, _, _ = find_phrases(notes)
+    return [int(b) for b in g.bar[four_bar_ends(notes, g.bar)]]
