@@ -43,7 +43,7 @@ from export.alignment import Alignment, choose_path, fill_missing, map_tied, ped
 from export.extract import extract
 from export.split import SPLITS, asap_piece_key, assign_split, batik_piece_key
 
-DATASET_VERSION = "v2"  # v2: tempo headings in German, French and English
+DATASET_VERSION = "v3"  # v2: tempo headings in German, French, English; v3: metronome marks
 MIN_MATCHED = 0.8
 MAX_TRAINING_SCORE_BYTES = 64 * 1024 * 1024
 

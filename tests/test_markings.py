@@ -105,3 +105,36 @@ def test_long_remarks_and_plain_words_beside_a_tempo_direction_do_not_override_i
     )
     assert np.all(n["tempo_word"] == markings.TEMPO_WORDS.index("allegro"))
     assert np.allclose(n["score_bpm"], 120)
+
+
+def _metronome(unit: str, per_minute: str, sound: float | None) -> str:
+    tempo = f'<sound tempo="{sound:g}"/>' if sound is not None else ""
+    mark = (
+        f"<metronome><beat-unit>{unit}</beat-unit><per-minute>{per_minute}</per-minute></metronome>"
+    )
+    return f"<direction><direction-type>{mark}</direction-type>{tempo}</direction>"
+
+
+@pytest.mark.parametrize(
+    ("unit", "per_minute", "sound", "quarters", "remark"),
+    [
+        ("eighth", "84", 168, 42, "converted the wrong way round"),  # ♪ = 84 written as 168
+        ("half", "58", 29, 116, "converted the wrong way round"),  # 𝅗𝅥 = 58 written as 29
+        ("quarter", "72", None, 72, "without a playback tempo"),
+        ("eighth", "84", 42, 42, None),  # right as written
+        ("quarter", "100", 35, 35, None),  # differs, but not by a backwards conversion
+        ("eighth", "c. 80", 40, 40, None),  # not a number: the playback tempo stands
+    ],
+)
+def test_a_printed_metronome_mark_is_played_as_printed(
+    tmp_path, unit, per_minute, sound, quarters, remark
+):
+    body = _metronome(unit, per_minute, sound) + "".join(scores.note(s) for s in "CDEF")
+    path = tmp_path / "mm.musicxml"
+    path.write_text(scores.score(scores.measure(1, body, first=True)))
+    score = load_trusted_score(path)
+    assert np.allclose(score.notes["score_bpm"], quarters)
+    if remark:
+        assert any(remark in r for r in score.remarks)
+    else:
+        assert not any("metronome" in r for r in score.remarks)

@@ -21,7 +21,7 @@ from appliance.paths import write_atomically
 from appliance.score.notes import NOTE_DTYPE, Score
 
 log = logging.getLogger(__name__)
-VERSION = 3  # 2: unisons merged into one key; 3: tempo headings in German, French, English
+VERSION = 4  # 2: unisons merged; 3: tempo headings in German, French, English; 4: metronome marks
 
 
 class NoteCache:

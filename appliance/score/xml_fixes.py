@@ -12,6 +12,9 @@ refuse the score, the box changes what it must and says so in one line per kind 
 - unpitched (percussion) notes are left out: they become rests, so the time still adds up;
 - chord symbols and harmonic analyses (``<harmony>``) are removed: the box does not play them,
   and partitura fails on some of them;
+- a printed metronome mark (♪ = 84) whose playback tempo (``<sound tempo>``, in quarters per
+  minute) was converted the wrong way round (168 instead of 42: divided by the beat unit's
+  length instead of multiplied), or that has no playback tempo at all, is played as printed;
 - a tie that is started and never ended (some exports leave out the end) is ended on the next
   note of the same pitch in the same voice, when that note follows at once — as the notation
   means it and as music21 reads it — instead of striking the key again.
@@ -78,6 +81,7 @@ def repair(root: Any) -> list[str]:
     remarks += limit_dots(root)
     remarks += concert_pitch(root)
     remarks += close_ties(root)
+    remarks += metronome_tempo(root)
     return remarks
 
 
@@ -290,3 +294,77 @@ def close_ties(root: Any) -> list[str]:
         return []
     ties = _count(closed, "tie that was", "ties that were")
     return [f"{ties} never ended joined to the next note of the same pitch"]
+
+
+BEAT_UNIT_QUARTERS = {
+    "breve": 8.0,
+    "whole": 4.0,
+    "half": 2.0,
+    "quarter": 1.0,
+    "eighth": 0.5,
+    "16th": 0.25,
+    "32nd": 0.125,
+}
+TEMPO_MATCH = 0.02  # tempi this close (relatively) are the same
+
+
+def _printed_quarters(metronome: Any) -> tuple[float, float] | None:
+    """(per-minute, beat unit in quarters) of a printed mark with one beat unit, else None."""
+    units = metronome.findall("beat-unit")
+    if len(units) != 1:
+        return None  # a metric modulation (♩ = ♪) or no unit
+    unit = BEAT_UNIT_QUARTERS.get((units[0].text or "").strip())
+    try:
+        per_minute = float((metronome.findtext("per-minute") or "").strip())
+    except ValueError:
+        return None  # "c. 60", "60-72": left to the playback tempo
+    if unit is None or not 1.0 <= per_minute <= 1000.0:
+        return None
+    dots = len(metronome.findall("beat-unit-dot"))
+    return per_minute, unit * (2.0 - 0.5**dots)
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= TEMPO_MATCH * max(a, b)
+
+
+def metronome_tempo(root: Any) -> list[str]:
+    """Play a printed metronome mark as printed where its playback tempo says otherwise by the
+    unit conversion done backwards, or is missing."""
+    inverted = added = 0
+    for direction in root.iter("direction"):
+        metronome = next(direction.iter("metronome"), None)
+        printed = _printed_quarters(metronome) if metronome is not None else None
+        if printed is None:
+            continue
+        per_minute, unit = printed
+        quarters = per_minute * unit
+        sound = direction.find("sound")
+        if sound is None or sound.get("tempo") is None:
+            if sound is None:
+                sound = etree.SubElement(direction, "sound")
+            sound.set("tempo", f"{quarters:g}")
+            added += 1
+            continue
+        try:
+            playback = float(sound.get("tempo"))
+        except ValueError:
+            continue
+        if (
+            not _same(unit, 1.0)
+            and _same(playback, per_minute / unit)
+            and not _same(playback, quarters)
+        ):
+            sound.set("tempo", f"{quarters:g}")
+            inverted += 1
+    remarks = []
+    if inverted:
+        remarks.append(
+            f"{_count(inverted, 'metronome mark')} played as printed (the playback tempo written "
+            "with it was converted the wrong way round)"
+        )
+    if added:
+        remarks.append(
+            f"{_count(added, 'metronome mark')} without a playback tempo played as printed"
+        )
+    return remarks
