@@ -86,14 +86,14 @@ eval: deps
 	$(PY) -m export.dataset build
 	$(PY) -m export.evaluate
 
-# Train the shipped renderer (about 75 minutes on 2 cores; resumes from its checkpoint), then
+# Train the shipped renderer (about 150 minutes on 2 cores; resumes from its checkpoint), then
 # export and quantise it into models_onnx/renderer/; the baselines are refitted too, since both
 # read the same score features. Last, models_onnx/SHA256SUMS pins the new files (checked at start).
 model: install-train
 	$(PY) -m export.dataset build
 	$(PY) -m export.baselines fit
 	$(PY) -m export.train
-	$(PY) -m export.onnx_export --past hidden --spread 0.5
+	$(PY) -m export.onnx_export --past hidden --spread 0.5 --tempo-anchor 0.5
 	$(PY) -m export.directions fit
 	$(PY) -m export.directions anchors
 	$(PY) -m export.model_sums

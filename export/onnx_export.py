@@ -304,11 +304,17 @@ def main_cmd(
         "own", help="generation feeds the decoder its own past ('own') or none ('hidden')"
     ),
     spread: float = typer.Option(1.0, help="default spread of sampled styles (0: most likely)"),
+    tempo_anchor: float = typer.Option(
+        0.0, help="draw the piece's tempo this far back to the marked tempo (0–1)"
+    ),
 ) -> None:
     """Export the checkpoint to int8 ONNX in models_onnx/renderer/."""
     if past not in ("own", "hidden"):
         raise ApplianceError(f"--past must be 'own' or 'hidden', not {past!r}")
-    meta = export(checkpoint, out, runtime={"past": past, "spread": spread})
+    if not 0.0 <= tempo_anchor <= 1.0:
+        raise ApplianceError(f"--tempo-anchor must be between 0 and 1, not {tempo_anchor}")
+    runtime = {"past": past, "spread": spread, "tempo_anchor": tempo_anchor}
+    meta = export(checkpoint, out, runtime=runtime)
     print(json.dumps(meta["parity_fp32_max_abs_diff"], indent=1))
     print(f"wrote {out}")
 

@@ -1,6 +1,7 @@
 """The neural renderer end to end on a tiny model: train, export, quantise, stream."""
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,28 @@ def test_hidden_past_renders_in_block_passes_whatever_the_chunks(tiny_model, pie
     assert np.allclose(got[32:64], full(0, 64)[32:], atol=1e-6)
     assert np.allclose(got[128:150], full(96, 150)[32:], atol=1e-6)
     assert s.keys.size == 0  # no key/value cache is kept on this path
+
+
+def test_the_tempo_anchor_draws_the_piece_back_to_its_marked_tempo(tiny_model, piece, tmp_path):
+    from appliance.render.expression import marked_log_bp
+
+    folder = _hidden_copy(tiny_model[0], tmp_path)
+    score = Score(piece.notes[:150])
+    style = Style(seed=3, temperature=0.0, spread=0.0)  # the most likely style
+
+    def rendered(anchor: float) -> np.ndarray:
+        meta = json.loads((folder / "renderer.json").read_text())
+        meta["runtime"]["tempo_anchor"] = anchor
+        (folder / "renderer.json").write_text(json.dumps(meta))
+        return render_all(NeuralRenderer(NeuralModel(folder), context=64), score, style).expression
+
+    free, half, full = rendered(0.0), rendered(0.5), rendered(1.0)
+    drift = np.median(free["log_bp"] - marked_log_bp(score.notes))
+    assert abs(drift) > 1e-4  # the tiny model strays from the marking: something to draw back
+    # One shift for every note, a part of the way (or all of it) back to the marked tempo; the
+    # phrasing around it and everything else stay as they were.
+    shift = half["log_bp"] - free["log_bp"]
+    assert np.allclose(shift, -0.5 * drift, atol=2e-6)
+    assert np.median(full["log_bp"] - marked_log_bp(score.notes)) == pytest.approx(0, abs=2e-6)
+    for name in ("dev", "log_art", "velocity", "pedal"):
+        assert np.array_equal(free[name], half[name]), name

@@ -26,9 +26,10 @@ import numpy as np
 
 from appliance.errors import ApplianceError, reading_model_file
 from appliance.render.base import Renderer, Style
+from appliance.render.expression import marked_log_bp
 from appliance.render.features import score_features
 from appliance.render.latent_prior import LatentPrior, segment_ids
-from appliance.render.normalise import Scaler
+from appliance.render.normalise import CLIP, Scaler
 from appliance.threads import onnx_session_options
 
 MODEL_FILE = "renderer.json"
@@ -91,6 +92,9 @@ class NeuralModel:
             # Whether generation feeds the decoder its own past output ("own") or lets it play
             # from score and style alone ("hidden", as in training windows without a past).
             self.past = str(runtime.get("past", "own"))
+            # How far the piece's tempo is drawn back to the marked tempo: the median
+            # difference the most likely style plays at, times this (0: as the model plays).
+            self.tempo_anchor = float(runtime.get("tempo_anchor", 0.0))
             if self.past not in ("own", "hidden"):
                 raise ApplianceError(f"{meta_path}: unknown runtime past {self.past!r}")
         options = onnx_session_options(1)  # note-by-note steps are fastest on one thread
@@ -186,6 +190,7 @@ class _Session:
         self.base: np.ndarray | None = None  # sampled (or given) latents: before vector and offsets
         self.base_key: tuple[object, ...] | None = None
         self.blocks: dict[int, np.ndarray] = {}  # hidden past: decoder outputs per block
+        self.tempo_shift: float | None = None  # ln beat period added to every note (anchor)
 
 
 class NeuralRenderer(Renderer):
@@ -286,30 +291,69 @@ class NeuralRenderer(Renderer):
             prev[0, 5] = 1.0
         return prev
 
-    def _windowed(self, s: _Session, start: int, stop: int) -> np.ndarray:
+    def _windowed(
+        self,
+        s: _Session,
+        start: int,
+        stop: int,
+        z: np.ndarray | None = None,
+        blocks: dict[int, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Decoder outputs (mean, log std) of notes [start, stop) with the past hidden: one
         causal pass over each whole block of ``context / 2`` notes and the block before it
         (module docstring). Passes always cover whole blocks, because int8 activations are
         scaled per pass: the same notes then give the same outputs whatever the chunks.
-        A block's outputs are kept until the style changes."""
+        A block's outputs are kept until the style changes. ``z``/``blocks``: other latents
+        and their own block store (the session's by default)."""
+        z = s.z if z is None else z
+        blocks = s.blocks if blocks is None else blocks
         block = max(self.context // 2, 1)
         n = len(s.notes)
         out = np.zeros((stop - start, 10), np.float32)
         context = self.model.sessions["decoder_context"]
         for b in range(start // block, (stop - 1) // block + 1):
-            params = s.blocks.get(b)
+            params = blocks.get(b)
             if params is None:
                 a, e = max(0, b * block - block), min(n, (b + 1) * block)
                 prev = np.zeros((1, e - a, 6), np.float32)
                 prev[..., 5] = 1.0
-                feed = {"score": s.features[None, a:e], "prev": prev, "z": s.z[None, a:e]}
+                feed = {"score": s.features[None, a:e], "prev": prev, "z": z[None, a:e]}
                 params = context.run(None, feed)[0][0, b * block - a :]
-                s.blocks[b] = params
+                blocks[b] = params
             lo, hi = max(start, b * block), min(stop, (b + 1) * block)
             out[lo - start : hi - start] = params[lo - b * block : hi - b * block]
         return out
 
+    def _tempo_shift(self, s: _Session) -> float:
+        """ln beat period added to every note of the score: the tempo anchor times how far
+        from the marked tempo (median over the notes) the score's most likely style plays it,
+        with the sign that draws it back. Found once per score, in one pass over it."""
+        if s.tempo_shift is None:
+            s.tempo_shift = 0.0
+            n = len(s.notes)
+            if self.model.tempo_anchor and self.model.prior is not None and n:
+                mean = self.model.prior.mean(s.notes, s.features).astype(np.float32)
+                flags = np.ones((n, 3), np.float32)
+                z = np.concatenate([mean, flags], axis=1)
+                # With the past hidden, block by block (a model fed its own past plays so too
+                # in its training windows without one).
+                params = self._windowed(s, 0, n, z=z, blocks={})[:, :5]
+                likely = self.model.scaler.denormalise(params, s.notes)["log_bp"]
+                drift = float(np.median(likely - marked_log_bp(s.notes)))
+                s.tempo_shift = -self.model.tempo_anchor * drift
+        return s.tempo_shift
+
     def expression(
+        self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
+    ) -> np.ndarray:
+        out = self._expression(notes, style, performed, stop)
+        shift = self._tempo_shift(self._session) if self._session is not None else 0.0
+        if shift:
+            lo, hi = CLIP["log_bp"]
+            out["log_bp"] = np.clip(out["log_bp"] + shift, lo, hi)
+        return out
+
+    def _expression(
         self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
     ) -> np.ndarray:
         s = self._prepare(notes, style, performed)
