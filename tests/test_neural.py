@@ -227,3 +227,14 @@ def test_the_tempo_anchor_draws_the_piece_back_to_its_marked_tempo(tiny_model, p
     assert np.median(full["log_bp"] - marked_log_bp(score.notes)) == pytest.approx(0, abs=2e-6)
     for name in ("dev", "log_art", "velocity", "pedal"):
         assert np.array_equal(free[name], half[name]), name
+    # Latents given outright (encoded from a human) keep their own tempo.
+    model = NeuralModel(folder)
+    given = Style(
+        seed=3, temperature=0.0, latents=model.encode(piece.notes[:150], piece.expression[:150])
+    )
+    anchored = render_all(NeuralRenderer(model, context=64), score, given).expression
+    meta = json.loads((folder / "renderer.json").read_text())
+    meta["runtime"]["tempo_anchor"] = 0.0
+    (folder / "renderer.json").write_text(json.dumps(meta))
+    plain = render_all(NeuralRenderer(NeuralModel(folder), context=64), score, given).expression
+    assert np.array_equal(anchored["log_bp"], plain["log_bp"])

@@ -347,7 +347,9 @@ class NeuralRenderer(Renderer):
         self, notes: np.ndarray, style: Style, performed: np.ndarray, stop: int
     ) -> np.ndarray:
         out = self._expression(notes, style, performed, stop)
-        shift = self._tempo_shift(self._session) if self._session is not None else 0.0
+        # Latents given outright (a human performance's) carry their own tempo: no anchor.
+        anchored = self._session is not None and style.latents is None
+        shift = self._tempo_shift(self._session) if anchored else 0.0
         if shift:
             lo, hi = CLIP["log_bp"]
             out["log_bp"] = np.clip(out["log_bp"] + shift, lo, hi)
