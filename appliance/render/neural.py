@@ -348,8 +348,8 @@ class NeuralRenderer(Renderer):
     ) -> np.ndarray:
         out = self._expression(notes, style, performed, stop)
         # Latents given outright (a human performance's) carry their own tempo: no anchor.
-        anchored = self._session is not None and style.latents is None
-        shift = self._tempo_shift(self._session) if anchored else 0.0
+        s = self._session
+        shift = self._tempo_shift(s) if s is not None and style.latents is None else 0.0
         if shift:
             lo, hi = CLIP["log_bp"]
             out["log_bp"] = np.clip(out["log_bp"] + shift, lo, hi)
