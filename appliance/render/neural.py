@@ -171,6 +171,13 @@ class NeuralModel:
         return (mean + self.prior.std * unit).astype(np.float32)
 
 
+def _with_presence(z: np.ndarray) -> np.ndarray:
+    """The decoder's latent input: latents per note and the three level-presence flags (all
+    levels present)."""
+    flags = np.ones((len(z), 3), np.float32)
+    return np.concatenate([z.astype(np.float32), flags], axis=1)
+
+
 class _Session:
     """Rendering state of one score: features, latents used, cache and outputs so far."""
 
@@ -214,8 +221,7 @@ class NeuralRenderer(Renderer):
             if style.offsets.shape != z.shape:
                 raise ApplianceError("style offsets do not fit this score")
             z = z + style.offsets
-        flags = np.ones((len(notes), 3), np.float32)
-        return np.concatenate([z, flags], axis=1)
+        return _with_presence(z)
 
     def base_latents(
         self, notes: np.ndarray, style: Style, features: np.ndarray | None = None
@@ -332,9 +338,7 @@ class NeuralRenderer(Renderer):
             s.tempo_shift = 0.0
             n = len(s.notes)
             if self.model.tempo_anchor and self.model.prior is not None and n:
-                mean = self.model.prior.mean(s.notes, s.features).astype(np.float32)
-                flags = np.ones((n, 3), np.float32)
-                z = np.concatenate([mean, flags], axis=1)
+                z = _with_presence(self.model.prior.mean(s.notes, s.features))
                 # With the past hidden, block by block (a model fed its own past plays so too
                 # in its training windows without one).
                 params = self._windowed(s, 0, n, z=z, blocks={})[:, :5]
